@@ -1,0 +1,1 @@
+"""Coalesce: needs, offers and matches for disaster-response coalitions."""

@@ -1,0 +1,124 @@
+"""The Discord side's root: ``create_bot()`` wires store, core, scheduler and cogs into a discord.py Bot."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.clock import Clock, utc_now
+from bot.core import Core
+from bot.errors import UserError
+from bot.settings import load_settings
+from bot.store import Store
+
+log = logging.getLogger("coalesce")
+
+EXTENSIONS = (
+    "cogs.dispatcher",
+    "cogs.config",
+    "cogs.org",
+    "cogs.event",
+)
+
+GENERIC_APOLOGY = "Something went wrong on our side; it has been logged. Please try again in a moment."
+
+
+class CoalesceTree(app_commands.CommandTree):
+    """One error path for every command: user errors become ephemeral replies, the rest an apology."""
+
+    async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        original = getattr(error, "original", error)
+        if isinstance(original, UserError):
+            message = original.message
+        elif isinstance(error, app_commands.MissingPermissions):
+            message = "Only server admins (Manage Server permission) can use this command."
+        elif isinstance(error, app_commands.NoPrivateMessage):
+            message = "Use this command in a server channel, not in DMs."
+        elif isinstance(error, app_commands.CheckFailure):
+            message = "You can't use this command here."
+        else:
+            log.error(
+                "command failed: interaction=%s command=%s",
+                interaction.id,
+                interaction.command.qualified_name if interaction.command else "?",
+                exc_info=original,
+            )
+            message = GENERIC_APOLOGY
+        await send_ephemeral(interaction, message)
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        interaction.extras["started"] = time.perf_counter()
+        return True
+
+
+async def send_ephemeral(interaction: discord.Interaction, message: str) -> None:
+    """Reply privately, whether or not the interaction was already answered."""
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(message, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
+        else:
+            await interaction.response.send_message(
+                message, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+            )
+    except discord.NotFound:  # the interaction expired (over 15 minutes); nothing more to tell
+        log.warning("could not answer expired interaction %s", interaction.id)
+
+
+class CoalesceBot(commands.Bot):
+    def __init__(self, core: Core, *, scheduler_enabled: bool = True) -> None:
+        intents = discord.Intents.default()
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            tree_cls=CoalesceTree,
+            help_command=None,
+            # User text never pings anyone unless a message opts in for named users.
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        self.core = core
+        self.scheduler_enabled = scheduler_enabled
+
+    async def setup_hook(self) -> None:
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        await self.tree.sync()
+
+    async def on_app_command_completion(
+        self, interaction: discord.Interaction, command: app_commands.Command | app_commands.ContextMenu
+    ) -> None:
+        started = interaction.extras.get("started")
+        elapsed_ms = (time.perf_counter() - started) * 1000 if started else -1.0
+        log.info(
+            "command=%s guild=%s user=%s outcome=ok latency_ms=%.1f",
+            command.qualified_name,
+            interaction.guild_id,
+            interaction.user.id,
+            elapsed_ms,
+        )
+        # Whatever the command queued in the outbox leaves now, after the reply.
+        from cogs.dispatcher import dispatcher_of
+
+        dispatcher_of(self).kick()
+
+    async def close(self) -> None:
+        await super().close()
+        self.core.store.close()
+
+
+def create_bot(database: str | Path, clock: Clock | None = None, **settings: Any) -> commands.Bot:
+    """A bot with every cog loaded, not yet connected, its SQLite at ``database``.
+
+    ``settings`` override the defaults of :class:`~bot.settings.Settings` by name;
+    ``clock`` replaces the real clock (tests and the scheduler share it).
+    """
+    scheduler_enabled = bool(settings.pop("scheduler", True))
+    # The defaults file, never the process environment: a bot built twice is built the same.
+    resolved = load_settings(environ={}).with_overrides(database=database, **settings)
+    core = Core(store=Store(resolved.database), settings=resolved, clock=clock or utc_now)
+    return CoalesceBot(core, scheduler_enabled=scheduler_enabled)

@@ -1,0 +1,38 @@
+"""The core's context: what every service needs, in one object the Discord layer holds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from bot.clock import Clock, utc_now
+from bot.geo import Gazetteer, default_gazetteer
+from bot.models import Actor, Coalition
+from bot.settings import Settings
+from bot.store import Store
+from bot.taxonomy import Taxonomy, default_taxonomy
+
+
+@dataclass
+class Core:
+    store: Store
+    settings: Settings = field(default_factory=Settings)
+    clock: Clock = utc_now
+
+    @cached_property
+    def gazetteer(self) -> Gazetteer:
+        return default_gazetteer()
+
+    @cached_property
+    def taxonomy(self) -> Taxonomy:
+        return default_taxonomy()
+
+    def coalition_of(self, actor: Actor) -> Coalition:
+        """The coalition the actor's server belongs to (formed on first sight)."""
+        return self.store.coalitions.for_guild(
+            actor.guild_id,
+            actor.guild_name,
+            self.clock(),
+            timezone=self.settings.default_timezone,
+            digest_times=self.settings.default_digest_times,
+        )

@@ -1,0 +1,201 @@
+"""Numbered schema migrations, applied by sqlite-utils' ``Migrations``.
+
+Never edit a migration that has shipped: add the next one.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("coalesce")
+
+
+def _execute_all(db: Database, script: str) -> None:
+    """Run each statement on its own: ``executescript`` would COMMIT the migration's transaction."""
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+@migrations(name="0001_foundation")
+def foundation(db: Database) -> None:
+    _execute_all(
+        db,
+        """
+        CREATE TABLE coalitions (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            timezone TEXT NOT NULL DEFAULT 'UTC',
+            digest_times TEXT NOT NULL DEFAULT '08:00,20:00',
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE guild_links (
+            guild_id INTEGER PRIMARY KEY,
+            coalition_id INTEGER NOT NULL REFERENCES coalitions(id),
+            guild_name TEXT NOT NULL DEFAULT '',
+            linked_at TEXT NOT NULL
+        );
+        CREATE INDEX guild_links_by_coalition ON guild_links(coalition_id);
+        CREATE TABLE channels (
+            guild_id INTEGER NOT NULL REFERENCES guild_links(guild_id),
+            kind TEXT NOT NULL,
+            channel_id INTEGER NOT NULL,
+            set_by INTEGER NOT NULL,
+            set_at TEXT NOT NULL,
+            PRIMARY KEY (guild_id, kind)
+        );
+        CREATE TABLE orgs (
+            id INTEGER PRIMARY KEY,
+            coalition_id INTEGER NOT NULL REFERENCES coalitions(id),
+            name TEXT NOT NULL,
+            name_key TEXT NOT NULL,
+            sectors TEXT NOT NULL,
+            place_key TEXT NOT NULL,
+            place_label TEXT NOT NULL,
+            lat REAL NOT NULL,
+            lon REAL NOT NULL,
+            contact TEXT NOT NULL,
+            description TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'pending',
+            registered_by INTEGER NOT NULL,
+            verified_by INTEGER,
+            verified_at TEXT,
+            created_at TEXT NOT NULL,
+            UNIQUE (coalition_id, name_key)
+        );
+        CREATE TABLE org_members (
+            org_id INTEGER NOT NULL REFERENCES orgs(id),
+            user_id INTEGER NOT NULL,
+            added_by INTEGER NOT NULL,
+            added_at TEXT NOT NULL,
+            PRIMARY KEY (org_id, user_id)
+        );
+        CREATE INDEX org_members_by_user ON org_members(user_id);
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            coalition_id INTEGER NOT NULL REFERENCES coalitions(id),
+            name TEXT NOT NULL,
+            name_key TEXT NOT NULL,
+            place_key TEXT,
+            place_label TEXT NOT NULL DEFAULT '',
+            lat REAL,
+            lon REAL,
+            radius_km REAL NOT NULL,
+            status TEXT NOT NULL DEFAULT 'open',
+            opened_by INTEGER NOT NULL,
+            opened_at TEXT NOT NULL,
+            closed_by INTEGER,
+            closed_at TEXT
+        );
+        CREATE UNIQUE INDEX events_open_name ON events(coalition_id, name_key) WHERE status = 'open';
+        CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY,
+            coalition_id INTEGER NOT NULL REFERENCES coalitions(id),
+            actor_id INTEGER NOT NULL,
+            action TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '{}',
+            at TEXT NOT NULL
+        );
+        CREATE INDEX audit_by_coalition ON audit_log(coalition_id, id);
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            coalition_id INTEGER NOT NULL REFERENCES coalitions(id),
+            kind TEXT NOT NULL,
+            target TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            sent_at TEXT
+        );
+        CREATE INDEX outbox_due ON outbox(next_attempt_at, id) WHERE status = 'pending';
+        """,
+    )
+
+
+@migrations(name="0002_posts_and_matches")
+def posts_and_matches(db: Database) -> None:
+    _execute_all(
+        db,
+        """
+        CREATE TABLE posts (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('need', 'offer')),
+            coalition_id INTEGER NOT NULL REFERENCES coalitions(id),
+            event_id INTEGER NOT NULL REFERENCES events(id),
+            org_id INTEGER NOT NULL REFERENCES orgs(id),
+            sector TEXT NOT NULL,
+            item_key TEXT NOT NULL,
+            item_label TEXT NOT NULL,
+            quantity INTEGER NOT NULL CHECK (quantity >= 1),
+            remaining INTEGER NOT NULL CHECK (remaining >= 0 AND remaining <= quantity),
+            unit TEXT NOT NULL DEFAULT '',
+            place_key TEXT NOT NULL,
+            place_label TEXT NOT NULL,
+            lat REAL NOT NULL,
+            lon REAL NOT NULL,
+            urgency TEXT NOT NULL DEFAULT 'normal',
+            deadline TEXT,
+            notes TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'open',
+            posted_by INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            closed_at TEXT
+        );
+        CREATE INDEX posts_open_by_item ON posts(event_id, kind, item_key) WHERE status = 'open';
+        CREATE INDEX posts_by_org ON posts(org_id, status);
+        CREATE INDEX posts_by_coalition ON posts(coalition_id, kind, status, id);
+        CREATE INDEX posts_by_poster ON posts(posted_by, created_at);
+        CREATE INDEX posts_open_deadline ON posts(deadline) WHERE status = 'open' AND deadline IS NOT NULL;
+        CREATE TABLE matches (
+            id INTEGER PRIMARY KEY,
+            coalition_id INTEGER NOT NULL REFERENCES coalitions(id),
+            event_id INTEGER NOT NULL REFERENCES events(id),
+            need_id INTEGER NOT NULL REFERENCES posts(id),
+            offer_id INTEGER NOT NULL REFERENCES posts(id),
+            score REAL NOT NULL,
+            distance_km REAL NOT NULL,
+            quantity INTEGER NOT NULL CHECK (quantity >= 0),
+            status TEXT NOT NULL DEFAULT 'proposed',
+            need_accepted_by INTEGER,
+            offer_accepted_by INTEGER,
+            closed_by INTEGER,
+            created_at TEXT NOT NULL,
+            committed_at TEXT,
+            delivered_at TEXT,
+            closed_at TEXT,
+            UNIQUE (need_id, offer_id)
+        );
+        CREATE INDEX matches_by_offer ON matches(offer_id, status);
+        CREATE INDEX matches_by_coalition ON matches(coalition_id, status, id);
+        CREATE TABLE match_messages (
+            match_id INTEGER NOT NULL REFERENCES matches(id),
+            channel_id INTEGER NOT NULL,
+            message_id INTEGER NOT NULL,
+            PRIMARY KEY (match_id, channel_id)
+        );
+        CREATE TABLE subscriptions (
+            coalition_id INTEGER NOT NULL REFERENCES coalitions(id),
+            user_id INTEGER NOT NULL,
+            sectors TEXT NOT NULL DEFAULT '',
+            place_label TEXT NOT NULL DEFAULT '',
+            lat REAL,
+            lon REAL,
+            radius_km REAL,
+            dm_closed INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (coalition_id, user_id)
+        );
+        CREATE TABLE digest_runs (
+            id INTEGER PRIMARY KEY,
+            coalition_id INTEGER NOT NULL REFERENCES coalitions(id),
+            slot TEXT NOT NULL,
+            ran_at TEXT NOT NULL,
+            UNIQUE (coalition_id, slot)
+        );
+        """,
+    )

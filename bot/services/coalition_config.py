@@ -1,0 +1,62 @@
+"""/config: where notices go, and when digests are sent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.core import Core
+from bot.errors import Forbidden
+from bot.models import Actor, ChannelKind, Coalition, EventStatus, OrgStatus
+from bot.validation import parse_digest_times, parse_timezone
+
+
+def require_admin(actor: Actor) -> None:
+    if not actor.is_admin:
+        raise Forbidden("Only server admins (Manage Server permission) can do that.")
+
+
+def set_channel(core: Core, actor: Actor, kind: ChannelKind, channel_id: int) -> Coalition:
+    require_admin(actor)
+    coalition = core.coalition_of(actor)
+    now = core.clock()
+    with core.store.atomic():
+        core.store.coalitions.set_channel(actor.guild_id, kind, channel_id, actor.user_id, now)
+        core.store.audit.record(
+            coalition.id, actor.user_id, "config.channel", kind.value, now, channel_id=channel_id, guild=actor.guild_id
+        )
+    return coalition
+
+
+def set_digest_schedule(core: Core, actor: Actor, *, times: str, timezone: str) -> Coalition:
+    require_admin(actor)
+    parsed_times = parse_digest_times(times)
+    zone = parse_timezone(timezone)
+    coalition = core.coalition_of(actor)
+    now = core.clock()
+    with core.store.atomic():
+        core.store.coalitions.set_digest_schedule(coalition.id, times=",".join(parsed_times), timezone=zone.key)
+        core.store.audit.record(
+            coalition.id, actor.user_id, "config.digest", "schedule", now, times=parsed_times, timezone=zone.key
+        )
+    return core.store.coalitions.get(coalition.id)
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigSummary:
+    coalition: Coalition
+    channels: dict[ChannelKind, int]
+    open_events: int
+    verified_orgs: int
+    pending_orgs: int
+
+
+def show_config(core: Core, actor: Actor) -> ConfigSummary:
+    require_admin(actor)
+    coalition = core.coalition_of(actor)
+    return ConfigSummary(
+        coalition=coalition,
+        channels=core.store.coalitions.channels(actor.guild_id),
+        open_events=len(core.store.events.list(coalition.id, status=EventStatus.OPEN)),
+        verified_orgs=len(core.store.orgs.list(coalition.id, status=OrgStatus.VERIFIED)),
+        pending_orgs=len(core.store.orgs.list(coalition.id, status=OrgStatus.PENDING)),
+    )

@@ -1,0 +1,96 @@
+"""/event: the disaster responses that posts belong to."""
+
+from __future__ import annotations
+
+from bot.core import Core
+from bot.errors import Conflict, InvalidInput, NotFound
+from bot.models import Actor, ChannelKind, Coalition, Event, EventStatus
+from bot.services.coalition_config import require_admin
+from bot.services.notices import notify_channel
+from bot.validation import clean_text
+
+MAX_NAME = 80
+MAX_RADIUS_KM = 20_000.0
+
+
+def open_event(
+    core: Core, actor: Actor, *, name: str, location: str | None = None, radius_km: float | None = None
+) -> Event:
+    require_admin(actor)
+    clean_name = clean_text(name, "event name", max_length=MAX_NAME)
+    place = core.gazetteer.resolve(location) if location and location.strip() else None
+    radius = core.settings.default_radius_km if radius_km is None else float(radius_km)
+    if not 1 <= radius <= MAX_RADIUS_KM:
+        raise InvalidInput(f"The radius must be between 1 and {MAX_RADIUS_KM:,.0f} km.")
+    coalition = core.coalition_of(actor)
+    if core.store.events.open_by_name(coalition.id, clean_name) is not None:
+        raise Conflict(f"An open event called {clean_name} already exists.")
+    now = core.clock()
+    with core.store.atomic():
+        event_id = core.store.events.insert(
+            coalition.id,
+            name=clean_name,
+            place_key=place.key if place else None,
+            place_label=place.label if place else "",
+            lat=place.lat if place else None,
+            lon=place.lon if place else None,
+            radius_km=radius,
+            opened_by=actor.user_id,
+            now=now,
+        )
+        core.store.audit.record(coalition.id, actor.user_id, "event.open", f"event:{event_id}", now, name=clean_name)
+        where = f" around {place.label} ({radius:,.0f} km)" if place else ""
+        notify_channel(core, coalition, ChannelKind.ALERTS, f"Event opened: **{clean_name}**{where}.", now)
+    event = core.store.events.get(event_id)
+    assert event is not None  # noqa: S101
+    return event
+
+
+def resolve_event(core: Core, coalition: Coalition, text: str | None, *, open_only: bool) -> Event:
+    """The named event (by id or name), or the only open one when none is named."""
+    text = (text or "").strip()
+    status = EventStatus.OPEN if open_only else None
+    if not text:
+        open_events = core.store.events.list(coalition.id, status=EventStatus.OPEN)
+        if len(open_events) == 1:
+            return open_events[0]
+        if not open_events:
+            raise NotFound("There is no open event. An admin opens one with `/event open`.")
+        raise InvalidInput("Several events are open; choose one with the `event` option.")
+    event = core.store.events.get(int(text)) if text.isdigit() else None
+    if event is None or event.coalition_id != coalition.id:
+        event = core.store.events.open_by_name(coalition.id, text)
+    if event is None or (status is not None and event.status is not status):
+        raise NotFound(f"No open event called {text[:80]}. See `/event list`.")
+    return event
+
+
+def close_event(core: Core, actor: Actor, event_text: str | None) -> Event:
+    require_admin(actor)
+    coalition = core.coalition_of(actor)
+    event = resolve_event(core, coalition, event_text, open_only=True)
+    now = core.clock()
+    with core.store.atomic():
+        core.store.events.close(event.id, actor.user_id, now)
+        core.store.audit.record(coalition.id, actor.user_id, "event.close", f"event:{event.id}", now)
+        notify_channel(
+            core,
+            coalition,
+            ChannelKind.LOG,
+            f"Event closed: **{event.name}**. Export its records with `python run.py export`; contacts are purged "
+            f"after {core.settings.retention_days} days.",
+            now,
+        )
+    closed = core.store.events.get(event.id)
+    assert closed is not None  # noqa: S101
+    return closed
+
+
+def list_events(core: Core, actor: Actor, *, include_closed: bool = True) -> list[Event]:
+    coalition = core.coalition_of(actor)
+    return core.store.events.list(coalition.id, status=None if include_closed else EventStatus.OPEN)
+
+
+def search_events(core: Core, actor: Actor, text: str, *, open_only: bool) -> list[Event]:
+    coalition = core.coalition_of(actor)
+    return core.store.events.search(coalition.id, text, status=EventStatus.OPEN if open_only else None)

@@ -1,0 +1,79 @@
+"""The store: SQLite through sqlite-utils, spoken to in verbs of the domain.
+
+SQL lives in this package only. One connection, used on the event loop: every
+query the loop runs is short and indexed, so a thread hop would cost more than
+it saves; heavy reads (digests, exports) open their own read connection in a
+worker thread, which WAL lets run beside the writer.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from bot.migrations import migrations
+from bot.store.audit import AuditLog
+from bot.store.coalitions import Coalitions
+from bot.store.events import Events
+from bot.store.orgs import Orgs
+from bot.store.outbox import Outbox
+
+
+def connect(path: str | Path, *, readonly: bool = False) -> Database:
+    """A sqlite-utils Database on ``path`` with the pragmas every connection needs."""
+    if readonly:
+        conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True, check_same_thread=False)
+        db = Database(conn)
+    else:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        db = Database(sqlite3.connect(str(path), check_same_thread=False))
+    db.execute("PRAGMA foreign_keys = ON")
+    db.execute("PRAGMA busy_timeout = 5000")
+    if not readonly:
+        db.enable_wal()
+        # WAL makes NORMAL durable across process crashes; only an OS crash can lose the last commit.
+        db.execute("PRAGMA synchronous = NORMAL")
+    return db
+
+
+class Store:
+    """Owns the connection and hands out one repository per idea of the domain."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.db = connect(self.path)
+        migrations.apply(self.db)
+        self.coalitions = Coalitions(self.db)
+        self.orgs = Orgs(self.db)
+        self.events = Events(self.db)
+        self.audit = AuditLog(self.db)
+        self.outbox = Outbox(self.db)
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """One transaction; nested blocks become savepoints."""
+        with self.db.atomic():
+            yield
+
+    def integrity_problems(self) -> list[str]:
+        """What ``PRAGMA integrity_check`` and ``foreign_key_check`` report; empty when sound."""
+        problems = [row[0] for row in self.db.execute("PRAGMA integrity_check").fetchall()]
+        problems = [p for p in problems if p != "ok"]
+        problems += [
+            f"foreign key: {table} row {rowid} -> {parent}"
+            for table, rowid, parent, _ in self.db.execute("PRAGMA foreign_key_check").fetchall()
+        ]
+        return problems
+
+    def applied_migrations(self) -> list[str]:
+        return [m.name for m in migrations.applied(self.db)]
+
+    def pending_migrations(self) -> list[str]:
+        return [m.name for m in migrations.pending(self.db)]
+
+    def close(self) -> None:
+        self.db.close()

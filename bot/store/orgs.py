@@ -1,0 +1,135 @@
+"""Organisations and their members (the coordinators who act for them)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from bot.clock import from_iso, to_iso
+from bot.models import Org, OrgStatus
+
+
+def name_key(name: str) -> str:
+    """Two names that differ only in case or spacing are the same org."""
+    return " ".join(name.casefold().split())
+
+
+class Orgs:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def insert(
+        self,
+        coalition_id: int,
+        *,
+        name: str,
+        sectors: tuple[str, ...],
+        place_key: str,
+        place_label: str,
+        lat: float,
+        lon: float,
+        contact: str,
+        description: str,
+        registered_by: int,
+        now: datetime,
+    ) -> int:
+        cursor = self.db.execute(
+            "INSERT INTO orgs (coalition_id, name, name_key, sectors, place_key, place_label, lat, lon,"
+            " contact, description, status, registered_by, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+            [
+                coalition_id, name, name_key(name), ",".join(sectors), place_key, place_label,
+                lat, lon, contact, description, registered_by, to_iso(now),
+            ],
+        )  # fmt: skip
+        org_id = int(cursor.lastrowid or 0)
+        self.add_member(org_id, registered_by, added_by=registered_by, now=now)
+        return org_id
+
+    def get(self, org_id: int) -> Org | None:
+        rows = list(self.db.query("SELECT * FROM orgs WHERE id = ?", [org_id]))
+        return _org(rows[0]) if rows else None
+
+    def by_name(self, coalition_id: int, name: str) -> Org | None:
+        rows = list(
+            self.db.query("SELECT * FROM orgs WHERE coalition_id = ? AND name_key = ?", [coalition_id, name_key(name)])
+        )
+        return _org(rows[0]) if rows else None
+
+    def search(self, coalition_id: int, text: str, *, limit: int = 25) -> list[Org]:
+        pattern = "%" + name_key(text).replace("%", "").replace("_", "") + "%"
+        return [
+            _org(row)
+            for row in self.db.query(
+                "SELECT * FROM orgs WHERE coalition_id = ? AND name_key LIKE ? ORDER BY name_key LIMIT ?",
+                [coalition_id, pattern, limit],
+            )
+        ]
+
+    def list(self, coalition_id: int, *, status: OrgStatus | None = None) -> list[Org]:
+        sql = "SELECT * FROM orgs WHERE coalition_id = ?"
+        params: list[object] = [coalition_id]
+        if status is not None:
+            sql += " AND status = ?"
+            params.append(status.value)
+        return [_org(row) for row in self.db.query(sql + " ORDER BY name_key", params)]
+
+    def verify(self, org_id: int, verified_by: int, now: datetime) -> None:
+        self.db.execute(
+            "UPDATE orgs SET status = 'verified', verified_by = ?, verified_at = ? WHERE id = ?",
+            [verified_by, to_iso(now), org_id],
+        )
+
+    def add_member(self, org_id: int, user_id: int, *, added_by: int, now: datetime) -> bool:
+        """Adds the member; False when they already were one."""
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO org_members (org_id, user_id, added_by, added_at) VALUES (?, ?, ?, ?)",
+            [org_id, user_id, added_by, to_iso(now)],
+        )
+        return cursor.rowcount == 1
+
+    def member_ids(self, org_id: int) -> list[int]:
+        return [
+            row["user_id"]
+            for row in self.db.query("SELECT user_id FROM org_members WHERE org_id = ? ORDER BY added_at", [org_id])
+        ]
+
+    def of_member(self, coalition_id: int, user_id: int) -> list[Org]:
+        return [
+            _org(row)
+            for row in self.db.query(
+                "SELECT o.* FROM orgs o JOIN org_members m ON m.org_id = o.id"
+                " WHERE o.coalition_id = ? AND m.user_id = ? ORDER BY o.name_key",
+                [coalition_id, user_id],
+            )
+        ]
+
+    def is_member(self, org_id: int, user_id: int) -> bool:
+        return (
+            self.db.execute("SELECT 1 FROM org_members WHERE org_id = ? AND user_id = ?", [org_id, user_id]).fetchone()
+            is not None
+        )
+
+    def purge_contacts(self, coalition_id: int) -> int:
+        cursor = self.db.execute(
+            "UPDATE orgs SET contact = '' WHERE coalition_id = ? AND contact != ''", [coalition_id]
+        )
+        return cursor.rowcount
+
+
+def _org(row: dict) -> Org:
+    return Org(
+        id=row["id"],
+        coalition_id=row["coalition_id"],
+        name=row["name"],
+        sectors=tuple(s for s in row["sectors"].split(",") if s),
+        place_label=row["place_label"],
+        lat=row["lat"],
+        lon=row["lon"],
+        contact=row["contact"],
+        description=row["description"],
+        status=OrgStatus(row["status"]),
+        registered_by=row["registered_by"],
+        created_at=from_iso(row["created_at"]),  # type: ignore[arg-type]
+    )

@@ -1,0 +1,287 @@
+"""Sectors and relief items: what a need or an offer is *of*.
+
+The eleven sectors are the IASC clusters and part of the command contract, so
+they live here. Items, their synonyms and parents come from
+``config/taxonomy.toml`` so a coalition can extend the catalogue without code.
+Free text that names no catalogue item is still accepted as a custom item, so
+nobody is blocked from posting a need the catalogue did not foresee.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from bot.errors import InvalidInput, SettingsError, UnknownSector
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+DEFAULT_PATH = CONFIG_DIR / "taxonomy.toml"
+CUSTOM_PREFIX = "custom:"
+MAX_ITEM_TEXT = 80
+MAX_LABEL = 100  # Discord's limit on a choice name
+SAME_FIT = 1.0
+PARENT_FIT = 0.7
+SIBLING_FIT = 0.5
+
+_KEY = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)*")
+_WORD = re.compile(r"[^\W_]+")  # letters and digits of any script
+_APOSTROPHES = str.maketrans("", "", "'’")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True, slots=True)
+class Sector:
+    """One IASC cluster: a stable key and the label people read."""
+
+    key: str
+    label: str
+
+
+SECTORS: tuple[Sector, ...] = (
+    Sector("camp", "Camp Coordination/Management"),
+    Sector("early_recovery", "Early Recovery"),
+    Sector("education", "Education"),
+    Sector("shelter", "Emergency Shelter"),
+    Sector("telecom", "Emergency Telecommunications"),
+    Sector("food", "Food Security"),
+    Sector("health", "Health"),
+    Sector("logistics", "Logistics"),
+    Sector("nutrition", "Nutrition"),
+    Sector("protection", "Protection"),
+    Sector("wash", "WASH (water, sanitation, hygiene)"),
+)
+_SECTOR_LOOKUP = {s.key: s for s in SECTORS} | {s.label.casefold(): s for s in SECTORS}
+
+
+def sector_by_key(text: str) -> Sector:
+    """Return the sector named by ``text``, its key or its label, in any case.
+
+    Raises :class:`UnknownSector` naming the valid keys.
+    """
+    wanted = " ".join(text.split()).casefold()
+    found = _SECTOR_LOOKUP.get(wanted) or _SECTOR_LOOKUP.get(wanted.replace(" ", "_"))
+    if found is None:
+        shown = wanted[:40] or "(empty)"
+        valid = ", ".join(s.key for s in SECTORS)
+        raise UnknownSector(f"“{shown}” is not a sector. Choose one of: {valid}.")
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A catalogue item; ``sector`` and ``parent`` are keys."""
+
+    key: str
+    label: str
+    sector: str
+    synonyms: tuple[str, ...]
+    parent: str | None
+    unit: str
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRef:
+    """What a person's item text resolved to; ``known`` is False for free text."""
+
+    key: str
+    label: str
+    sector: str | None
+    known: bool
+
+
+def _words(text: str) -> list[str]:
+    """Lowercase, accent-free words of ``text``; punctuation separates words."""
+    folded = unicodedata.normalize("NFKD", text.casefold().translate(_APOSTROPHES))
+    return _WORD.findall("".join(c for c in folded if not unicodedata.combining(c)))
+
+
+def _singular(word: str) -> str:
+    """Strip a plural ending, conservatively: both sides of a match go through it."""
+    if len(word) <= 3 or word.endswith(("ss", "us", "is")):
+        return word
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith(("sses", "shes", "ches", "xes", "zes")):
+        return word[:-2]
+    return word[:-1] if word.endswith("s") else word
+
+
+def normalise(text: str) -> str:
+    """The form item names are compared in: "Water-Bottles " -> "water bottle"."""
+    return " ".join(_singular(w) for w in _words(text))
+
+
+def _clean(text: str) -> str:
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+class Taxonomy:
+    """The item catalogue with lookups for resolving, matching and autocomplete."""
+
+    def __init__(self, items: tuple[Item, ...], units: tuple[str, ...]) -> None:
+        self.items = items
+        self.unit_names = units
+        self._by_key = {item.key: item for item in items}
+        self._children: dict[str, list[str]] = {}
+        for item in items:
+            if item.parent is not None:
+                self._children.setdefault(item.parent, []).append(item.key)
+        self._by_term = self._index_terms(items)
+        # Autocomplete compares what was typed so far, so no singularising here.
+        self._search_terms = {
+            item.key: tuple(" ".join(_words(t)) for t in (item.label, *item.synonyms)) for item in items
+        }
+        # Catalogue position within the sector, so an empty search interleaves sectors.
+        seen: dict[str, int] = {}
+        self._sector_rank: dict[str, int] = {}
+        for item in items:
+            self._sector_rank[item.key] = seen[item.sector] = seen.get(item.sector, -1) + 1
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Taxonomy:
+        """Read and validate a taxonomy file; raises :class:`SettingsError` if malformed."""
+        path = path or DEFAULT_PATH
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SettingsError(f"cannot read the taxonomy {path}: {exc}") from exc
+        units = tuple(data.get("units", ()))
+        items = tuple(_parse_item(raw, set(units)) for raw in data.get("items", ()))
+        _check_keys(items)
+        return cls(items, units)
+
+    def get(self, key: str) -> Item | None:
+        """The catalogue item with this key, or None (custom and unknown keys)."""
+        return self._by_key.get(key)
+
+    def resolve_item(self, text: str, sector: str | None = None) -> ItemRef:
+        """Turn what a person typed (a key, label or synonym) into an :class:`ItemRef`.
+
+        Text naming no catalogue item becomes a custom item keyed ``custom:<slug>``
+        in ``sector`` (a key or label), so two posts of "solar panels" match.
+        """
+        cleaned = _clean(text)
+        if not cleaned:
+            raise InvalidInput("Name the item, for example “bottled water” or “tarpaulin”.")
+        if len(cleaned) > MAX_ITEM_TEXT:
+            raise InvalidInput(
+                f"Item names are at most {MAX_ITEM_TEXT} characters; put the details in the notes."
+            )
+        sector_key = sector_by_key(sector).key if sector else None
+        if cleaned.startswith(CUSTOM_PREFIX):
+            cleaned = _clean(cleaned.removeprefix(CUSTOM_PREFIX).replace("_", " ")) or cleaned
+        item = self._by_key.get(cleaned) or self._by_term.get(normalise(cleaned))
+        if item is not None:
+            return ItemRef(item.key, item.label, item.sector, known=True)
+        slug = normalise(cleaned).replace(" ", "_")
+        if not slug:
+            raise InvalidInput("An item name needs letters or digits, for example “blankets”.")
+        return ItemRef(CUSTOM_PREFIX + slug, cleaned, sector_key, known=False)
+
+    def fit(self, key_a: str, key_b: str) -> float:
+        """How well an offer of one item serves a need for the other, from 0 to 1."""
+        if key_a == key_b:
+            return SAME_FIT
+        parent_a, parent_b = self._parent(key_a), self._parent(key_b)
+        if key_b == parent_a or key_a == parent_b:
+            return PARENT_FIT
+        if parent_a is not None and parent_a == parent_b:
+            return SIBLING_FIT
+        return 0.0
+
+    def compatible_keys(self, key: str) -> frozenset[str]:
+        """Every key with a fit above zero: the item, its parent, children and siblings."""
+        keys = {key, *self._children.get(key, ())}
+        parent = self._parent(key)
+        if parent is not None:
+            keys |= {parent, *self._children.get(parent, ())}
+        return frozenset(keys)
+
+    def search(self, prefix: str, sector: str | None = None, limit: int = 25) -> list[Item]:
+        """Items for autocomplete: those of ``sector`` first, best matches first.
+
+        A match starts the label, a synonym or one of their words; an empty
+        prefix lists the most requested items (of the sector, if given).
+        """
+        sector_key = sector_by_key(sector).key if sector else None
+        query = " ".join(_words(prefix))
+        ranked = []
+        for position, item in enumerate(self.items):
+            strength = self._match_strength(item, query)
+            if strength is None:
+                continue
+            other_sector = sector_key is not None and item.sector != sector_key
+            order = self._sector_rank[item.key] if not query else position
+            ranked.append((other_sector, strength, order, item))
+        ranked.sort(key=lambda entry: entry[:3])
+        return [entry[3] for entry in ranked[: max(limit, 0)]]
+
+    def units(self, prefix: str = "") -> list[str]:
+        """Common units starting with ``prefix``, for autocomplete."""
+        wanted = prefix.strip().casefold()
+        return [unit for unit in self.unit_names if unit.startswith(wanted)][:25]
+
+    def _parent(self, key: str) -> str | None:
+        item = self._by_key.get(key)
+        return item.parent if item else None
+
+    def _match_strength(self, item: Item, query: str) -> int | None:
+        """0: the label starts with the query; 1: a synonym does; 2: a later word does."""
+        if not query:
+            return 0
+        terms = self._search_terms[item.key]
+        if terms[0].startswith(query):
+            return 0
+        if any(term.startswith(query) for term in terms):
+            return 1
+        if any(f" {query}" in f" {term}" for term in terms):
+            return 2
+        return None
+
+    @staticmethod
+    def _index_terms(items: tuple[Item, ...]) -> dict[str, Item]:
+        by_term: dict[str, Item] = {}
+        for item in items:
+            for term in (item.key, item.label, *item.synonyms):
+                owner = by_term.setdefault(normalise(term), item)
+                if owner is not item:
+                    raise SettingsError(f"taxonomy: “{term}” names both {owner.key} and {item.key}")
+        return by_term
+
+
+def _parse_item(raw: dict[str, Any], units: set[str]) -> Item:
+    key = str(raw.get("key", ""))
+    if not _KEY.fullmatch(key):
+        raise SettingsError(f"taxonomy: item key {key!r} is not a lowercase snake_case slug")
+    label = str(raw.get("label", "")).strip()
+    if not label or len(label) > MAX_LABEL:
+        raise SettingsError(f"taxonomy: {key} needs a label of 1 to {MAX_LABEL} characters")
+    sector = str(raw.get("sector", ""))
+    if sector not in {s.key for s in SECTORS}:
+        raise SettingsError(f"taxonomy: {key} has unknown sector {sector!r}")
+    unit = str(raw.get("unit", "units"))
+    if unit not in units:
+        raise SettingsError(f"taxonomy: {key} has unit {unit!r}, which is not in the units list")
+    synonyms = tuple(str(s) for s in raw.get("synonyms", ()))
+    parent = raw.get("parent")
+    return Item(key, label, sector, synonyms, str(parent) if parent else None, unit)
+
+
+def _check_keys(items: tuple[Item, ...]) -> None:
+    keys = [item.key for item in items]
+    if len(set(keys)) != len(keys):
+        raise SettingsError("taxonomy: an item key is used twice")
+    for item in items:
+        if item.parent is not None and item.parent not in keys:
+            raise SettingsError(f"taxonomy: {item.key} has unknown parent {item.parent!r}")
+
+
+@lru_cache(maxsize=1)
+def default_taxonomy() -> Taxonomy:
+    """The taxonomy in ``config/taxonomy.toml``, loaded once."""
+    return Taxonomy.load()

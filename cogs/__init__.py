@@ -1,0 +1,1 @@
+"""Discord adapters: each cog parses options, checks permissions, calls one service and renders."""

@@ -1,0 +1,76 @@
+"""What every cog shares: who is acting, autocomplete sources, and the bot's core."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+import discord
+from discord import app_commands
+
+from bot.core import Core
+from bot.models import Actor
+
+if TYPE_CHECKING:
+    from bot.app import CoalesceBot
+
+NO_PINGS = discord.AllowedMentions.none()
+COLOUR = discord.Colour.from_rgb(32, 128, 141)
+
+
+def core_of(interaction: discord.Interaction) -> Core:
+    return cast("CoalesceBot", interaction.client).core
+
+
+def actor_of(interaction: discord.Interaction) -> Actor:
+    """The acting member; admin means Manage Server in this channel's server."""
+    permissions = interaction.permissions
+    return Actor(
+        user_id=interaction.user.id,
+        guild_id=interaction.guild_id or 0,
+        name=interaction.user.display_name,
+        is_admin=bool(permissions.manage_guild or permissions.administrator),
+        guild_name=interaction.guild.name if interaction.guild else "",
+    )
+
+
+def choice(name: str, value: str) -> app_commands.Choice[str]:
+    return app_commands.Choice(name=name[:100], value=value[:100])
+
+
+async def place_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    places = core_of(interaction).gazetteer.search(current, limit=25) if current.strip() else []
+    return [choice(p.label, p.key) for p in places]
+
+
+async def org_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    from bot.services.orgs import search_orgs
+
+    orgs = search_orgs(core_of(interaction), actor_of(interaction), current)
+    return [choice(f"{o.name} ({o.status.value})", str(o.id)) for o in orgs]
+
+
+async def my_org_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    core, actor = core_of(interaction), actor_of(interaction)
+    coalition = core.coalition_of(actor)
+    needle = current.casefold().strip()
+    return [
+        choice(o.name, str(o.id))
+        for o in core.store.orgs.of_member(coalition.id, actor.user_id)
+        if needle in o.name.casefold()
+    ][:25]
+
+
+def event_autocomplete(*, open_only: bool):
+    async def complete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        from bot.services.events import search_events
+
+        events = search_events(core_of(interaction), actor_of(interaction), current, open_only=open_only)
+        return [choice(f"{e.name} ({e.status.value})", str(e.id)) for e in events]
+
+    return complete
+
+
+def mention_list(user_ids: list[int], *, limit: int = 10) -> str:
+    shown = " ".join(f"<@{uid}>" for uid in user_ids[:limit])
+    extra = len(user_ids) - limit
+    return shown + (f" and {extra} more" if extra > 0 else "")

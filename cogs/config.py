@@ -1,0 +1,90 @@
+"""/config: where Coalesce posts, and when digests go out (Manage Server only)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.models import ChannelKind
+from bot.services import coalition_config
+from bot.validation import search_timezones
+from cogs.common import COLOUR, NO_PINGS, actor_of, choice, core_of
+
+CHANNEL_PURPOSES = {
+    ChannelKind.NEEDS: "new needs are announced",
+    ChannelKind.OFFERS: "new offers are announced",
+    ChannelKind.MATCHES: "match proposals, with Accept and Decline buttons",
+    ChannelKind.DIGEST: "scheduled status digests",
+    ChannelKind.ALERTS: "events opened and critical needs",
+    ChannelKind.LOG: "admin notes: registrations, delivery failures",
+}
+
+
+async def timezone_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    return [choice(name, name) for name in search_timezones(current)]
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class ConfigCog(commands.GroupCog, group_name="config", group_description="Set up Coalesce for this server"):
+    def __init__(self, bot: commands.Bot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="channel", description="Choose the channel for one kind of notice")
+    @app_commands.describe(kind="What the channel is for", channel="The text channel to use")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def channel(
+        self,
+        interaction: discord.Interaction,
+        kind: Literal["needs", "offers", "matches", "digest", "alerts", "log"],
+        channel: discord.TextChannel,
+    ) -> None:
+        channel_kind = ChannelKind(kind)
+        coalition_config.set_channel(core_of(interaction), actor_of(interaction), channel_kind, channel.id)
+        await interaction.response.send_message(
+            f"{channel.mention} will receive {CHANNEL_PURPOSES[channel_kind]}.", ephemeral=True
+        )
+
+    @app_commands.command(name="digest", description="Set when status digests are sent, in your time zone")
+    @app_commands.describe(
+        times='Times of day, 24-hour, comma-separated, e.g. "08:00,20:00"',
+        timezone="IANA time zone, e.g. America/Chicago",
+    )
+    @app_commands.autocomplete(timezone=timezone_autocomplete)
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def digest(self, interaction: discord.Interaction, times: str, timezone: str) -> None:
+        coalition = coalition_config.set_digest_schedule(
+            core_of(interaction), actor_of(interaction), times=times, timezone=timezone
+        )
+        self.bot.dispatch("digest_schedule_changed", coalition.id)
+        await interaction.response.send_message(
+            f"Digests will go out at {', '.join(coalition.digest_times)} ({coalition.timezone}).",
+            ephemeral=True,
+            allowed_mentions=NO_PINGS,
+        )
+
+    @app_commands.command(name="show", description="Show this server's Coalesce settings")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def show(self, interaction: discord.Interaction) -> None:
+        summary = coalition_config.show_config(core_of(interaction), actor_of(interaction))
+        embed = discord.Embed(title=f"Coalesce settings: {summary.coalition.name}", colour=COLOUR)
+        lines = []
+        for kind in ChannelKind:
+            channel_id = summary.channels.get(kind)
+            lines.append(f"**{kind.value}**: {f'<#{channel_id}>' if channel_id else 'not set'}")
+        embed.add_field(name="Channels", value="\n".join(lines), inline=False)
+        embed.add_field(
+            name="Digests",
+            value=f"{', '.join(summary.coalition.digest_times)} ({summary.coalition.timezone})",
+            inline=False,
+        )
+        embed.add_field(name="Open events", value=str(summary.open_events))
+        embed.add_field(name="Organisations", value=f"{summary.verified_orgs} verified, {summary.pending_orgs} pending")
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(ConfigCog(bot))
