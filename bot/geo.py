@@ -53,6 +53,8 @@ class Place:
 def fold(text: str) -> str:
     """Comparison form of a place name: "São  Paulo" -> "sao paulo", "Saint-Étienne" -> "saint etienne"."""
     text = text.casefold()
+    if text.isascii() and text.isalpha():
+        return text
     if not text.isascii():
         decomposed = unicodedata.normalize("NFKD", text.translate(_PLAIN))
         text = "".join(c for c in decomposed if not unicodedata.combining(c))
@@ -98,16 +100,15 @@ class Gazetteer:
         self._top = by_size[:25]
         folded = [fold(p.name) for p in by_size]
         self._by_label = _label_index(by_size, folded)
-        # Within one name the most populous comes first, so the first hit is the default.
-        names = sorted(zip(folded, range(len(by_size)), strict=True))
-        self._names = [name for name, _ in names]
-        self._name_places = [by_size[i] for _, i in names]
+        # A stable sort keeps the most populous first within one name: the default pick.
+        order = sorted(range(len(by_size)), key=folded.__getitem__)
+        self._names = [folded[i] for i in order]
+        self._name_places = [by_size[i] for i in order]
         # Every later word onward ("york city" for "new york city") for mid-name matches.
-        tails = sorted(
-            (tail, i) for name, i in names for tail in _tails(name)
-        )
+        tails = [(tail, by_size[i]) for i in order if " " in folded[i] for tail in _tails(folded[i])]
+        tails.sort(key=lambda entry: entry[0])
         self._tails = [tail for tail, _ in tails]
-        self._tail_places = [by_size[i] for _, i in tails]
+        self._tail_places = [place for _, place in tails]
 
     def __len__(self) -> int:
         return len(self._by_key)
@@ -141,9 +142,7 @@ class Gazetteer:
             return self._top[: max(limit, 0)]
         found = _by_population(_prefix_range(self._names, self._name_places, query))
         seen = {p.key for p in found}
-        found += _by_population(
-            p for p in _prefix_range(self._tails, self._tail_places, query) if p.key not in seen
-        )
+        found += _by_population(p for p in _prefix_range(self._tails, self._tail_places, query) if p.key not in seen)
         if narrow:
             found = [p for p in found if f" {narrow}" in f" {fold(p.label.partition(',')[2])}"]
         return found[: max(limit, 0)]

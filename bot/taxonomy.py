@@ -169,9 +169,7 @@ class Taxonomy:
         if not cleaned:
             raise InvalidInput("Name the item, for example “bottled water” or “tarpaulin”.")
         if len(cleaned) > MAX_ITEM_TEXT:
-            raise InvalidInput(
-                f"Item names are at most {MAX_ITEM_TEXT} characters; put the details in the notes."
-            )
+            raise InvalidInput(f"Item names are at most {MAX_ITEM_TEXT} characters; put the details in the notes.")
         sector_key = sector_by_key(sector).key if sector else None
         if cleaned.startswith(CUSTOM_PREFIX):
             cleaned = _clean(cleaned.removeprefix(CUSTOM_PREFIX).replace("_", " ")) or cleaned

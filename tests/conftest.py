@@ -68,7 +68,9 @@ def world(simcord_env) -> World:
     env = simcord_env
     guild = env.create_guild("Gulf Coast Relief")
     general = guild.create_text_channel("general")
-    channels = {kind: guild.create_text_channel(kind) for kind in ("needs", "offers", "matches", "digest", "alerts", "log")}
+    channels = {
+        kind: guild.create_text_channel(kind) for kind in ("needs", "offers", "matches", "digest", "alerts", "log")
+    }
     admins = guild.create_role("Admins", permissions=discord.Permissions(manage_guild=True))
     admin = guild.add_member(env.create_user("admin"), roles=[admins])
     members = {name: guild.add_member(env.create_user(name)) for name in ("alice", "bob", "carol", "dave")}
