@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from pathlib import Path
@@ -85,6 +86,8 @@ class CoalesceBot(commands.Bot):
         self.scheduler_enabled = scheduler_enabled
 
     async def setup_hook(self) -> None:
+        # The gazetteer and taxonomy load once, off the loop, before the first command needs them.
+        await asyncio.to_thread(self.core.preload)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.tree.sync()

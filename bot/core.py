@@ -27,6 +27,10 @@ class Core:
     def taxonomy(self) -> Taxonomy:
         return default_taxonomy()
 
+    def preload(self) -> None:
+        """Load the reference data now rather than on the first command that needs it."""
+        _ = (self.gazetteer, self.taxonomy)
+
     def coalition_of(self, actor: Actor) -> Coalition:
         """The coalition the actor's server belongs to (formed on first sight)."""
         return self.store.coalitions.for_guild(

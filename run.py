@@ -1,0 +1,200 @@
+"""Coalesce's entry point.
+
+    python run.py                 connect to Discord if DISCORD_TOKEN is set, else start offline mode
+    python run.py serve           connect to Discord (needs DISCORD_TOKEN)
+    python run.py sandbox         offline mode: the same bot against a simulated Discord, in your browser
+    python run.py check           check settings and the database; the exit status tells
+    python run.py backup PATH     copy the live database to PATH (SQLite online backup)
+    python run.py export DIR      write orgs, needs, offers and matches as HXL-tagged CSV
+    python run.py import DIR      read orgs, needs and offers from such CSV files
+
+Each subcommand has --help.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from bot.errors import CoalesceError, SettingsError
+from bot.settings import Settings, load_settings
+
+log = logging.getLogger("coalesce")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+        if getattr(args, "database", None):
+            settings = settings.with_overrides(database=args.database)
+    except SettingsError as exc:
+        print(f"Setting error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    command = args.command or ("serve" if settings.discord_token else "sandbox")
+    try:
+        return COMMANDS[command](settings, args)
+    except CoalesceError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nStopped.")
+        return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="run.py",
+        description="Coalesce: needs, offers and matches for disaster-response coalitions, in Discord.",
+        epilog="With no subcommand: serve when DISCORD_TOKEN is set, otherwise sandbox (offline mode).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    serve = sub.add_parser("serve", help="connect to Discord (needs DISCORD_TOKEN)")
+    serve.add_argument("--database", type=Path, help="SQLite file (default: setting 'database')")
+    sandbox = sub.add_parser(
+        "sandbox",
+        help="offline mode: a simulated Discord with a demo server, in a local browser page",
+        description="Runs the real bot against a simulated Discord on this machine. Nothing leaves it.",
+    )
+    sandbox.add_argument(
+        "--database", type=Path, default=Path("data/sandbox.db"), help="SQLite file, recreated on start"
+    )
+    sandbox.add_argument("--port", type=int, help="port of the local page (default: setting 'preview_port')")
+    sandbox.add_argument("--no-seed", action="store_true", help="start with an empty coalition")
+    sandbox.add_argument(
+        "--once", action="store_true", help="build the demo, print what a person would see, and exit"
+    )
+    check = sub.add_parser("check", help="check settings and the database; exit 0 when all is well")
+    check.add_argument("--database", type=Path, help="SQLite file (default: setting 'database')")
+    backup = sub.add_parser("backup", help="copy the database to PATH with SQLite's online backup")
+    backup.add_argument("path", type=Path, help="where to write the copy")
+    backup.add_argument("--database", type=Path, help="SQLite file (default: setting 'database')")
+    export = sub.add_parser("export", help="write orgs, needs, offers, matches as HXL-tagged CSV files")
+    export.add_argument("folder", type=Path, help="folder for the CSV files")
+    export.add_argument("--with-contacts", action="store_true", help="include org contacts (handle with care)")
+    export.add_argument("--database", type=Path, help="SQLite file (default: setting 'database')")
+    importer = sub.add_parser("import", help="read orgs, needs and offers from HXL-tagged CSV files")
+    importer.add_argument("folder", type=Path, help="folder holding the CSV files")
+    importer.add_argument("--guild", type=int, required=True, help="Discord server id whose coalition receives them")
+    importer.add_argument("--database", type=Path, help="SQLite file (default: setting 'database')")
+    return parser
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # discord.py's gateway chatter is noise at INFO for an operator.
+    logging.getLogger("discord").setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def serve(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.discord_token:
+        print(
+            "DISCORD_TOKEN is not set. Put it in the environment or a .env file, "
+            "or run `python run.py sandbox` to try Coalesce offline.",
+            file=sys.stderr,
+        )
+        return 2
+    from bot.app import create_bot
+
+    bot = create_bot(settings.database, **overrides_of(settings))
+    print(f"Coalesce: connecting to Discord (database {settings.database}) ...", flush=True)
+    bot.run(settings.discord_token, log_handler=None)
+    return 0
+
+
+def overrides_of(settings: Settings) -> dict[str, object]:
+    """Settings to pass on to create_bot: all but the database and the token."""
+    from dataclasses import asdict
+
+    values = asdict(settings)
+    values.pop("database")
+    values.pop("discord_token")
+    return values
+
+
+def sandbox(settings: Settings, args: argparse.Namespace) -> int:
+    from sandbox import run_sandbox
+
+    port = args.port if args.port is not None else settings.preview_port
+    return asyncio.run(
+        run_sandbox(
+            args.database, settings=overrides_of(settings), port=port, seed=not args.no_seed, once=args.once
+        )
+    )
+
+
+def check(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.store import Store
+
+    print(f"settings: ok (database {settings.database}, time zone {settings.default_timezone})")
+    print(f"discord token: {'set' if settings.discord_token else 'not set (offline mode only)'}")
+    if not Path(settings.database).exists():
+        print(f"database: {settings.database} does not exist yet; it is created on first start")
+        return 0
+    store = Store(settings.database)
+    try:
+        problems = store.integrity_problems()
+        print(f"database: {len(store.applied_migrations())} migrations applied, {len(problems)} problem(s)")
+        for problem in problems[:20]:
+            print(f"  {problem}")
+        print(f"outbox: {store.outbox.backlog()} notification(s) waiting")
+        return 1 if problems else 0
+    finally:
+        store.close()
+
+
+def backup(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.backup import backup_database
+
+    counts = backup_database(settings.database, args.path)
+    print(f"Backed up {settings.database} to {args.path}: " + ", ".join(f"{t} {n}" for t, n in counts.items()))
+    return 0
+
+
+def export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.interop import export_csv
+    from bot.store import Store
+
+    store = Store(settings.database)
+    try:
+        written = export_csv(store, args.folder, with_contacts=args.with_contacts)
+    finally:
+        store.close()
+    for path, rows in written.items():
+        print(f"wrote {path} ({rows} rows)")
+    return 0
+
+
+def import_(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.interop import import_csv
+    from bot.store import Store
+
+    store = Store(settings.database)
+    try:
+        counts = import_csv(store, args.folder, guild_id=args.guild)
+    finally:
+        store.close()
+    print("imported " + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
+    return 0
+
+
+COMMANDS = {
+    "serve": serve,
+    "sandbox": sandbox,
+    "check": check,
+    "backup": backup,
+    "export": export,
+    "import": import_,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""Offline mode: the real bot against a simulated Discord (simcord), with a demo server to act in.
+
+A newcomer, a trainer or a drill runs every command here without a token: the
+bot is the one ``create_bot`` builds, only Discord is simulated. A local page
+(simcord's Preview, loopback only) shows the ops channel with a slash-command
+composer and clickable buttons; the person picks which demo member they act as.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from pathlib import Path
+from typing import Any
+
+import discord
+import simcord
+
+from bot.app import create_bot
+
+log = logging.getLogger("coalesce.sandbox")
+
+NOTICE_KINDS = ("needs", "offers", "matches", "digest", "alerts", "log")
+
+DEMO_ORGS = (
+    ("alice", "Houston Food Bank", "food, wash", "Houston", "+1 713 555 0101 · ops@hfb.example"),
+    ("bob", "Bayou Shelter Network", "shelter, camp", "Baytown", "+1 281 555 0102 · desk@bayou.example"),
+    ("carol", "Coastal Medics", "health", "Galveston", "+1 409 555 0103 · triage@medics.example"),
+)
+
+
+class DemoWorld:
+    """The simulated server: one ops channel for every notice, an admin, three coordinators, a volunteer."""
+
+    def __init__(self, env: simcord.Env) -> None:
+        self.env = env
+        self.guild = env.create_guild("Coalesce Demo: Gulf Coast")
+        self.ops = self.guild.create_text_channel("relief-ops")
+        admins = self.guild.create_role("Coalition admin", permissions=discord.Permissions(manage_guild=True))
+        self.admin = self.guild.add_member(env.create_user("dana", global_name="Dana (admin)"), roles=[admins])
+        self.coordinators = {
+            name: self.guild.add_member(env.create_user(name, global_name=name.title())) for name, *_ in DEMO_ORGS
+        }
+        self.volunteer = self.guild.add_member(env.create_user("vic", global_name="Vic (volunteer)"))
+
+    @property
+    def members(self) -> list[Any]:
+        return [self.admin, *self.coordinators.values(), self.volunteer]
+
+    async def seed(self) -> None:
+        """Set the server up the way its people would, through the real slash commands."""
+        for kind in NOTICE_KINDS:
+            await self.admin.slash(self.ops, "config channel", kind=kind, channel=self.ops)
+        await self.admin.slash(self.ops, "event open", name="Hurricane Delta", location="Houston", radius_km=300)
+        for member_name, org, sectors, city, contact in DEMO_ORGS:
+            member = self.coordinators[member_name]
+            await member.slash(self.ops, "org register", name=org, sectors=sectors, location=city, contact=contact)
+        for _, org, *_ in DEMO_ORGS[:2]:
+            await self.admin.slash(self.ops, "org verify", org=org)
+        commands = set(self.admin.available_commands(self.ops))
+        if "need post" in commands:
+            await self.coordinators["alice"].slash(
+                self.ops,
+                "need post",
+                sector="wash",
+                item="bottled water",
+                quantity=500,
+                unit="bottles",
+                location="Houston",
+                urgency="critical",
+            )
+
+
+def transcript(channel: Any, *, limit: int = 40) -> str:
+    """The channel's history as plain text, oldest first."""
+    lines = []
+    for message in list(channel.history())[-limit:]:
+        text = message.content or ""
+        for embed in message.embeds:
+            text += f" [{embed.title or ''}{': ' + embed.description if embed.description else ''}]"
+        buttons = [c.label for row in message.components for c in getattr(row, "children", []) if c.label]
+        if buttons:
+            text += " " + " ".join(f"({label})" for label in buttons)
+        lines.append(f"{message.author.display_name}: {text.strip()}")
+    return "\n".join(lines)
+
+
+def print_bot_dms(bot: discord.Client, world: DemoWorld) -> None:
+    """DMs are not on the page: show each one the bot sends in the terminal instead."""
+
+    async def on_message(message: discord.Message) -> None:
+        if message.guild is None and message.author == bot.user:
+            names = [m.user.name for m in world.members if m.user.dm_channel.id == message.channel.id]
+            text = message.content or " / ".join(e.title or "" for e in message.embeds)
+            for embed in message.embeds:
+                text += "".join(f"\n    {f.name}: {f.value}" for f in embed.fields)
+            print(f"[DM to {names[0] if names else 'someone'}] {text}", flush=True)
+
+    bot.add_listener(on_message, "on_message")
+
+
+async def run_sandbox(
+    database: Path, *, settings: dict[str, object], port: int | None, seed: bool = True, once: bool = False
+) -> int:
+    fresh_database(Path(database))
+    bot = create_bot(database, **settings)
+    print("Coalesce offline mode: a simulated Discord on this machine (no token, nothing leaves it).", flush=True)
+    async with simcord.run(bot, settle_timeout=30) as env:
+        world = DemoWorld(env)
+        print_bot_dms(bot, world)
+        if seed:
+            await world.seed()
+        if once:
+            print(f"\n#{world.ops.name} now shows:\n{transcript(world.ops)}", flush=True)
+            return 0
+        async with open_preview(env, world, port) as preview:
+            print_instructions(preview.url, world)
+            await preview.wait_closed()
+    return 0
+
+
+def fresh_database(database: Path) -> None:
+    """The demo starts afresh each time; a real deployment's database is never touched here."""
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            Path(f"{database}{suffix}").unlink()
+
+
+def open_preview(env: simcord.Env, world: DemoWorld, port: int | None):
+    try:
+        return env.preview(world.ops, viewers=world.members, layout="channel", port=port)
+    except (OSError, simcord.SetupError) as exc:
+        log.warning("port %s unavailable (%s); picking a free one", port, exc)
+        return env.preview(world.ops, viewers=world.members, layout="channel")
+
+
+def print_instructions(url: str, world: DemoWorld) -> None:
+    people = ", ".join(m.user.name for m in world.members)
+    print(
+        f"""
+Open this address in a browser on this machine:
+
+    {url}
+
+You are in the server "{world.guild.name}", channel #{world.ops.name}, where every notice goes.
+Switch who you act as with the viewer picker ({people}): dana is a server admin;
+alice and bob coordinate verified organisations; carol's is pending; vic is a volunteer.
+Type / in the composer for the commands, e.g. /need post or /offer post, and click the buttons
+on match proposals. Direct messages the bot sends appear in this terminal.
+Press Ctrl-C to stop; the demo starts afresh next time.""",
+        flush=True,
+    )
