@@ -1,0 +1,63 @@
+"""The command line: what an operator sees from run.py."""
+
+from __future__ import annotations
+
+import pytest
+
+import run
+
+
+@pytest.fixture(autouse=True)
+def no_token(monkeypatch):
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    monkeypatch.setattr("bot.settings._load_dotenv", lambda: None)
+
+
+def test_check_on_a_new_database_path_says_it_will_be_created(tmp_path, capsys):
+    assert run.main(["check", "--database", str(tmp_path / "new.db")]) == 0
+    out = capsys.readouterr().out
+    assert "does not exist yet" in out
+    assert "offline mode only" in out
+
+
+def test_check_reports_a_sound_database(tmp_path, capsys):
+    from bot.store import Store
+
+    Store(tmp_path / "c.db").close()
+
+    assert run.main(["check", "--database", str(tmp_path / "c.db")]) == 0
+    assert "0 problem(s)" in capsys.readouterr().out
+
+
+def test_malformed_setting_is_one_clear_line_not_a_traceback(monkeypatch, capsys):
+    monkeypatch.setenv("COALESCE_PROPOSALS_PER_POST", "lots")
+
+    assert run.main(["check"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert "proposals_per_post" in err and "Traceback" not in err
+
+
+def test_serve_without_token_points_to_offline_mode(capsys):
+    assert run.main(["serve"]) == 2
+    assert "run.py sandbox" in capsys.readouterr().err
+
+
+def test_token_is_never_printed(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("DISCORD_TOKEN", "secret-token-value")
+
+    run.main(["check", "--database", str(tmp_path / "x.db")])
+
+    captured = capsys.readouterr()
+    assert "secret-token-value" not in captured.out + captured.err
+
+
+def test_offline_mode_builds_the_demo_server_with_the_real_commands(tmp_path, capsys):
+    assert run.main(["sandbox", "--once", "--database", str(tmp_path / "sandbox.db")]) == 0
+
+    out = capsys.readouterr().out
+    assert "offline mode" in out
+    assert "Hurricane Delta" in out
+    assert "Houston Food Bank** is verified" in out
+    assert "[DM to alice]" in out
+    assert "+1 713" not in out, "contacts never reach a channel"
