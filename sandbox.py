@@ -106,6 +106,7 @@ async def run_sandbox(
     bot = create_bot(database, **settings)
     print("Coalesce offline mode: a simulated Discord on this machine (no token, nothing leaves it).", flush=True)
     async with simcord.run(bot, settle_timeout=30) as env:
+        await bot.user.edit(username="Coalesce")
         world = DemoWorld(env)
         print_bot_dms(bot, world)
         if seed:
