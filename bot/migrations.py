@@ -199,3 +199,39 @@ def posts_and_matches(db: Database) -> None:
         );
         """,
     )
+
+
+@migrations(name="0003_matching_candidates")
+def matching_candidates(db: Database) -> None:
+    # A post's grid cell (sized by its event's radius) and urgency rank let one
+    # indexed probe per nearby cell return the most urgent, largest posts first,
+    # so finding a post's matches reads a bounded number of rows however many are open.
+    _execute_all(
+        db,
+        """
+        ALTER TABLE posts ADD COLUMN cell INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE posts ADD COLUMN urgency_rank INTEGER NOT NULL DEFAULT 2;
+        CREATE INDEX posts_match_candidates
+            ON posts(event_id, kind, item_key, cell, urgency_rank, remaining DESC)
+            WHERE status = 'open' AND remaining > 0;
+        CREATE INDEX matches_by_need ON matches(need_id, status);
+        """,
+    )
+
+
+@migrations(name="0004_digests")
+def digests(db: Database) -> None:
+    # A scheduled digest's chart waits here for the dispatcher (outbox payloads are JSON).
+    # "New since the last digest" reads posts by creation time within a coalition.
+    _execute_all(
+        db,
+        """
+        CREATE TABLE digest_charts (
+            run_id INTEGER PRIMARY KEY REFERENCES digest_runs(id),
+            png BLOB NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX posts_by_created ON posts(coalition_id, created_at);
+        CREATE INDEX matches_by_event ON matches(event_id, status)
+        """,
+    )

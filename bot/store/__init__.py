@@ -18,9 +18,12 @@ from sqlite_utils import Database
 from bot.migrations import migrations
 from bot.store.audit import AuditLog
 from bot.store.coalitions import Coalitions
+from bot.store.digests import Digests
 from bot.store.events import Events
+from bot.store.matches import Matches
 from bot.store.orgs import Orgs
 from bot.store.outbox import Outbox
+from bot.store.posts import Posts
 
 
 def connect(path: str | Path, *, readonly: bool = False) -> Database:
@@ -52,6 +55,9 @@ class Store:
         self.events = Events(self.db)
         self.audit = AuditLog(self.db)
         self.outbox = Outbox(self.db)
+        self.digests = Digests(self.db)
+        self.posts = Posts(self.db)
+        self.matches = Matches(self.db)
 
     @contextmanager
     def atomic(self) -> Iterator[None]:

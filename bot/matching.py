@@ -1,0 +1,176 @@
+"""Scoring and allocation: pure functions over models, no SQL and no Discord.
+
+A need and an offer *pair* when they belong to the same event, are of compatible
+items (the same item, a synonym, a parent, a child or a sibling in the
+taxonomy), both still have something left, neither has expired, they come from
+different organisations, and they lie within the event's radius of each other.
+
+Pairs are ranked by a score in [0, 1] that weighs, in this order: how well the
+item fits, how much of the need the offer covers, how close the two are, how
+urgent the need is, and how soon either deadline falls.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.geo import EARTH_RADIUS_KM, bounding_box, distance_km
+from bot.models import Post, PostKind, PostStatus, Urgency
+from bot.taxonomy import Taxonomy
+
+# Weights of the score's terms; they sum to 1 so a perfect pair scores 1.
+FIT_WEIGHT = 0.35
+COVERAGE_WEIGHT = 0.25
+PROXIMITY_WEIGHT = 0.15
+URGENCY_WEIGHT = 0.15
+DEADLINE_WEIGHT = 0.10
+
+# A deadline within a day presses fully; two weeks or more away, not at all.
+PRESSING = timedelta(days=1)
+RELAXED = timedelta(days=14)
+
+KM_PER_DEGREE = math.pi * EARTH_RADIUS_KM / 180.0
+MIN_CELL_DEGREES = 0.01
+CELL_ROW = 1_000_000  # a cell id is row * CELL_ROW + column; columns never reach it
+MAX_SEARCH_CELLS = 36
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """A scored pair of a need and an offer that may become a match."""
+
+    need: Post
+    offer: Post
+    fit: float
+    distance_km: float
+    score: float
+
+    @property
+    def quantity(self) -> int:
+        """What the pair could move now: the smaller of the two remainders."""
+        return min(self.need.remaining, self.offer.remaining)
+
+
+def is_expired(post: Post, now: datetime) -> bool:
+    """An open post whose deadline (needed_by / available_until) has passed."""
+    return post.status is PostStatus.OPEN and post.deadline is not None and post.deadline <= now
+
+
+def is_matchable(post: Post, now: datetime) -> bool:
+    """Open, with something left, and not past its deadline."""
+    return post.status is PostStatus.OPEN and post.remaining > 0 and not is_expired(post, now)
+
+
+def deadline_pressure(deadline: datetime | None, now: datetime) -> float:
+    """1 when the deadline is a day away or less, falling linearly to 0 at two weeks; 0 without one."""
+    if deadline is None:
+        return 0.0
+    left = deadline - now
+    if left <= PRESSING:
+        return 1.0
+    if left >= RELAXED:
+        return 0.0
+    return (RELAXED - left) / (RELAXED - PRESSING)
+
+
+def pair_score(need: Post, offer: Post, *, fit: float, distance_km: float, radius_km: float, now: datetime) -> float:
+    """The score of a pair already known to be compatible, from 0 (worst) to 1 (best)."""
+    coverage = min(need.remaining, offer.remaining) / need.remaining if need.remaining else 0.0
+    proximity = max(0.0, 1.0 - distance_km / radius_km) if radius_km > 0 else 0.0
+    urgency = need.urgency.weight / Urgency.CRITICAL.weight
+    pressure = max(deadline_pressure(need.deadline, now), deadline_pressure(offer.deadline, now))
+    return (
+        FIT_WEIGHT * fit
+        + COVERAGE_WEIGHT * coverage
+        + PROXIMITY_WEIGHT * proximity
+        + URGENCY_WEIGHT * urgency
+        + DEADLINE_WEIGHT * pressure
+    )
+
+
+def evaluate(need: Post, offer: Post, *, taxonomy: Taxonomy, radius_km: float, now: datetime) -> Proposal | None:
+    """The proposal for this pair, or None when they are not candidates for each other."""
+    if need.kind is not PostKind.NEED or offer.kind is not PostKind.OFFER:
+        return None
+    if need.event_id != offer.event_id or need.coalition_id != offer.coalition_id or need.org_id == offer.org_id:
+        return None
+    if not (is_matchable(need, now) and is_matchable(offer, now)):
+        return None
+    fit = taxonomy.fit(need.item_key, offer.item_key)
+    if fit <= 0.0:
+        return None
+    distance = distance_km(need.lat, need.lon, offer.lat, offer.lon)
+    if distance > radius_km:
+        return None
+    score = pair_score(need, offer, fit=fit, distance_km=distance, radius_km=radius_km, now=now)
+    return Proposal(need=need, offer=offer, fit=fit, distance_km=distance, score=score)
+
+
+def best_proposals(
+    post: Post,
+    candidates: Iterable[Post],
+    *,
+    taxonomy: Taxonomy,
+    radius_km: float,
+    now: datetime,
+    limit: int,
+    exclude: frozenset[int] = frozenset(),
+) -> list[Proposal]:
+    """The ``limit`` best proposals for ``post`` among ``candidates`` (posts of the other kind).
+
+    ``exclude`` holds ids of candidates already paired with ``post``: a pair is
+    never proposed twice. Ties go to the older candidate (first come, first served).
+    """
+    found: list[Proposal] = []
+    seen: set[int] = set()
+    for other in candidates:
+        if other.id in exclude or other.id in seen:
+            continue
+        seen.add(other.id)
+        need, offer = (post, other) if post.kind is PostKind.NEED else (other, post)
+        proposal = evaluate(need, offer, taxonomy=taxonomy, radius_km=radius_km, now=now)
+        if proposal is not None:
+            found.append(proposal)
+    found.sort(key=lambda p: (-p.score, (p.offer if post.kind is PostKind.NEED else p.need).id))
+    return found[: max(limit, 0)]
+
+
+def allocation(need_remaining: int, offer_remaining: int) -> int:
+    """What a match commits when both sides accept: all the offer can give, no more than the need asks."""
+    return max(0, min(need_remaining, offer_remaining))
+
+
+# --- the spatial grid behind the candidate index -------------------------------------------------
+
+
+def cell_degrees(radius_km: float) -> float:
+    """Side of a grid cell for an event: about its radius, so a search touches a handful of cells."""
+    return max(MIN_CELL_DEGREES, radius_km / KM_PER_DEGREE)
+
+
+def cell_of(lat: float, lon: float, radius_km: float) -> int:
+    """The grid cell a point falls in, for an event of this radius."""
+    size = cell_degrees(radius_km)
+    return _cell_id(math.floor((lat + 90.0) / size), math.floor((lon + 180.0) / size))
+
+
+def search_cells(lat: float, lon: float, radius_km: float) -> list[int] | None:
+    """Every cell that may hold a point within ``radius_km`` of (lat, lon).
+
+    None when the circle needs too many cells (it reaches a pole or crosses the
+    antimeridian): the caller then filters by latitude band instead.
+    """
+    size = cell_degrees(radius_km)
+    min_lat, max_lat, min_lon, max_lon = bounding_box(lat, lon, radius_km)
+    rows = range(math.floor((min_lat + 90.0) / size), math.floor((max_lat + 90.0) / size) + 1)
+    columns = range(math.floor((min_lon + 180.0) / size), math.floor((max_lon + 180.0) / size) + 1)
+    if len(rows) * len(columns) > MAX_SEARCH_CELLS:
+        return None
+    return [_cell_id(row, column) for row in rows for column in columns]
+
+
+def _cell_id(row: int, column: int) -> int:
+    return row * CELL_ROW + column

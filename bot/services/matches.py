@@ -1,0 +1,425 @@
+"""Matches: proposing pairs, and carrying each one from proposal to delivery.
+
+A proposal commits when both sides accept; the committed quantity is what both
+posts have left at that moment, reserved on both in one transaction, so the
+quantities committed against a post never exceed it. Every change writes its
+audit row and its notifications (outbox) in the same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.core import Core
+from bot.errors import Conflict, Forbidden, NotFound
+from bot.matching import Proposal, allocation, best_proposals, is_expired, is_matchable
+from bot.models import (
+    Actor,
+    ChannelKind,
+    Coalition,
+    EventStatus,
+    Match,
+    MatchStatus,
+    Org,
+    Post,
+    PostKind,
+    PostStatus,
+)
+from bot.services.notices import notify_user
+
+SYSTEM_ACTOR = 0  # audit rows written by the bot itself (expiry, lapses)
+
+
+@dataclass(frozen=True, slots=True)
+class MatchCard:
+    """Everything needed to show a match: both posts, both orgs and their coordinators. Never contacts."""
+
+    match: Match
+    need: Post
+    offer: Post
+    need_org: Org
+    offer_org: Org
+    need_member_ids: tuple[int, ...]
+    offer_member_ids: tuple[int, ...]
+
+    @property
+    def live_quantity(self) -> int:
+        """What the match moves: the committed amount, or what both sides have left while proposed."""
+        if self.match.status is MatchStatus.PROPOSED:
+            return allocation(self.need.remaining, self.offer.remaining)
+        return self.match.quantity
+
+
+@dataclass(frozen=True, slots=True)
+class ContactReveal:
+    """What one side learns of the other once a match commits: sent by DM only."""
+
+    card: MatchCard
+    partner: Org
+    own: Org
+
+
+def find_proposals(core: Core, post: Post, *, radius_km: float, now: datetime, limit: int) -> list[Proposal]:
+    """The best new pairs for ``post`` (read-only): a bounded candidate set from the index, scored exactly."""
+    per_cell = max(6, 2 * core.settings.proposals_per_post)
+    candidates = core.store.posts.candidates(
+        post,
+        item_keys=core.taxonomy.compatible_keys(post.item_key),
+        radius_km=radius_km,
+        now=now,
+        per_cell=per_cell,
+    )
+    return best_proposals(post, candidates, taxonomy=core.taxonomy, radius_km=radius_km, now=now, limit=limit)
+
+
+def propose_for(core: Core, post_id: int, now: datetime) -> list[Match]:
+    """Propose the post's best new pairs, up to ``proposals_per_post`` open proposals; call inside a transaction."""
+    post = core.store.posts.get(post_id)
+    if post is None or not is_matchable(post, now):
+        return []
+    event = core.store.events.get(post.event_id)
+    if event is None or event.status is not EventStatus.OPEN:
+        return []
+    waiting = sum(1 for m in core.store.matches.live_for_post(post.id) if m.status is MatchStatus.PROPOSED)
+    slots = core.settings.proposals_per_post - waiting
+    if slots <= 0:
+        return []
+    created = []
+    for proposal in find_proposals(core, post, radius_km=event.radius_km, now=now, limit=slots):
+        match_id = core.store.matches.propose(
+            post.coalition_id,
+            post.event_id,
+            need_id=proposal.need.id,
+            offer_id=proposal.offer.id,
+            score=proposal.score,
+            distance_km=round(proposal.distance_km, 1),
+            quantity=proposal.quantity,
+            now=now,
+        )
+        if match_id is None:
+            continue
+        core.store.audit.record(
+            post.coalition_id,
+            SYSTEM_ACTOR,
+            "match.propose",
+            f"match:{match_id}",
+            now,
+            need=proposal.need.ref,
+            offer=proposal.offer.ref,
+            score=round(proposal.score, 3),
+        )
+        for channel_id in core.store.coalitions.channel_targets(post.coalition_id, ChannelKind.MATCHES):
+            core.store.outbox.enqueue(
+                post.coalition_id, "match_proposal", f"channel:{channel_id}", {"match_id": match_id}, now
+            )
+        created.append(_get(core, match_id))
+    return created
+
+
+def match_card(core: Core, match_id: int) -> MatchCard:
+    match = _get(core, match_id)
+    need, offer = _post(core, match.need_id), _post(core, match.offer_id)
+    need_org, offer_org = _org(core, need.org_id), _org(core, offer.org_id)
+    return MatchCard(
+        match=match,
+        need=need,
+        offer=offer,
+        need_org=need_org,
+        offer_org=offer_org,
+        need_member_ids=tuple(core.store.orgs.member_ids(need_org.id)),
+        offer_member_ids=tuple(core.store.orgs.member_ids(offer_org.id)),
+    )
+
+
+def contact_reveal(core: Core, match_id: int, partner_org_id: int) -> ContactReveal:
+    """The partner's contact for a committed (or delivered) match; the dispatcher DMs it."""
+    card = match_card(core, match_id)
+    if card.match.status not in (MatchStatus.COMMITTED, MatchStatus.DELIVERED):
+        raise Conflict(f"{card.match.ref} is {card.match.status.value}; contacts are shared only once it commits.")
+    if partner_org_id == card.need_org.id:
+        return ContactReveal(card=card, partner=card.need_org, own=card.offer_org)
+    if partner_org_id == card.offer_org.id:
+        return ContactReveal(card=card, partner=card.offer_org, own=card.need_org)
+    raise NotFound(f"That organisation is not a side of {card.match.ref}.")
+
+
+def accept_match(core: Core, actor: Actor, match_id: int) -> MatchCard:
+    """The actor accepts for their side; the match commits once both sides have."""
+    coalition = core.coalition_of(actor)
+    card = _card_for(core, coalition, match_id)
+    on_need, on_offer = _sides(core, actor, card, "accept")
+    _expire_lazily(core, card)
+    card = match_card(core, match_id)
+    _require_status(card, MatchStatus.PROPOSED, "accepted")
+    need_side = actor.user_id if on_need and card.match.need_accepted_by is None else None
+    offer_side = actor.user_id if on_offer and card.match.offer_accepted_by is None else None
+    if need_side is None and offer_side is None:
+        waiting = card.offer_org if on_need else card.need_org
+        raise Conflict(f"Your organisation already accepted {card.match.ref}; waiting for {waiting.name}.")
+    now = core.clock()
+    with core.store.atomic():
+        core.store.matches.accept(match_id, need_side=need_side, offer_side=offer_side)
+        core.store.audit.record(
+            coalition.id, actor.user_id, "match.accept", f"match:{match_id}", now,
+            side="both" if need_side and offer_side else "need" if need_side else "offer",
+        )  # fmt: skip
+        match = _get(core, match_id)
+        if match.need_accepted_by is not None and match.offer_accepted_by is not None:
+            _commit(core, coalition, card, actor, now)
+        else:
+            _refresh(core, match_id, now)
+    return match_card(core, match_id)
+
+
+def decline_match(core: Core, actor: Actor, match_id: int) -> MatchCard:
+    """Either side turns a proposal down; both posts look for other partners."""
+    coalition = core.coalition_of(actor)
+    card = _card_for(core, coalition, match_id)
+    _sides(core, actor, card, "decline")
+    _require_status(card, MatchStatus.PROPOSED, "declined")
+    now = core.clock()
+    with core.store.atomic():
+        core.store.matches.close(match_id, MatchStatus.DECLINED, actor.user_id, now, was=MatchStatus.PROPOSED)
+        core.store.audit.record(coalition.id, actor.user_id, "match.decline", f"match:{match_id}", now)
+        _refresh(core, match_id, now)
+        propose_for(core, card.need.id, now)
+        propose_for(core, card.offer.id, now)
+    return match_card(core, match_id)
+
+
+def deliver_match(core: Core, actor: Actor, match_id: int) -> MatchCard:
+    """Either side confirms delivery; a post with nothing left and nothing pending is fulfilled."""
+    coalition = core.coalition_of(actor)
+    card = _card_for(core, coalition, match_id)
+    _sides(core, actor, card, "mark delivered")
+    _require_status(card, MatchStatus.COMMITTED, "marked delivered")
+    now = core.clock()
+    with core.store.atomic():
+        core.store.matches.deliver(match_id, actor.user_id, now)
+        core.store.audit.record(
+            coalition.id, actor.user_id, "match.deliver", f"match:{match_id}", now, quantity=card.match.quantity
+        )
+        for post in (card.need, card.offer):
+            _fulfil_if_done(core, post.id, actor.user_id, now)
+        _refresh(core, match_id, now)
+    return match_card(core, match_id)
+
+
+def cancel_match(core: Core, actor: Actor, match_id: int) -> MatchCard:
+    """Either side calls off a committed match: the reservation returns to both posts, which re-match."""
+    coalition = core.coalition_of(actor)
+    card = _card_for(core, coalition, match_id)
+    _sides(core, actor, card, "cancel")
+    _require_status(card, MatchStatus.COMMITTED, "cancelled")
+    now = core.clock()
+    with core.store.atomic():
+        _cancel_committed(core, coalition, card.match, actor.user_id, now, reason=f"cancelled by <@{actor.user_id}>")
+        propose_for(core, card.need.id, now)
+        propose_for(core, card.offer.id, now)
+    return match_card(core, match_id)
+
+
+def retire_post(core: Core, post: Post, status: PostStatus, by: int, now: datetime, *, cancel_committed: bool) -> int:
+    """Take a post out of matching (closed, withdrawn, expired); call inside a transaction.
+
+    Its open proposals lapse; with ``cancel_committed`` its committed matches are
+    cancelled too, giving the reservations back. The partners of those matches
+    look for new pairs. Returns how many matches ended.
+    """
+    core.store.posts.set_status(post.id, status, now)
+    coalition = core.store.coalitions.get(post.coalition_id)
+    ended = 0
+    partners: list[int] = []
+    for match in core.store.matches.live_for_post(post.id):
+        partner = match.offer_id if post.kind is PostKind.NEED else match.need_id
+        if match.status is MatchStatus.PROPOSED:
+            core.store.matches.close(match.id, MatchStatus.LAPSED, by, now, was=MatchStatus.PROPOSED)
+            core.store.audit.record(
+                post.coalition_id, by, "match.lapse", f"match:{match.id}", now, reason=f"{post.ref} {status.value}"
+            )
+            _refresh(core, match.id, now)
+        elif cancel_committed:
+            _cancel_committed(core, coalition, match, by, now, reason=f"{post.ref} was {status.value}")
+        else:
+            continue
+        ended += 1
+        partners.append(partner)
+    for partner in partners:
+        propose_for(core, partner, now)
+    return ended
+
+
+def list_matches(
+    core: Core, actor: Actor, *, status: MatchStatus | None = None, mine: bool = False, limit: int = 15
+) -> list[MatchCard]:
+    """Matches of the coalition, newest first: live ones unless a status is named."""
+    coalition = core.coalition_of(actor)
+    statuses = (status,) if status is not None else (MatchStatus.PROPOSED, MatchStatus.COMMITTED)
+    org_ids = [o.id for o in core.store.orgs.of_member(coalition.id, actor.user_id)] if mine else None
+    if org_ids == []:
+        raise Forbidden("You are not a member of any organisation here, so none of these matches are yours.")
+    found = core.store.matches.list(coalition.id, statuses=statuses, org_ids=org_ids, limit=limit)
+    return [match_card(core, m.id) for m in found]
+
+
+# --- inside a transaction ---------------------------------------------------------------------------
+
+
+def _commit(core: Core, coalition: Coalition, card: MatchCard, actor: Actor, now: datetime) -> None:
+    need, offer = _post(core, card.need.id), _post(core, card.offer.id)
+    quantity = (
+        allocation(need.remaining, offer.remaining) if is_matchable(need, now) and is_matchable(offer, now) else 0
+    )
+    match_id = card.match.id
+    reserved = quantity > 0 and core.store.posts.reserve(need.id, quantity)
+    if reserved and not core.store.posts.reserve(offer.id, quantity):
+        core.store.posts.release(need.id, quantity)
+        reserved = False
+    if not reserved:
+        # Nothing left on one side: other matches took it first, so this one lapses.
+        core.store.matches.close(match_id, MatchStatus.LAPSED, actor.user_id, now, was=MatchStatus.PROPOSED)
+        core.store.audit.record(coalition.id, actor.user_id, "match.lapse", f"match:{match_id}", now, reason="empty")
+        _refresh(core, match_id, now)
+        for post in (need, offer):
+            propose_for(core, post.id, now)
+        return
+    core.store.matches.commit(match_id, quantity, now)
+    core.store.audit.record(
+        coalition.id, actor.user_id, "match.commit", f"match:{match_id}", now,
+        quantity=quantity, need=need.ref, offer=offer.ref,
+    )  # fmt: skip
+    # Contacts travel by DM only, to every coordinator of each side.
+    for member_id in card.need_member_ids:
+        core.store.outbox.enqueue(
+            coalition.id,
+            "contact_reveal",
+            f"user:{member_id}",
+            {"match_id": match_id, "partner_org_id": card.offer_org.id},
+            now,
+        )
+    for member_id in card.offer_member_ids:
+        core.store.outbox.enqueue(
+            coalition.id,
+            "contact_reveal",
+            f"user:{member_id}",
+            {"match_id": match_id, "partner_org_id": card.need_org.id},
+            now,
+        )
+    _refresh(core, match_id, now)
+    for post_id in (need.id, offer.id):
+        _lapse_if_exhausted(core, post_id, match_id, actor.user_id, now)
+
+
+def _cancel_committed(core: Core, coalition: Coalition, match: Match, by: int, now: datetime, *, reason: str) -> None:
+    core.store.matches.close(match.id, MatchStatus.CANCELLED, by, now, was=MatchStatus.COMMITTED)
+    core.store.posts.release(match.need_id, match.quantity)
+    core.store.posts.release(match.offer_id, match.quantity)
+    core.store.audit.record(
+        coalition.id, by, "match.cancel", f"match:{match.id}", now, quantity=match.quantity, reason=reason
+    )
+    _refresh(core, match.id, now)
+    for post_id in (match.need_id, match.offer_id):
+        post = _post(core, post_id)
+        for member_id in core.store.orgs.member_ids(post.org_id):
+            if member_id != by:
+                notify_user(
+                    core, coalition, member_id,
+                    f"Match {match.ref} ({match.quantity:,} {post.unit} of {post.item_label}) was {reason}. "
+                    f"The quantity is open again for {post.ref}.",
+                    now,
+                )  # fmt: skip
+
+
+def _lapse_if_exhausted(core: Core, post_id: int, except_match: int, by: int, now: datetime) -> None:
+    """A post with nothing left can't honour its other proposals: they lapse, and their partners re-match."""
+    post = _post(core, post_id)
+    if post.remaining > 0:
+        return
+    partners = []
+    for match in core.store.matches.live_for_post(post_id):
+        if match.id == except_match or match.status is not MatchStatus.PROPOSED:
+            continue
+        core.store.matches.close(match.id, MatchStatus.LAPSED, by, now, was=MatchStatus.PROPOSED)
+        core.store.audit.record(
+            post.coalition_id, by, "match.lapse", f"match:{match.id}", now, reason=f"{post.ref} fully committed"
+        )
+        _refresh(core, match.id, now)
+        partners.append(match.offer_id if post.kind is PostKind.NEED else match.need_id)
+    for partner in partners:
+        propose_for(core, partner, now)
+
+
+def _fulfil_if_done(core: Core, post_id: int, by: int, now: datetime) -> None:
+    post = _post(core, post_id)
+    if post.status is PostStatus.OPEN and post.remaining == 0 and core.store.matches.committed_total(post_id) == 0:
+        core.store.posts.set_status(post_id, PostStatus.FULFILLED, now)
+        core.store.audit.record(post.coalition_id, by, "post.fulfil", f"post:{post.ref}", now)
+
+
+def _refresh(core: Core, match_id: int, now: datetime) -> None:
+    """Queue an edit of every message showing this match (rendered from the live state when sent)."""
+    match = _get(core, match_id)
+    channels = set(core.store.matches.message_channels(match_id))
+    channels |= set(core.store.coalitions.channel_targets(match.coalition_id, ChannelKind.MATCHES))
+    for channel_id in sorted(channels):
+        core.store.outbox.enqueue(
+            match.coalition_id, "match_update", f"channel:{channel_id}", {"match_id": match_id}, now
+        )
+
+
+# --- lookups and checks -------------------------------------------------------------------------------
+
+
+def _expire_lazily(core: Core, card: MatchCard) -> None:
+    now = core.clock()
+    expired = [p for p in (card.need, card.offer) if is_expired(p, now)]
+    if not expired:
+        return
+    with core.store.atomic():
+        for post in expired:
+            retire_post(core, post, PostStatus.EXPIRED, SYSTEM_ACTOR, now, cancel_committed=False)
+            core.store.audit.record(post.coalition_id, SYSTEM_ACTOR, "post.expire", f"post:{post.ref}", now)
+
+
+def _card_for(core: Core, coalition: Coalition, match_id: int) -> MatchCard:
+    match = core.store.matches.get(match_id)
+    if match is None or match.coalition_id != coalition.id:
+        raise NotFound(f"There is no match M-{match_id} here. See `/match list`.")
+    return match_card(core, match_id)
+
+
+def _sides(core: Core, actor: Actor, card: MatchCard, verb: str) -> tuple[bool, bool]:
+    on_need = core.store.orgs.is_member(card.need_org.id, actor.user_id)
+    on_offer = core.store.orgs.is_member(card.offer_org.id, actor.user_id)
+    if not (on_need or on_offer):
+        raise Forbidden(
+            f"Only coordinators of {card.need_org.name} or {card.offer_org.name} can {verb} {card.match.ref}."
+        )
+    return on_need, on_offer
+
+
+def _require_status(card: MatchCard, wanted: MatchStatus, verb: str) -> None:
+    if card.match.status is not wanted:
+        raise Conflict(f"{card.match.ref} is {card.match.status.value}, so it can't be {verb} now.")
+
+
+def _get(core: Core, match_id: int) -> Match:
+    match = core.store.matches.get(match_id)
+    if match is None:
+        raise NotFound(f"There is no match M-{match_id}.")
+    return match
+
+
+def _post(core: Core, post_id: int) -> Post:
+    post = core.store.posts.get(post_id)
+    if post is None:
+        raise NotFound(f"There is no post #{post_id}.")
+    return post
+
+
+def _org(core: Core, org_id: int) -> Org:
+    org = core.store.orgs.get(org_id)
+    if org is None:
+        raise NotFound(f"There is no organisation #{org_id}.")
+    return org

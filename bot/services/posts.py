@@ -1,0 +1,348 @@
+"""/need and /offer: posting, listing, closing and expiring needs and offers.
+
+Posting is open to coordinators of verified organisations only, is rate-limited
+per member, and finds the post's best matches in the same transaction that
+stores it. Posts are public: notes that look like a phone number, an e-mail or
+a street address are refused, since contacts are shared privately on commit.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from bot.core import Core
+from bot.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
+from bot.matching import cell_of
+from bot.models import Actor, ChannelKind, Coalition, Event, Match, Org, Post, PostKind, PostStatus, Urgency
+from bot.services.events import resolve_event
+from bot.services.matches import SYSTEM_ACTOR, MatchCard, match_card, propose_for, retire_post
+from bot.services.notices import notify_channel, notify_user
+from bot.services.orgs import acting_org
+from bot.store.posts import NewPost
+from bot.taxonomy import MAX_ITEM_TEXT, sector_by_key
+from bot.validation import clean_text, parse_deadline
+
+MIN_QUANTITY = 1
+MAX_QUANTITY = 1_000_000_000
+MAX_UNIT = 30
+MAX_NOTES = 500
+LIST_LIMIT = 20
+
+_PHONE = re.compile(
+    r"\+\d[\d\s().-]{6,}\d"  # international: +33 1 23 45 67 89
+    r"|\(?\b\d{3}\)?[\s.-]?\d{3}[\s.-]\d{4}\b"  # North American: (713) 555-0100, 713.555.0100
+    r"|\b0\d{9,10}\b"  # national with trunk prefix: 07700900123
+)
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_STREET = re.compile(
+    r"\b\d{1,5}[a-zA-Z]?,?\s+(?:(?:[A-Z][\w'.-]*|\d+(?:st|nd|rd|th))\s+){1,3}"
+    r"(?i:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|way|court|ct|place|pl|highway|hwy"
+    r"|parkway|pkwy|terrace|square|sq|calle|rue|strasse|straße)\b"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PostResult:
+    """A stored post and the proposals found for it at once."""
+
+    post: Post
+    org: Org
+    event: Event
+    proposals: list[MatchCard]
+    announced: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PostLine:
+    post: Post
+    org_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class CloseResult:
+    post: Post
+    ended_matches: int
+
+
+def refuse_personal_data(text: str, field: str) -> None:
+    """Refuse text that looks like a phone number, an e-mail or a street address."""
+    found = (
+        "a phone number" if _PHONE.search(text)
+        else "an e-mail address" if _EMAIL.search(text)
+        else "a street address" if _STREET.search(text)
+        else None
+    )  # fmt: skip
+    if found:
+        raise InvalidInput(
+            f"The {field} seem to contain {found}. Posts are public, so leave contact details out: your "
+            "organisation's contact is shared privately with the other side when a match is committed."
+        )
+
+
+def parse_ref(text: str, kind: PostKind) -> int:
+    """``"N-12"``, ``"n12"``, ``"#12"`` or ``"12"`` -> 12; an offer's ref where a need's is expected is refused."""
+    cleaned = re.sub(r"[\s#-]", "", (text or "").strip()).upper()
+    prefix = cleaned[:1] if cleaned[:1].isalpha() else ""
+    number = cleaned[len(prefix) :]
+    if prefix and prefix != kind.prefix:
+        other = kind.other
+        verb = "/offer withdraw" if other is PostKind.OFFER else "/need close"
+        raise InvalidInput(
+            f"{text.strip()[:20]} is {'an offer' if other is PostKind.OFFER else 'a need'}; use `{verb}`."
+        )
+    if not number.isdigit() or len(number) > 12:
+        raise InvalidInput(f'Give the {kind.value}\'s id, like "{kind.prefix}-12".')
+    return int(number)
+
+
+def post_need(
+    core: Core,
+    actor: Actor,
+    *,
+    sector: str,
+    item: str,
+    quantity: int,
+    location: str,
+    urgency: str = "normal",
+    unit: str | None = None,
+    needed_by: str | None = None,
+    notes: str | None = None,
+    org: str | None = None,
+    event: str | None = None,
+) -> PostResult:
+    try:
+        level = Urgency((urgency or "normal").strip().casefold())
+    except ValueError:
+        raise InvalidInput("Urgency is one of critical, high, normal or low.") from None
+    return _post(
+        core, actor, PostKind.NEED, sector=sector, item=item, quantity=quantity, location=location, urgency=level,
+        unit=unit, deadline_text=needed_by, deadline_field="needed_by date", notes=notes, org=org, event=event,
+    )  # fmt: skip
+
+
+def post_offer(
+    core: Core,
+    actor: Actor,
+    *,
+    sector: str,
+    item: str,
+    quantity: int,
+    location: str,
+    unit: str | None = None,
+    available_until: str | None = None,
+    notes: str | None = None,
+    org: str | None = None,
+    event: str | None = None,
+) -> PostResult:
+    return _post(
+        core, actor, PostKind.OFFER, sector=sector, item=item, quantity=quantity, location=location,
+        urgency=Urgency.NORMAL, unit=unit, deadline_text=available_until, deadline_field="available_until date",
+        notes=notes, org=org, event=event,
+    )  # fmt: skip
+
+
+def _post(
+    core: Core,
+    actor: Actor,
+    kind: PostKind,
+    *,
+    sector: str,
+    item: str,
+    quantity: int,
+    location: str,
+    urgency: Urgency,
+    unit: str | None,
+    deadline_text: str | None,
+    deadline_field: str,
+    notes: str | None,
+    org: str | None,
+    event: str | None,
+) -> PostResult:
+    coalition = core.coalition_of(actor)
+    poster = acting_org(core, coalition, actor, org)
+    if not poster.is_verified:
+        raise Forbidden(
+            f"{poster.name} is still pending verification; a server admin verifies it with `/org verify`, "
+            "and then its coordinators can post."
+        )
+    on_event = resolve_event(core, coalition, event, open_only=True)
+    sector_key = sector_by_key(sector).key
+    item_ref = core.taxonomy.resolve_item(clean_text(item, "item", max_length=MAX_ITEM_TEXT), sector_key)
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or not MIN_QUANTITY <= quantity <= MAX_QUANTITY:
+        raise InvalidInput(f"The quantity must be a whole number from {MIN_QUANTITY} to {MAX_QUANTITY:,}.")
+    catalogue_item = core.taxonomy.get(item_ref.key)
+    clean_unit = clean_text(unit, "unit", max_length=MAX_UNIT, required=False) or (
+        catalogue_item.unit if catalogue_item else "units"
+    )
+    place = core.gazetteer.resolve(location)
+    now = core.clock()
+    deadline = parse_deadline(deadline_text, zone=ZoneInfo(coalition.timezone), now=now, field=deadline_field)
+    clean_notes = clean_text(notes, "notes", max_length=MAX_NOTES, required=False)
+    refuse_personal_data(clean_notes, "notes")
+    _check_rate(core, actor, now)
+    expire_due(core)
+    with core.store.atomic():
+        post_id = core.store.posts.insert(
+            NewPost(
+                kind=kind, coalition_id=coalition.id, event_id=on_event.id, org_id=poster.id, sector=sector_key,
+                item_key=item_ref.key, item_label=item_ref.label, quantity=quantity, unit=clean_unit,
+                place_key=place.key, place_label=place.label, lat=place.lat, lon=place.lon, urgency=urgency,
+                deadline=deadline, notes=clean_notes, posted_by=actor.user_id,
+                cell=cell_of(place.lat, place.lon, on_event.radius_km),
+            ),
+            now,
+        )  # fmt: skip
+        post = core.store.posts.get(post_id)
+        assert post is not None  # noqa: S101 - inserted just above
+        core.store.audit.record(
+            coalition.id, actor.user_id, f"{kind.value}.post", f"post:{post.ref}", now,
+            org=poster.id, item=item_ref.key, quantity=quantity, place=place.key,
+        )  # fmt: skip
+        announced = _announce(core, coalition, post, poster, now)
+        proposed = propose_for(core, post.id, now)
+    return PostResult(
+        post=post,
+        org=poster,
+        event=on_event,
+        proposals=[match_card(core, m.id) for m in proposed],
+        announced=announced,
+    )
+
+
+def _announce(core: Core, coalition: Coalition, post: Post, org: Org, now) -> bool:
+    """Announce the post in the needs/offers channel (city only, never a contact); critical needs also alert."""
+    kind = ChannelKind.NEEDS if post.kind is PostKind.NEED else ChannelKind.OFFERS
+    payload = announcement(post, org)
+    targets = core.store.coalitions.channel_targets(coalition.id, kind)
+    for channel_id in targets:
+        core.store.outbox.enqueue(coalition.id, "post_announcement", f"channel:{channel_id}", payload, now)
+    if post.kind is PostKind.NEED and post.urgency is Urgency.CRITICAL:
+        notify_channel(
+            core, coalition, ChannelKind.ALERTS,
+            f"🚨 Critical need {post.ref}: {post.quantity:,} {post.unit} of {post.item_label} in {post.place_label} "
+            f"({org.name}).",
+            now,
+        )  # fmt: skip
+    return bool(targets)
+
+
+def announcement(post: Post, org: Org) -> dict[str, object]:
+    """What a channel may show of a post: self-contained, so a later change can't leak into it."""
+    return {
+        "ref": post.ref,
+        "kind": post.kind.value,
+        "org": org.name,
+        "sector": post.sector,
+        "item": post.item_label,
+        "quantity": post.quantity,
+        "unit": post.unit,
+        "place": post.place_label,
+        "urgency": post.urgency.value,
+        "deadline": post.deadline.isoformat() if post.deadline else None,
+        "notes": post.notes,
+    }
+
+
+def _check_rate(core: Core, actor: Actor, now) -> None:
+    window = core.settings.post_rate_window_s
+    recent = core.store.posts.posted_since(actor.user_id, now - timedelta(seconds=window))
+    if recent >= core.settings.post_rate_limit:
+        minutes = max(1, round(window / 60))
+        raise RateLimited(
+            f"You have posted {recent} needs and offers in the last {minutes} minutes, the most allowed at once. "
+            "Please wait a few minutes before posting again."
+        )
+
+
+def list_posts(
+    core: Core, actor: Actor, kind: PostKind, *, sector: str | None = None, mine: bool = False
+) -> list[PostLine]:
+    """Open posts of the coalition, most urgent first; ``mine`` keeps those of the actor's orgs."""
+    coalition = core.coalition_of(actor)
+    sector_key = sector_by_key(sector).key if sector else None
+    org_ids = None
+    if mine:
+        org_ids = [o.id for o in core.store.orgs.of_member(coalition.id, actor.user_id)]
+        if not org_ids:
+            raise Forbidden("You are not a member of any organisation here. Register one with `/org register`.")
+    expire_due(core)
+    posts = core.store.posts.list_open(
+        coalition.id, kind, now=core.clock(), sector=sector_key, org_ids=org_ids, limit=LIST_LIMIT
+    )
+    names: dict[int, str] = {}
+    for post in posts:
+        if post.org_id not in names:
+            found = core.store.orgs.get(post.org_id)
+            names[post.org_id] = found.name if found else "?"
+    return [PostLine(post=p, org_name=names[p.org_id]) for p in posts]
+
+
+def close_post(core: Core, actor: Actor, kind: PostKind, ref: str) -> CloseResult:
+    """The posting org closes its need or withdraws its offer; its matches end and partners re-match."""
+    coalition = core.coalition_of(actor)
+    post = get_post(core, coalition, kind, ref)
+    org = core.store.orgs.get(post.org_id)
+    if org is None or not core.store.orgs.is_member(org.id, actor.user_id):
+        owner = org.name if org else "the posting organisation"
+        raise Forbidden(
+            f"Only coordinators of {owner} can {'close' if kind is PostKind.NEED else 'withdraw'} {post.ref}."
+        )
+    if post.status is not PostStatus.OPEN:
+        raise Conflict(f"{post.ref} is already {post.status.value}.")
+    now = core.clock()
+    status = PostStatus.CLOSED if kind is PostKind.NEED else PostStatus.WITHDRAWN
+    with core.store.atomic():
+        ended = retire_post(core, post, status, actor.user_id, now, cancel_committed=True)
+        core.store.audit.record(coalition.id, actor.user_id, f"{kind.value}.{status.value}", f"post:{post.ref}", now)
+    closed = core.store.posts.get(post.id)
+    assert closed is not None  # noqa: S101
+    return CloseResult(post=closed, ended_matches=ended)
+
+
+def get_post(core: Core, coalition: Coalition, kind: PostKind, ref: str) -> Post:
+    post_id = parse_ref(ref, kind)
+    post = core.store.posts.get(post_id)
+    if post is None or post.coalition_id != coalition.id or post.kind is not kind:
+        raise NotFound(f"There is no {kind.value} {kind.prefix}-{post_id} here. See `/{kind.value} list`.")
+    return post
+
+
+def my_open_posts(core: Core, actor: Actor, kind: PostKind, text: str) -> list[Post]:
+    """The actor's orgs' open posts whose ref or item contains ``text`` (for autocomplete)."""
+    coalition = core.coalition_of(actor)
+    org_ids = [o.id for o in core.store.orgs.of_member(coalition.id, actor.user_id)]
+    return core.store.posts.search_open_of_orgs(org_ids, kind, text)
+
+
+def expire_due(core: Core) -> list[Post]:
+    """Close every open post whose deadline has passed (status ``expired``) and tell its poster.
+
+    Its open proposals lapse and their partners re-match; committed matches
+    stand, since the goods may already be on their way. Cheap when nothing is
+    due (one indexed range read), so callers run it lazily before reads and
+    matching, and a periodic job may run it too.
+    """
+    now = core.clock()
+    due = core.store.posts.due_for_expiry(now)
+    expired: list[Post] = []
+    for post in due:
+        with core.store.atomic():
+            retire_post(core, post, PostStatus.EXPIRED, SYSTEM_ACTOR, now, cancel_committed=False)
+            core.store.audit.record(post.coalition_id, SYSTEM_ACTOR, "post.expire", f"post:{post.ref}", now)
+            coalition = core.store.coalitions.get(post.coalition_id)
+            notify_user(
+                core, coalition, post.posted_by,
+                f"Your {post.kind.value} {post.ref} ({post.item_label}) passed its date and has expired; "
+                "post it again if it still stands.",
+                now,
+            )  # fmt: skip
+        expired.append(core.store.posts.get(post.id) or post)
+    return expired
+
+
+def committed_matches(core: Core, post: Post) -> list[Match]:
+    """The post's live matches (for showing what is pledged against it)."""
+    return core.store.matches.live_for_post(post.id)

@@ -1,0 +1,168 @@
+"""Matches between a need and an offer, and the Discord messages that show them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from bot.clock import from_iso, to_iso
+from bot.models import Match, MatchStatus
+
+_COLUMNS = (
+    "id, coalition_id, event_id, need_id, offer_id, score, distance_km, quantity, status, need_accepted_by,"
+    " offer_accepted_by, created_at, committed_at, delivered_at"
+)
+_LIVE = "('proposed', 'committed')"
+
+
+class Matches:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def propose(
+        self,
+        coalition_id: int,
+        event_id: int,
+        *,
+        need_id: int,
+        offer_id: int,
+        score: float,
+        distance_km: float,
+        quantity: int,
+        now: datetime,
+    ) -> int | None:
+        """A new proposal's id; None if this pair was ever proposed before (it never is twice)."""
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO matches (coalition_id, event_id, need_id, offer_id, score, distance_km, quantity,"
+            " status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'proposed', ?)",
+            [coalition_id, event_id, need_id, offer_id, round(score, 6), distance_km, quantity, to_iso(now)],
+        )
+        return int(cursor.lastrowid) if cursor.rowcount == 1 and cursor.lastrowid else None
+
+    def get(self, match_id: int) -> Match | None:
+        row = self.db.execute(f"SELECT {_COLUMNS} FROM matches WHERE id = ?", [match_id]).fetchone()  # noqa: S608
+        return _match(row) if row else None
+
+    def accept(self, match_id: int, *, need_side: int | None, offer_side: int | None) -> None:
+        """Record who accepted for each side; a side already accepted keeps its first acceptor."""
+        self.db.execute(
+            "UPDATE matches SET need_accepted_by = COALESCE(need_accepted_by, ?),"
+            " offer_accepted_by = COALESCE(offer_accepted_by, ?) WHERE id = ? AND status = 'proposed'",
+            [need_side, offer_side, match_id],
+        )
+
+    def commit(self, match_id: int, quantity: int, now: datetime) -> bool:
+        cursor = self.db.execute(
+            "UPDATE matches SET status = 'committed', quantity = ?, committed_at = ?"
+            " WHERE id = ? AND status = 'proposed'",
+            [quantity, to_iso(now), match_id],
+        )
+        return cursor.rowcount == 1
+
+    def deliver(self, match_id: int, by: int, now: datetime) -> bool:
+        cursor = self.db.execute(
+            "UPDATE matches SET status = 'delivered', delivered_at = ?, closed_by = ?, closed_at = ?"
+            " WHERE id = ? AND status = 'committed'",
+            [to_iso(now), by, to_iso(now), match_id],
+        )
+        return cursor.rowcount == 1
+
+    def close(self, match_id: int, status: MatchStatus, by: int, now: datetime, *, was: MatchStatus) -> bool:
+        """Move a live match to a final status (declined, cancelled, lapsed) if it is still ``was``."""
+        cursor = self.db.execute(
+            "UPDATE matches SET status = ?, closed_by = ?, closed_at = ? WHERE id = ? AND status = ?",
+            [status.value, by, to_iso(now), match_id, was.value],
+        )
+        return cursor.rowcount == 1
+
+    def set_proposed_quantity(self, match_id: int, quantity: int) -> None:
+        self.db.execute("UPDATE matches SET quantity = ? WHERE id = ? AND status = 'proposed'", [quantity, match_id])
+
+    def live_for_post(self, post_id: int) -> list[Match]:
+        """Proposed and committed matches that involve the post, oldest first."""
+        rows = self.db.execute(
+            f"SELECT {_COLUMNS} FROM matches WHERE need_id = ? AND status IN {_LIVE}"  # noqa: S608
+            f" UNION SELECT {_COLUMNS} FROM matches WHERE offer_id = ? AND status IN {_LIVE} ORDER BY id",
+            [post_id, post_id],
+        ).fetchall()
+        return [_match(row) for row in rows]
+
+    def committed_total(self, post_id: int) -> int:
+        return self._total(post_id, MatchStatus.COMMITTED)
+
+    def delivered_total(self, post_id: int) -> int:
+        return self._total(post_id, MatchStatus.DELIVERED)
+
+    def _total(self, post_id: int, status: MatchStatus) -> int:
+        row = self.db.execute(
+            "SELECT (SELECT COALESCE(SUM(quantity), 0) FROM matches WHERE need_id = ? AND status = ?)"
+            " + (SELECT COALESCE(SUM(quantity), 0) FROM matches WHERE offer_id = ? AND status = ?)",
+            [post_id, status.value, post_id, status.value],
+        ).fetchone()
+        return int(row[0])
+
+    def list(
+        self,
+        coalition_id: int,
+        *,
+        statuses: tuple[MatchStatus, ...],
+        org_ids: list[int] | None = None,
+        limit: int = 20,
+    ) -> list[Match]:
+        """Newest first; with ``org_ids``, only matches where one of those orgs is a side."""
+        marks = ", ".join("?" for _ in statuses)
+        sql = f"SELECT {_COLUMNS} FROM matches WHERE coalition_id = ? AND status IN ({marks})"  # noqa: S608
+        params: list[object] = [coalition_id, *(s.value for s in statuses)]
+        if org_ids is not None:
+            orgs = ", ".join("?" for _ in org_ids)
+            mine = f"SELECT id FROM posts WHERE org_id IN ({orgs})"  # noqa: S608 - placeholders only
+            sql += f" AND (need_id IN ({mine}) OR offer_id IN ({mine}))"
+            params += [*org_ids, *org_ids]
+        sql += " ORDER BY id DESC LIMIT ?"
+        params.append(limit)
+        return [_match(row) for row in self.db.execute(sql, params).fetchall()]
+
+    def save_message(self, match_id: int, channel_id: int, message_id: int) -> None:
+        self.db.execute(
+            "INSERT INTO match_messages (match_id, channel_id, message_id) VALUES (?, ?, ?)"
+            " ON CONFLICT (match_id, channel_id) DO UPDATE SET message_id = excluded.message_id",
+            [match_id, channel_id, message_id],
+        )
+
+    def message_id(self, match_id: int, channel_id: int) -> int | None:
+        row = self.db.execute(
+            "SELECT message_id FROM match_messages WHERE match_id = ? AND channel_id = ?", [match_id, channel_id]
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def message_channels(self, match_id: int) -> list[int]:
+        return [
+            int(row[0])
+            for row in self.db.execute(
+                "SELECT channel_id FROM match_messages WHERE match_id = ? ORDER BY channel_id", [match_id]
+            ).fetchall()
+        ]
+
+
+def _match(row: tuple) -> Match:
+    (
+        match_id, coalition_id, event_id, need_id, offer_id, score, distance, quantity, status,
+        need_accepted_by, offer_accepted_by, created_at, committed_at, delivered_at,
+    ) = row  # fmt: skip
+    return Match(
+        id=match_id,
+        coalition_id=coalition_id,
+        event_id=event_id,
+        need_id=need_id,
+        offer_id=offer_id,
+        score=score,
+        distance_km=distance,
+        quantity=quantity,
+        status=MatchStatus(status),
+        need_accepted_by=need_accepted_by,
+        offer_accepted_by=offer_accepted_by,
+        created_at=from_iso(created_at),  # type: ignore[arg-type]
+        committed_at=from_iso(committed_at),
+        delivered_at=from_iso(delivered_at),
+    )

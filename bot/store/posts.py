@@ -1,0 +1,212 @@
+"""Needs and offers. ``remaining`` is what no live commitment covers; reservations change it atomically."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from bot.clock import from_iso, to_iso
+from bot.geo import bounding_box
+from bot.matching import search_cells
+from bot.models import Post, PostKind, PostStatus, Urgency
+
+_COLUMNS = (
+    "id, kind, coalition_id, event_id, org_id, sector, item_key, item_label, quantity, remaining, unit,"
+    " place_label, lat, lon, urgency, deadline, notes, status, posted_by, created_at"
+)
+BAND_FACTOR = 4  # a latitude band stands for several cells, so it may return more
+_MATCHABLE = "status = 'open' AND remaining > 0 AND (deadline IS NULL OR deadline > ?) AND org_id != ?"
+_UNPAIRED = {
+    PostKind.OFFER: "NOT EXISTS (SELECT 1 FROM matches m WHERE m.need_id = ? AND m.offer_id = posts.id)",
+    PostKind.NEED: "NOT EXISTS (SELECT 1 FROM matches m WHERE m.need_id = posts.id AND m.offer_id = ?)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class NewPost:
+    """What a service hands the store to insert (everything already validated)."""
+
+    kind: PostKind
+    coalition_id: int
+    event_id: int
+    org_id: int
+    sector: str
+    item_key: str
+    item_label: str
+    quantity: int
+    unit: str
+    place_key: str
+    place_label: str
+    lat: float
+    lon: float
+    urgency: Urgency
+    deadline: datetime | None
+    notes: str
+    posted_by: int
+    cell: int
+
+
+class Posts:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def insert(self, post: NewPost, now: datetime) -> int:
+        cursor = self.db.execute(
+            "INSERT INTO posts (kind, coalition_id, event_id, org_id, sector, item_key, item_label, quantity,"
+            " remaining, unit, place_key, place_label, lat, lon, urgency, urgency_rank, deadline, notes, status,"
+            " posted_by, created_at, cell)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?)",
+            [
+                post.kind.value, post.coalition_id, post.event_id, post.org_id, post.sector, post.item_key,
+                post.item_label, post.quantity, post.quantity, post.unit, post.place_key, post.place_label,
+                post.lat, post.lon, post.urgency.value, post.urgency.rank,
+                to_iso(post.deadline) if post.deadline else None, post.notes, post.posted_by, to_iso(now), post.cell,
+            ],
+        )  # fmt: skip
+        return int(cursor.lastrowid or 0)
+
+    def get(self, post_id: int) -> Post | None:
+        row = self.db.execute(f"SELECT {_COLUMNS} FROM posts WHERE id = ?", [post_id]).fetchone()  # noqa: S608
+        return _post(row) if row else None
+
+    def candidates(
+        self,
+        post: Post,
+        *,
+        item_keys: frozenset[str],
+        radius_km: float,
+        now: datetime,
+        per_cell: int,
+    ) -> list[Post]:
+        """Open posts of the other kind that may pair with ``post``, a bounded number per nearby cell.
+
+        One indexed probe per (item, cell) returns that cell's most urgent, then
+        largest, matchable posts not yet paired with ``post``; the caller scores
+        them exactly. Work is bounded by cells x items x ``per_cell``, never by
+        how many posts are open.
+        """
+        other = post.kind.other
+        head = f"SELECT {_COLUMNS} FROM posts WHERE event_id = ? AND kind = ? AND item_key = ?"  # noqa: S608
+        tail = f" AND {_MATCHABLE} AND {_UNPAIRED[other]} ORDER BY urgency_rank, remaining DESC LIMIT ?"
+        common = [to_iso(now), post.org_id, post.id]
+        cells = search_cells(post.lat, post.lon, radius_km)
+        rows: list[tuple] = []
+        if cells is None:
+            # Near a pole or across the antimeridian: one latitude band, still bounded by LIMIT.
+            min_lat, max_lat, _, _ = bounding_box(post.lat, post.lon, radius_km)
+            sql = head + " AND lat BETWEEN ? AND ?" + tail
+            for key in sorted(item_keys):
+                params = [post.event_id, other.value, key, min_lat, max_lat, *common, per_cell * BAND_FACTOR]
+                rows += self.db.execute(sql, params).fetchall()
+        else:
+            sql = head + " AND cell = ?" + tail
+            for key in sorted(item_keys):
+                for cell in cells:
+                    params = [post.event_id, other.value, key, cell, *common, per_cell]
+                    rows += self.db.execute(sql, params).fetchall()
+        return [_post(row) for row in rows]
+
+    def list_open(
+        self,
+        coalition_id: int,
+        kind: PostKind,
+        *,
+        now: datetime,
+        sector: str | None = None,
+        org_ids: list[int] | None = None,
+        limit: int = 20,
+    ) -> list[Post]:
+        """Open, unexpired posts, most urgent first, then newest."""
+        sql = f"SELECT {_COLUMNS} FROM posts WHERE coalition_id = ? AND kind = ? AND status = 'open'"  # noqa: S608
+        params: list[object] = [coalition_id, kind.value]
+        sql += " AND (deadline IS NULL OR deadline > ?)"
+        params.append(to_iso(now))
+        if sector is not None:
+            sql += " AND sector = ?"
+            params.append(sector)
+        if org_ids is not None:
+            sql += f" AND org_id IN ({', '.join('?' for _ in org_ids)})"
+            params += org_ids
+        sql += " ORDER BY urgency_rank, id DESC LIMIT ?"
+        params.append(limit)
+        return [_post(row) for row in self.db.execute(sql, params).fetchall()]
+
+    def count_open(self, coalition_id: int, kind: PostKind) -> int:
+        row = self.db.execute(
+            "SELECT COUNT(*) FROM posts WHERE coalition_id = ? AND kind = ? AND status = 'open'",
+            [coalition_id, kind.value],
+        ).fetchone()
+        return int(row[0])
+
+    def search_open_of_orgs(self, org_ids: list[int], kind: PostKind, text: str, *, limit: int = 25) -> list[Post]:
+        """Open posts of these orgs whose ref or item contains ``text`` (for autocomplete)."""
+        if not org_ids:
+            return []
+        sql = (
+            f"SELECT {_COLUMNS} FROM posts WHERE org_id IN ({', '.join('?' for _ in org_ids)})"  # noqa: S608
+            " AND status = 'open' AND kind = ? ORDER BY id DESC LIMIT 200"
+        )
+        needle = text.strip().casefold()
+        found = [_post(row) for row in self.db.execute(sql, [*org_ids, kind.value]).fetchall()]
+        return [p for p in found if needle in p.ref.casefold() or needle in p.item_label.casefold()][:limit]
+
+    def posted_since(self, user_id: int, since: datetime) -> int:
+        row = self.db.execute(
+            "SELECT COUNT(*) FROM posts WHERE posted_by = ? AND created_at > ?", [user_id, to_iso(since)]
+        ).fetchone()
+        return int(row[0])
+
+    def reserve(self, post_id: int, quantity: int) -> bool:
+        """Take ``quantity`` off the remainder; False (and nothing changed) if not that much is left."""
+        cursor = self.db.execute(
+            "UPDATE posts SET remaining = remaining - ? WHERE id = ? AND remaining >= ?", [quantity, post_id, quantity]
+        )
+        return cursor.rowcount == 1
+
+    def release(self, post_id: int, quantity: int) -> None:
+        """Give a cancelled commitment back to the remainder."""
+        self.db.execute("UPDATE posts SET remaining = MIN(quantity, remaining + ?) WHERE id = ?", [quantity, post_id])
+
+    def set_status(self, post_id: int, status: PostStatus, now: datetime) -> None:
+        closed_at = None if status is PostStatus.OPEN else to_iso(now)
+        self.db.execute("UPDATE posts SET status = ?, closed_at = ? WHERE id = ?", [status.value, closed_at, post_id])
+
+    def due_for_expiry(self, now: datetime, *, limit: int = 500) -> list[Post]:
+        """Open posts whose deadline has passed (through the ``posts_open_deadline`` index)."""
+        rows = self.db.execute(
+            f"SELECT {_COLUMNS} FROM posts WHERE status = 'open' AND deadline IS NOT NULL AND deadline <= ?"  # noqa: S608
+            " ORDER BY deadline LIMIT ?",
+            [to_iso(now), limit],
+        ).fetchall()
+        return [_post(row) for row in rows]
+
+
+def _post(row: tuple) -> Post:
+    (
+        post_id, kind, coalition_id, event_id, org_id, sector, item_key, item_label, quantity, remaining, unit,
+        place_label, lat, lon, urgency, deadline, notes, status, posted_by, created_at,
+    ) = row  # fmt: skip
+    return Post(
+        id=post_id,
+        kind=PostKind(kind),
+        coalition_id=coalition_id,
+        event_id=event_id,
+        org_id=org_id,
+        sector=sector,
+        item_key=item_key,
+        item_label=item_label,
+        quantity=quantity,
+        remaining=remaining,
+        unit=unit,
+        place_label=place_label,
+        lat=lat,
+        lon=lon,
+        urgency=Urgency(urgency),
+        deadline=from_iso(deadline),
+        notes=notes,
+        status=PostStatus(status),
+        posted_by=posted_by,
+        created_at=from_iso(created_at),  # type: ignore[arg-type]
+    )

@@ -1,0 +1,53 @@
+"""Set-ups shared by the matching tests: a core on a fresh SQLite file, and a Discord world ready to post."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.core import Core
+from bot.models import Actor, Org
+from bot.services import events, orgs
+from bot.settings import Settings
+from bot.store import Store
+
+GUILD = 1000
+ADMIN = Actor(user_id=1, guild_id=GUILD, name="admin", is_admin=True, guild_name="Gulf Coast Relief")
+
+
+@dataclass
+class Clock:
+    now: datetime = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class CoreWorld:
+    """A core with an open event around Houston and verified orgs, each with one coordinator."""
+
+    core: Core
+    clock: Clock
+    coordinators: dict[str, Actor] = field(default_factory=dict)
+    orgs: dict[str, Org] = field(default_factory=dict)
+
+    def add_org(self, name: str, user_id: int, *, location: str = "Houston", verified: bool = True) -> Actor:
+        actor = Actor(user_id=user_id, guild_id=GUILD, name=name.lower(), guild_name="Gulf Coast Relief")
+        org = orgs.register_org(
+            self.core, actor, name=name, sectors="wash, food, shelter", location=location, contact=f"{name} +1 555"
+        )
+        if verified:
+            org = orgs.verify_org(self.core, ADMIN, str(org.id))
+        self.coordinators[name] = actor
+        self.orgs[name] = org
+        return actor
+
+
+def core_world(path: Path, *, radius_km: float = 250.0, **settings: object) -> CoreWorld:
+    clock = Clock()
+    resolved = Settings().with_overrides(database=path, **settings)
+    core = Core(store=Store(path), settings=resolved, clock=clock)
+    events.open_event(core, ADMIN, name="Hurricane Delta", location="Houston", radius_km=radius_km)
+    return CoreWorld(core=core, clock=clock)
