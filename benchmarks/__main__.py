@@ -1,0 +1,193 @@
+"""``python -m benchmarks [--quick] [--json] [--only NAME ...]``: Coalesce's speed, memory and quality figures.
+
+Prints a table (each figure beside its target and whether it holds); with ``--json``
+the last line is one JSON object with every figure and the sizes actually run.
+``--quick`` runs every scenario at a tenth of the size (CI runs it, without asserting times).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import gc
+import importlib
+import inspect
+import json
+import logging
+import math
+import os
+import platform
+import sys
+import time
+import traceback
+from typing import Any
+
+SCENARIOS = ("match_latency", "e2e", "quality", "digest", "memory")
+
+FULL: dict[str, Any] = {
+    "match_sizes": [1_000, 10_000, 100_000],
+    "match_samples": 600,
+    "e2e_open_posts": 10_000,
+    "e2e_members": 500,
+    "e2e_sustained_commands": 2_000,
+    "e2e_rate_per_s": 200,
+    "e2e_rate_seconds": 10,
+    "e2e_burst": 1_000,
+    "quality_posts": 10_000,
+    "digest_open_posts": 100_000,
+    "digest_subscribers": 10_000,
+    "memory_open_posts": 100_000,
+    "memory_matched_posts": 2_000,
+}
+QUICK: dict[str, Any] = {
+    "match_sizes": [100, 1_000, 10_000],
+    "match_samples": 200,
+    "e2e_open_posts": 1_000,
+    "e2e_members": 100,
+    "e2e_sustained_commands": 200,
+    "e2e_rate_per_s": 200,
+    "e2e_rate_seconds": 1,
+    "e2e_burst": 100,
+    "quality_posts": 1_000,
+    "digest_open_posts": 10_000,
+    "digest_subscribers": 1_000,
+    "memory_open_posts": 10_000,
+    "memory_matched_posts": 200,
+}
+
+# key: (label, target text, predicate, unit)
+TARGETS: dict[str, tuple[str, str, Any, str]] = {
+    "match_p99_ms_100k": ("match p99 at the largest size", "<= 5 ms", lambda v: v <= 5, "ms"),
+    "match_growth_10k_to_100k": ("match p99 growth, 10x the posts", "<= 2x", lambda v: v <= 2, "x"),
+    "e2e_noop_commands_per_s": ("no-op command throughput (ceiling)", "—", None, "/s"),
+    "e2e_commands_per_s": ("/need post + /offer post throughput", "—", None, "/s"),
+    "e2e_ratio_vs_noop": ("posts throughput / no-op", ">= 0.25", lambda v: v >= 0.25, "x"),
+    "e2e_ack_p50_ms_at_200": ("ack p50 at 200 commands/s", "—", None, "ms"),
+    "e2e_ack_p99_ms_at_200": ("ack p99 at 200 commands/s", "<= 100 ms", lambda v: v <= 100, "ms"),
+    "e2e_burst_last_ack_ms": ("burst: last ack", "—", None, "ms"),
+    "e2e_burst_late": ("burst: acks later than 3 s", "0", lambda v: v == 0, ""),
+    "e2e_burst_lost": ("burst: lost (unacked, unstored, undelivered)", "0", lambda v: v == 0, ""),
+    "quality_ratio_greedy": ("quality, greedy (accept at once) / optimum", "—", None, "x"),
+    "quality_ratio_vs_optimal": ("quality, final engine / optimum", ">= 0.95", lambda v: v >= 0.95, "x"),
+    "digest_round_s": ("digest round (channel + subscribers)", "<= 2 s", lambda v: v <= 2, "s"),
+    "loop_max_stall_ms": ("loop max stall during the digest round", "<= 50 ms", lambda v: v <= 50, "ms"),
+    "digest_growth_10x_subscribers": ("digest time growth, 10x subscribers", "<= 10x", lambda v: v <= 10, "x"),
+    "peak_rss_mb": ("peak RSS, open posts loaded and matched", "<= 200 MB", lambda v: v <= 200, "MB"),
+}
+
+
+def run_scenario(name: str, sizes: dict[str, Any], seed: int) -> dict[str, Any]:
+    try:
+        module = importlib.import_module(f"benchmarks.scenarios.{name}")
+    except ImportError as exc:
+        return {"unavailable": f"cannot import the scenario ({exc})"}
+    try:
+        result = module.run(sizes, seed=seed)
+        if inspect.isawaitable(result):
+            result = asyncio.run(result)
+        return result
+    except Exception as exc:  # a scenario's failure is reported, the others still run
+        traceback.print_exc(file=sys.stderr)
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    finally:
+        gc.collect()
+
+
+def fmt(value: Any, unit: str) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "n/a"
+        digits = 0 if abs(value) >= 100 else 1 if abs(value) >= 10 else 2 if abs(value) >= 1 else 3
+        text = f"{value:,.{digits}f}"
+    else:
+        text = f"{value:,}"
+    return f"{text} {unit}".rstrip()
+
+
+def table(figures: dict[str, Any], statuses: dict[str, str]) -> str:
+    lines = [f"{'figure':<48} {'value':>14}  {'target':<10} holds", "-" * 82]
+    for key, (label, target, check, unit) in TARGETS.items():
+        value = figures.get(key)
+        if value is None:
+            verdict = "n/a"
+        elif check is None:
+            verdict = ""
+        else:
+            verdict = "yes" if check(value) else "NO"
+        lines.append(f"{label:<48} {fmt(value, unit):>14}  {target:<10} {verdict}")
+    curve = figures.get("match_curve")
+    if curve:
+        lines.append("")
+        lines.append("match latency by open posts of each kind (post + find proposals, one transaction)")
+        for size, row in curve.items():
+            lines.append(
+                f"  {int(size):>8,} open   p50 {row['p50_ms']:6.2f} ms   p99 {row['p99_ms']:6.2f} ms"
+                f"   (need p99 {row['need_p99_ms']:.2f}, offer p99 {row['offer_p99_ms']:.2f})"
+            )
+    for name, status in statuses.items():
+        if status != "ok":
+            lines.append(f"scenario {name}: {status}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="every scenario at a tenth of the size")
+    parser.add_argument("--json", action="store_true", help="end with one JSON line of every figure")
+    parser.add_argument("--only", nargs="+", choices=SCENARIOS, help="run only these scenarios")
+    parser.add_argument("--seed", type=int, default=8)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("discord").setLevel(logging.ERROR)
+    logging.getLogger("coalesce").setLevel(logging.WARNING)
+
+    sizes = dict(QUICK if args.quick else FULL)
+    figures: dict[str, Any] = {}
+    statuses: dict[str, str] = {}
+    started = time.perf_counter()
+    for name in args.only or SCENARIOS:
+        t0 = time.perf_counter()
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        result = run_scenario(name, sizes, args.seed)
+        if "unavailable" in result:
+            statuses[name] = f"not available: {result.pop('unavailable')}"
+        elif "error" in result:
+            statuses[name] = f"failed: {result.pop('error')}"
+        else:
+            statuses[name] = "ok"
+        figures.update(result)
+        print(f"  {name}: {statuses[name]} ({time.perf_counter() - t0:.1f} s)", file=sys.stderr, flush=True)
+    figures["sizes"] = sizes
+    figures["quick"] = args.quick
+    figures["scenarios"] = statuses
+    figures["elapsed_s"] = round(time.perf_counter() - started, 1)
+    figures["machine"] = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "date": dt.datetime.now(dt.UTC).date().isoformat(),
+    }
+    for key in TARGETS:
+        figures.setdefault(key, None)
+    print(table(figures, statuses))
+    print(f"total {figures['elapsed_s']} s{' (quick)' if args.quick else ''}")
+    if args.json:
+        print(json.dumps(_jsonable(figures), sort_keys=True))
+    return 0
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items() if k != "profile"}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    return value
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,230 @@
+"""Load injection into the real bot under simcord, and a loop-lag ticker.
+
+simcord's member actors settle the loop after every action (about 50 ms), one
+person at a time: right for behaviour tests, wrong for load. Here gateway
+``INTERACTION_CREATE`` payloads go straight into the running client, as Discord
+would deliver them, many in flight at once; the time each interaction is
+acknowledged is taken where the bot's HTTP call for its callback reaches the
+simulated API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import discord
+from discord import app_commands
+from simcord import interactions as sci
+from simcord.enums import AppCommandType, InteractionType
+from simcord.http import router as scr
+
+NOOP_COMMAND = "bench-noop"
+
+
+def add_noop_command(bot: discord.Client) -> None:
+    """A command that answers and does nothing else: the machinery's own ceiling."""
+
+    @app_commands.command(name=NOOP_COMMAND, description="Benchmark: answer at once and do nothing else")
+    async def noop(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("ok")
+
+    bot.tree.add_command(noop)  # type: ignore[attr-defined]
+
+
+@dataclass
+class AckLog:
+    """When each injected interaction was sent (or planned) and acknowledged."""
+
+    sent: dict[int, float] = field(default_factory=dict)
+    acked: dict[int, float] = field(default_factory=dict)
+    on_ack: Callable[[int], None] | None = None
+
+    def latencies_ms(self, ids: list[int]) -> list[float]:
+        return [(self.acked[i] - self.sent[i]) * 1000 for i in ids if i in self.acked]
+
+
+@contextmanager
+def ack_timing() -> Iterator[AckLog]:
+    """Record the moment each interaction callback reaches the simulated API."""
+    log = AckLog()
+    original = scr.dispatch
+
+    def timed(backend: Any, method: str, path: str, **kwargs: Any) -> Any:
+        result = original(backend, method, path, **kwargs)
+        if method == "POST" and path.endswith("/callback"):
+            interaction_id = int(path.split("/")[2])
+            log.acked.setdefault(interaction_id, time.perf_counter())
+            if log.on_ack is not None:
+                log.on_ack(interaction_id)
+        return result
+
+    scr.dispatch = timed
+    try:
+        yield log
+    finally:
+        scr.dispatch = original
+
+
+class Injector:
+    """Builds slash-command payloads once, then emits them into the client without settling."""
+
+    def __init__(self, env: Any, guild: Any, channel: Any, log: AckLog) -> None:
+        self.env = env
+        self.backend = env.backend
+        self.guild = guild
+        self.channel = channel
+        self.log = log
+        self._roots: dict[str, dict[str, Any]] = {}
+
+    def root(self, name: str) -> dict[str, Any]:
+        if name not in self._roots:
+            root = self.backend.find_command(name, self.guild.id, type=AppCommandType.CHAT_INPUT)
+            if root is None:
+                raise LookupError(f"/{name} is not synced")
+            self._roots[name] = root
+        return self._roots[name]
+
+    def command_data(self, member: Any, path: str, options: dict[str, Any]) -> dict[str, Any]:
+        """The ``data`` of a slash command, built by simcord's own option builder (validated)."""
+        parts = path.split()
+        root = self.root(parts[0])
+        leaf, nesting = sci.walk_to_subcommand(root, parts[1:])
+        leaf_options, resolved = sci.build_options(member, path, leaf, options, channel_id=self.channel.id)
+        data: dict[str, Any] = {
+            "id": root["id"],
+            "name": root["name"],
+            "type": root.get("type", AppCommandType.CHAT_INPUT),
+            "options": sci.nest_options(root, nesting, leaf_options),
+        }
+        if resolved:
+            data["resolved"] = resolved
+        return data
+
+    def emit(self, member_id: int, data: dict[str, Any], *, sent_at: float | None = None) -> int:
+        """Deliver one INTERACTION_CREATE; returns the interaction id."""
+        record, payload = sci.base_payload(
+            self.backend,
+            type=InteractionType.APPLICATION_COMMAND,
+            channel_id=self.channel.id,
+            guild_id=self.guild.id,
+            user_id=member_id,
+            data=data,
+        )
+        self.log.sent[record.id] = time.perf_counter() if sent_at is None else sent_at
+        self.backend.emit("INTERACTION_CREATE", payload)
+        return record.id
+
+    def trim_logs(self) -> None:
+        """The simulated API keeps every request and event; drop them between phases to bound memory."""
+        self.backend.http_requests.clear()
+        self.backend.transcript.clear()
+
+
+async def closed_loop(injector: Injector, work: list[tuple[int, dict[str, Any]]], *, window: int) -> list[int]:
+    """Keep ``window`` commands in flight until all are acknowledged; returns the ids in order sent."""
+    loop = asyncio.get_running_loop()
+    ids: list[int] = []
+    done = asyncio.Event()
+    queue = iter(work)
+    remaining = len(work)
+
+    def send_next() -> None:
+        item = next(queue, None)
+        if item is not None:
+            ids.append(injector.emit(*item))
+
+    def acked(_interaction_id: int) -> None:
+        nonlocal remaining
+        remaining -= 1
+        if remaining == 0:
+            done.set()
+        else:
+            loop.call_soon(send_next)
+
+    injector.log.on_ack = acked
+    try:
+        for _ in range(min(window, len(work))):
+            send_next()
+        await asyncio.wait_for(done.wait(), timeout=max(60.0, len(work) * 0.05))
+    finally:
+        injector.log.on_ack = None
+    return ids
+
+
+async def open_loop(
+    injector: Injector, work: list[tuple[int, dict[str, Any]]], *, rate_per_s: float, ticker: LoopTicker | None = None
+) -> list[int]:
+    """Emit each command at its planned arrival time (``rate_per_s``), whatever the bot is doing.
+
+    Latency is measured from the planned time, so a stalled loop shows as queueing delay
+    instead of silently slowing the arrivals down.
+    """
+    ids: list[int] = []
+    start = time.perf_counter() + 0.01
+    for i, (member_id, data) in enumerate(work):
+        planned = start + i / rate_per_s
+        while time.perf_counter() < planned:  # noqa: ASYNC110 - timers are virtual under simcord
+            await asyncio.sleep(0)  # one loop turn: the bot's callbacks run between our checks
+        ids.append(injector.emit(member_id, data, sent_at=planned))
+    return ids
+
+
+class LoopTicker:
+    """Measures the event loop's stalls: the longest gap between two turns of a spinning task.
+
+    simcord virtualises timers, so the ticker yields with ``sleep(0)`` and reads the real
+    clock; outside simcord use ``interval`` > 0 for a conventional sleeping ticker.
+    """
+
+    def __init__(self, interval: float = 0.0) -> None:
+        self.interval = interval
+        self.gaps: list[float] = []
+        self._task: asyncio.Task[None] | None = None
+        self._stop = False
+
+    async def _run(self) -> None:
+        last = time.perf_counter()
+        while not self._stop:
+            await asyncio.sleep(self.interval)
+            now = time.perf_counter()
+            self.gaps.append(now - last - self.interval)
+            last = now
+
+    def start(self) -> LoopTicker:
+        self._stop = False
+        self.gaps.clear()
+        self._task = asyncio.get_running_loop().create_task(self._run())
+        return self
+
+    async def stop(self) -> None:
+        self._stop = True
+        if self._task is not None:
+            await self._task
+
+    @property
+    def max_stall_ms(self) -> float:
+        return max(self.gaps, default=0.0) * 1000
+
+    @property
+    def p99_stall_ms(self) -> float:
+        return percentile(self.gaps, 99) * 1000
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile (no interpolation: the figure is a value that happened)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), math.ceil(pct / 100 * len(ordered))))
+    return ordered[rank - 1]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")

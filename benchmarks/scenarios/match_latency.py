@@ -1,0 +1,143 @@
+"""Match latency against scale: post a need (or an offer) and find its proposals, through the service a command calls.
+
+The store holds N open offers and N open needs (skewed, concentrated: see the generator);
+each measured call is ``post_need`` / ``post_offer`` — validation, insert, announcement,
+candidate search, scoring and proposals, in one transaction — without Discord.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from benchmarks.generator import BENCH_NOW, CoalitionGenerator, LoadedCoalition, PostSpec, load_coalition, load_posts
+from benchmarks.harness import median, percentile
+from bot.core import Core
+from bot.models import Actor, PostKind
+from bot.settings import load_settings
+from bot.store import Store
+
+GUILD_ID = 900_001
+
+
+@dataclass
+class SteppingClock:
+    """Moves one second per reading-batch: posts get distinct times, rate limits see a realistic pace."""
+
+    now: datetime = BENCH_NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def tick(self, seconds: float = 1.0) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def build_core(path: Path, clock) -> Core:
+    settings = load_settings(environ={}).with_overrides(database=path)
+    return Core(store=Store(path), settings=settings, clock=clock)
+
+
+def populate(core: Core, generator: CoalitionGenerator, *, per_kind: int, org_count: int) -> LoadedCoalition:
+    loaded = load_coalition(core.store.db, generator, guild_id=GUILD_ID, org_count=org_count)
+    specs = generator.posts_of(PostKind.OFFER, per_kind, org_count) + generator.posts_of(
+        PostKind.NEED, per_kind, org_count
+    )
+    load_posts(core.store.db, loaded, specs)
+    return loaded
+
+
+def actor_for(loaded: LoadedCoalition, spec: PostSpec) -> Actor:
+    return Actor(user_id=loaded.org_user_ids[spec.org_index], guild_id=loaded.guild_id, guild_name="Gulf Coast Relief")
+
+
+def post(core: Core, loaded: LoadedCoalition, spec: PostSpec):
+    """Post ``spec`` exactly as the /need post and /offer post commands do (autocomplete values)."""
+    from bot.services.posts import post_need, post_offer
+
+    actor = actor_for(loaded, spec)
+    if spec.kind is PostKind.NEED:
+        return post_need(
+            core, actor, sector=spec.sector, item=spec.item_key, quantity=spec.quantity,
+            location=spec.place.key, urgency=spec.urgency.value,
+        )  # fmt: skip
+    return post_offer(
+        core, actor, sector=spec.sector, item=spec.item_key, quantity=spec.quantity, location=spec.place.key
+    )
+
+
+def measure_size(open_per_kind: int, samples: int, *, seed: int = 8, profile: bool = False) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="coalesce-bench-") as tmp:
+        clock = SteppingClock()
+        core = build_core(Path(tmp) / "bench.db", clock)
+        generator = CoalitionGenerator(seed=seed)
+        org_count = max(50, min(2000, open_per_kind // 20))
+        loaded = populate(core, generator, per_kind=open_per_kind, org_count=org_count)
+        timings: dict[PostKind, list[float]] = {PostKind.NEED: [], PostKind.OFFER: []}
+        proposals = 0
+        warmup = 20
+        profiler = None
+        for i in range(samples + warmup):
+            kind = PostKind.NEED if i % 2 == 0 else PostKind.OFFER
+            spec = generator.post(kind, org_count)
+            clock.tick()
+            if i == warmup and profile:
+                import cProfile
+
+                profiler = cProfile.Profile()
+                profiler.enable()
+            start = time.perf_counter()
+            result = post(core, loaded, spec)
+            elapsed = time.perf_counter() - start
+            if i >= warmup:
+                timings[kind].append(elapsed * 1000)
+                proposals += len(result.proposals)
+        if profiler is not None:
+            profiler.disable()
+        core.store.close()
+    both = timings[PostKind.NEED] + timings[PostKind.OFFER]
+    out = {
+        "p50_ms": median(both),
+        "p99_ms": percentile(both, 99),
+        "need_p99_ms": percentile(timings[PostKind.NEED], 99),
+        "offer_p99_ms": percentile(timings[PostKind.OFFER], 99),
+        "proposals_per_post": proposals / max(1, len(both)),
+    }
+    if profiler is not None:
+        out["profile"] = profiler
+    return out
+
+
+def run(sizes: dict[str, Any], *, seed: int = 8) -> dict[str, Any]:
+    try:
+        import bot.services.posts  # noqa: F401
+    except ImportError as exc:
+        return {"unavailable": f"the posting service is not in this checkout ({exc})"}
+    results: dict[str, Any] = {"match_curve": {}}
+    for size in sizes["match_sizes"]:
+        figures = measure_size(size, sizes["match_samples"], seed=seed)
+        results["match_curve"][size] = figures
+    curve = results["match_curve"]
+    _small, mid, large = sizes["match_sizes"]
+    results["match_p99_ms_100k"] = curve[large]["p99_ms"]
+    results["match_p50_ms_100k"] = curve[large]["p50_ms"]
+    results["match_growth_10k_to_100k"] = curve[large]["p99_ms"] / curve[mid]["p99_ms"]
+    results["match_growth_p50_10k_to_100k"] = curve[large]["p50_ms"] / curve[mid]["p50_ms"]
+    return results
+
+
+if __name__ == "__main__":
+    import sys
+
+    size = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    figures = measure_size(size, 400, profile="--profile" in sys.argv)
+    profiler = figures.pop("profile", None)
+    print(figures)
+    if profiler is not None:
+        import pstats
+
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
