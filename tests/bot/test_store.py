@@ -1,0 +1,82 @@
+"""The store: migrations from empty, idempotent on restart; WAL and foreign keys; one change, one transaction."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from sqlite_utils import Database
+
+from bot.migrations import migrations
+from bot.store import Store
+from tests.conftest import FakeClock
+
+NOW = FakeClock().now
+
+
+def all_migration_names() -> list[str]:
+    """Every declared migration, in order: what an empty database has pending."""
+    return [m.name for m in migrations.pending(Database(memory=True))]
+
+
+def test_migrations_apply_in_order_to_an_empty_file(tmp_path):
+    store = Store(tmp_path / "fresh.db")
+
+    assert store.applied_migrations() == all_migration_names()
+    assert store.pending_migrations() == []
+    assert store.applied_migrations()[0] == "0001_foundation"
+    assert store.integrity_problems() == []
+    store.close()
+
+
+def test_reopening_applies_nothing_twice(tmp_path):
+    path = tmp_path / "coalesce.db"
+    first = Store(path)
+    applied = first.applied_migrations()
+    schema = sorted(first.db.execute("SELECT type, name, sql FROM sqlite_master").fetchall(), key=str)
+    first.close()
+
+    for _ in range(2):
+        again = Store(path)
+        assert again.applied_migrations() == applied
+        assert again.pending_migrations() == []
+        assert sorted(again.db.execute("SELECT type, name, sql FROM sqlite_master").fetchall(), key=str) == schema
+        again.close()
+
+
+def test_every_connection_has_wal_and_foreign_keys(tmp_path):
+    store = Store(tmp_path / "coalesce.db")
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    with pytest.raises(sqlite3.IntegrityError):
+        store.orgs.add_member(999, 5, added_by=5, now=NOW)  # no org 999
+    store.close()
+
+
+def test_a_change_that_fails_midway_leaves_nothing_behind(tmp_path):
+    store = Store(tmp_path / "coalesce.db")
+    coalition = store.coalitions.for_guild(1, "G", NOW, timezone="UTC", digest_times="08:00")
+
+    with pytest.raises(sqlite3.IntegrityError), store.atomic():
+        store.outbox.enqueue(coalition.id, "notice", "channel:1", {"text": "hello"}, NOW)
+        store.audit.record(coalition.id, 5, "org.register", "org:1", NOW)
+        store.orgs.add_member(999, 5, added_by=5, now=NOW)
+
+    assert store.outbox.backlog() == 0
+    assert store.audit.all(coalition.id) == []
+    store.close()
+
+
+def test_outbox_marks_a_row_sent_once_and_never_back_to_pending(tmp_path):
+    store = Store(tmp_path / "coalesce.db")
+    coalition = store.coalitions.for_guild(1, "G", NOW, timezone="UTC", digest_times="08:00")
+    row_id = store.outbox.enqueue(coalition.id, "notice", "channel:1", {"text": "hi"}, NOW)
+
+    store.outbox.mark_sent(row_id, NOW)
+    store.outbox.mark_sent(row_id, NOW)
+
+    row = store.outbox.get(row_id)
+    assert (row["status"], row["attempts"]) == ("sent", 1)
+    assert store.outbox.due(NOW) == []
+    assert store.outbox.counts(coalition.id) == {"sent": 1}
+    store.close()
