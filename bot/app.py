@@ -25,6 +25,9 @@ EXTENSIONS = (
     "cogs.config",
     "cogs.org",
     "cogs.event",
+    "cogs.need",
+    "cogs.offer",
+    "cogs.match",
 )
 
 GENERIC_APOLOGY = "Something went wrong on our side; it has been logged. Please try again in a moment."

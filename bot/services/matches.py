@@ -132,16 +132,20 @@ def match_card(core: Core, match_id: int) -> MatchCard:
     )
 
 
-def contact_reveal(core: Core, match_id: int, partner_org_id: int) -> ContactReveal:
-    """The partner's contact for a committed (or delivered) match; the dispatcher DMs it."""
+def contact_reveal(core: Core, match_id: int, partner_org_id: int) -> ContactReveal | None:
+    """The partner's contact for a committed (or delivered) match, which the dispatcher DMs.
+
+    None when the match was called off before the message left: contacts go only
+    to partners who are still committed.
+    """
     card = match_card(core, match_id)
     if card.match.status not in (MatchStatus.COMMITTED, MatchStatus.DELIVERED):
-        raise Conflict(f"{card.match.ref} is {card.match.status.value}; contacts are shared only once it commits.")
+        return None
     if partner_org_id == card.need_org.id:
         return ContactReveal(card=card, partner=card.need_org, own=card.offer_org)
     if partner_org_id == card.offer_org.id:
         return ContactReveal(card=card, partner=card.offer_org, own=card.need_org)
-    raise NotFound(f"That organisation is not a side of {card.match.ref}.")
+    return None
 
 
 def accept_match(core: Core, actor: Actor, match_id: int) -> MatchCard:

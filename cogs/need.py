@@ -1,0 +1,151 @@
+"""/need: post what your organisation needs, list open needs, close one."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.errors import UserError
+from bot.models import PostKind
+from bot.services import posts
+from bot.taxonomy import SECTORS
+from cogs.common import (
+    COLOUR,
+    NO_PINGS,
+    actor_of,
+    choice,
+    core_of,
+    event_autocomplete,
+    my_org_autocomplete,
+    place_autocomplete,
+)
+from cogs.posts_render import post_embed, post_line, posted_reply
+
+SECTOR_CHOICES = [app_commands.Choice(name=s.label, value=s.key) for s in SECTORS]
+
+
+async def item_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    """Catalogue items, the chosen sector's first; what was typed is offered last, since free text is allowed."""
+    sector = getattr(interaction.namespace, "sector", None)
+    taxonomy = core_of(interaction).taxonomy
+    try:
+        items = taxonomy.search(current, sector=sector or None, limit=25)
+    except UserError:
+        items = taxonomy.search(current, limit=25)
+    choices = [choice(item.label, item.key) for item in items]
+    typed = " ".join(current.split())
+    if typed and not any(c.name.casefold() == typed.casefold() for c in choices):
+        choices = [*choices[:24], choice(typed, typed)]
+    return choices
+
+
+async def unit_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    return [choice(unit, unit) for unit in core_of(interaction).taxonomy.units(current)]
+
+
+def my_post_autocomplete(kind: PostKind):
+    async def complete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        found = posts.my_open_posts(core_of(interaction), actor_of(interaction), kind, current)
+        return [choice(f"{p.ref} · {p.item_label} · {p.remaining:,}/{p.quantity:,} {p.unit}", p.ref) for p in found]
+
+    return complete
+
+
+async def send_listing(interaction: discord.Interaction, kind: PostKind, sector: str | None, mine: bool) -> None:
+    lines = posts.list_posts(core_of(interaction), actor_of(interaction), kind, sector=sector, mine=mine)
+    noun = "needs" if kind is PostKind.NEED else "offers"
+    embed = discord.Embed(title=f"Open {noun}" + (" of your organisations" if mine else ""), colour=COLOUR)
+    embed.description = "\n".join(post_line(line) for line in lines)[:4000] or f"No open {noun}."
+    await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
+
+
+@app_commands.guild_only()
+class NeedCog(commands.GroupCog, group_name="need", group_description="What your organisation needs"):
+    def __init__(self, bot: commands.Bot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="post", description="Post a need; matching offers are proposed at once")
+    @app_commands.describe(
+        sector="The sector (IASC cluster) of the need",
+        item="What you need; pick from the list or type your own",
+        quantity="How many (whole number)",
+        location="Where it is needed (a city)",
+        urgency="How urgent it is",
+        unit="Unit of the quantity (bottles, kits, kg ...)",
+        needed_by='Date it is needed by: "YYYY-MM-DD" or "YYYY-MM-DD HH:MM", in the coalition\'s time zone',
+        notes="Public details (no phone numbers, e-mails or addresses: contacts are shared privately)",
+        org="Which of your organisations posts it (if you belong to several)",
+        event="Which open event it belongs to (if several are open)",
+    )
+    @app_commands.choices(sector=SECTOR_CHOICES)
+    @app_commands.autocomplete(
+        item=item_autocomplete,
+        unit=unit_autocomplete,
+        location=place_autocomplete,
+        org=my_org_autocomplete,
+        event=event_autocomplete(open_only=True),
+    )
+    async def post(
+        self,
+        interaction: discord.Interaction,
+        sector: str,
+        item: str,
+        quantity: app_commands.Range[int, 1, 1_000_000_000],
+        location: str,
+        urgency: Literal["critical", "high", "normal", "low"],
+        unit: str | None = None,
+        needed_by: str | None = None,
+        notes: str | None = None,
+        org: str | None = None,
+        event: str | None = None,
+    ) -> None:
+        result = posts.post_need(
+            core_of(interaction),
+            actor_of(interaction),
+            sector=sector,
+            item=item,
+            quantity=quantity,
+            location=location,
+            urgency=urgency,
+            unit=unit,
+            needed_by=needed_by,
+            notes=notes,
+            org=org,
+            event=event,
+        )
+        content, embed = posted_reply(result)
+        await interaction.response.send_message(content, embed=embed, allowed_mentions=NO_PINGS)
+
+    @app_commands.command(name="list", description="List open needs, most urgent first")
+    @app_commands.describe(sector="Only needs of this sector", mine="Only your organisations' needs")
+    @app_commands.choices(sector=SECTOR_CHOICES)
+    async def list(self, interaction: discord.Interaction, sector: str | None = None, mine: bool = False) -> None:
+        await send_listing(interaction, PostKind.NEED, sector, mine)
+
+    @app_commands.command(name="close", description="Close one of your organisation's needs")
+    @app_commands.describe(id='The need\'s id, e.g. "N-12"')
+    @app_commands.autocomplete(id=my_post_autocomplete(PostKind.NEED))
+    async def close(self, interaction: discord.Interaction, id: str) -> None:
+        result = posts.close_post(core_of(interaction), actor_of(interaction), PostKind.NEED, id)
+        ended = (
+            f" {result.ended_matches} of its matches ended; partners will be re-matched."
+            if result.ended_matches
+            else ""
+        )
+        await interaction.response.send_message(
+            f"Closed need **{result.post.ref}**.{ended}",
+            embed=post_embed(result.post, _org_name(interaction, result.post.org_id)),
+            allowed_mentions=NO_PINGS,
+        )
+
+
+def _org_name(interaction: discord.Interaction, org_id: int) -> str:
+    org = core_of(interaction).store.orgs.get(org_id)
+    return org.name if org else "?"
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(NeedCog(bot))

@@ -1,0 +1,210 @@
+"""Embeds and lines for needs, offers and matches. Places are city labels; contacts never appear here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import discord
+
+from bot.models import MatchStatus, Post, PostKind, PostStatus, Urgency
+from bot.services.matches import ContactReveal, MatchCard
+from bot.services.posts import PostLine, PostResult
+from bot.taxonomy import sector_by_key
+from cogs.common import COLOUR, mention_list
+
+URGENCY_MARK = {
+    Urgency.CRITICAL: "🔴 critical",
+    Urgency.HIGH: "🟠 high",
+    Urgency.NORMAL: "🟢 normal",
+    Urgency.LOW: "⚪ low",
+}
+STATUS_MARK = {
+    MatchStatus.PROPOSED: "🟡 proposed",
+    MatchStatus.COMMITTED: "🤝 committed",
+    MatchStatus.DELIVERED: "✅ delivered",
+    MatchStatus.DECLINED: "✖️ declined",
+    MatchStatus.CANCELLED: "↩️ cancelled",
+    MatchStatus.LAPSED: "⌛ lapsed",
+}
+STATUS_COLOUR = {
+    MatchStatus.PROPOSED: discord.Colour.gold(),
+    MatchStatus.COMMITTED: discord.Colour.blue(),
+    MatchStatus.DELIVERED: discord.Colour.green(),
+}
+
+
+def esc(text: str) -> str:
+    return discord.utils.escape_markdown(text)
+
+
+def amount(quantity: int, unit: str) -> str:
+    return f"{quantity:,} {esc(unit)}"
+
+
+def when(moment: datetime | None) -> str:
+    """A date Discord shows in each reader's own time zone."""
+    return discord.utils.format_dt(moment, "f") if moment else "—"
+
+
+def post_summary(post: Post) -> str:
+    """One line: what, how much is left, where."""
+    left = "" if post.remaining == post.quantity else f" ({post.remaining:,} left)"
+    return f"**{esc(post.item_label)}**: {amount(post.quantity, post.unit)}{left} · {esc(post.place_label)}"
+
+
+def post_embed(post: Post, org_name: str, *, event_name: str | None = None) -> discord.Embed:
+    """A post as its poster and the channel see it."""
+    noun = "Need" if post.kind is PostKind.NEED else "Offer"
+    embed = discord.Embed(title=f"{post.ref} · {noun}: {post.item_label}"[:256], colour=COLOUR)
+    embed.description = f"**{amount(post.quantity, post.unit)}** in {esc(post.place_label)}"
+    embed.add_field(name="Organisation", value=esc(org_name))
+    embed.add_field(name="Sector", value=sector_by_key(post.sector).label)
+    if post.kind is PostKind.NEED:
+        embed.add_field(name="Urgency", value=URGENCY_MARK[post.urgency])
+    if post.deadline:
+        embed.add_field(
+            name="Needed by" if post.kind is PostKind.NEED else "Available until", value=when(post.deadline)
+        )
+    if post.remaining != post.quantity or post.status is not PostStatus.OPEN:
+        embed.add_field(name="Left", value=f"{post.remaining:,} · {post.status.value}")
+    if post.notes:
+        embed.add_field(name="Notes", value=esc(post.notes)[:1024], inline=False)
+    if event_name:
+        embed.set_footer(text=f"Event: {event_name}")
+    return embed
+
+
+def posted_reply(result: PostResult) -> tuple[str, discord.Embed]:
+    """The answer to /need post and /offer post: the id, the post, and the matches found at once."""
+    post = result.post
+    embed = post_embed(post, result.org.name, event_name=result.event.name)
+    if result.proposals:
+        lines = []
+        for card in result.proposals:
+            other = card.offer if post.kind is PostKind.NEED else card.need
+            other_org = card.offer_org if post.kind is PostKind.NEED else card.need_org
+            lines.append(
+                f"**{card.match.ref}** ↔ {other.ref} {esc(other_org.name)}: {post_summary(other)}, "
+                f"{card.match.distance_km:,.0f} km"
+            )
+        embed.add_field(name="Best matches, proposed now", value="\n".join(lines)[:1024], inline=False)
+        follow = "Both organisations accept or decline in the matches channel."
+    else:
+        follow = "No match yet: you will be proposed one as soon as a fitting post appears."
+    noun = "need" if post.kind is PostKind.NEED else "offer"
+    return f"Posted {noun} **{post.ref}**. {follow}", embed
+
+
+def announcement_embed(payload: dict[str, object]) -> discord.Embed:
+    """A new post, as announced in the needs or offers channel (built from the outbox payload)."""
+    is_need = payload["kind"] == PostKind.NEED.value
+    embed = discord.Embed(
+        title=f"{payload['ref']} · {'Need' if is_need else 'Offer'}: {payload['item']}"[:256],
+        colour=discord.Colour.red() if payload.get("urgency") == Urgency.CRITICAL.value and is_need else COLOUR,
+    )
+    embed.description = f"**{int(payload['quantity']):,} {esc(str(payload['unit']))}** in {esc(str(payload['place']))}"  # type: ignore[call-overload]
+    embed.add_field(name="Organisation", value=esc(str(payload["org"])))
+    embed.add_field(name="Sector", value=sector_by_key(str(payload["sector"])).label)
+    if is_need:
+        embed.add_field(name="Urgency", value=URGENCY_MARK[Urgency(str(payload["urgency"]))])
+    if payload.get("deadline"):
+        moment = datetime.fromisoformat(str(payload["deadline"]))
+        embed.add_field(name="Needed by" if is_need else "Available until", value=when(moment))
+    if payload.get("notes"):
+        embed.add_field(name="Notes", value=esc(str(payload["notes"]))[:1024], inline=False)
+    return embed
+
+
+def ended_note(count: int) -> str:
+    return f" {count} of its matches ended; the other sides will be re-matched." if count else ""
+
+
+def post_line(line: PostLine) -> str:
+    post = line.post
+    mark = URGENCY_MARK[post.urgency].split()[0] + " " if post.kind is PostKind.NEED else ""
+    due = f" · by {discord.utils.format_dt(post.deadline, 'd')}" if post.deadline else ""
+    return f"`{post.ref}` {mark}{post_summary(post)} · {esc(line.org_name)}{due}"
+
+
+def match_headline(card: MatchCard) -> str:
+    """The message text above a match card; it names (and, when first sent, pings) both sides' coordinators."""
+    need_people = mention_list(list(card.need_member_ids)) or "no coordinators"
+    offer_people = mention_list(list(card.offer_member_ids)) or "no coordinators"
+    return (
+        f"Match **{card.match.ref}**: {esc(card.need_org.name)} ({need_people}) needs what "
+        f"{esc(card.offer_org.name)} ({offer_people}) offers."
+    )
+
+
+def match_embed(card: MatchCard) -> discord.Embed:
+    """The live state of a match: posts, quantities left, who has accepted."""
+    match, need, offer = card.match, card.need, card.offer
+    embed = discord.Embed(
+        title=f"{match.ref} · {need.item_label} · {STATUS_MARK[match.status]}"[:256],
+        colour=STATUS_COLOUR.get(match.status, discord.Colour.light_grey()),
+    )
+    embed.add_field(
+        name=f"Need {need.ref} · {card.need_org.name}"[:256],
+        value=f"{post_summary(need)}\n{URGENCY_MARK[need.urgency]}"
+        + (f" · needed by {when(need.deadline)}" if need.deadline else ""),
+        inline=False,
+    )
+    embed.add_field(
+        name=f"Offer {offer.ref} · {card.offer_org.name}"[:256],
+        value=post_summary(offer) + (f"\navailable until {when(offer.deadline)}" if offer.deadline else ""),
+        inline=False,
+    )
+    embed.add_field(name="Quantity", value=amount(card.live_quantity, need.unit or offer.unit))
+    embed.add_field(name="Distance", value=f"{match.distance_km:,.0f} km")
+    embed.add_field(name="Status", value=status_line(card), inline=False)
+    embed.set_footer(text=f"Score {match.score:.2f} · contacts are shared by DM once both sides accept")
+    return embed
+
+
+def status_line(card: MatchCard) -> str:
+    match = card.match
+    need_name, offer_name = esc(card.need_org.name), esc(card.offer_org.name)
+    if match.status is MatchStatus.PROPOSED:
+        accepted = [
+            name
+            for name, by in ((need_name, match.need_accepted_by), (offer_name, match.offer_accepted_by))
+            if by is not None
+        ]
+        if not accepted:
+            return f"Waiting for {need_name} and {offer_name} to accept."
+        waiting = offer_name if match.need_accepted_by is not None else need_name
+        return f"Accepted by {accepted[0]}; waiting for {waiting}."
+    if match.status is MatchStatus.COMMITTED:
+        return (
+            f"Committed {when(match.committed_at)}: {amount(match.quantity, card.need.unit)} reserved. "
+            "Contacts were sent by DM; press **Delivered** once it has arrived."
+        )
+    if match.status is MatchStatus.DELIVERED:
+        return f"Delivered {when(match.delivered_at)}: {amount(match.quantity, card.need.unit)}."
+    return {
+        MatchStatus.DECLINED: "Declined; both posts look for other partners.",
+        MatchStatus.CANCELLED: "Cancelled; the quantity is open again on both posts.",
+        MatchStatus.LAPSED: "Lapsed: one of the posts closed, expired or has nothing left.",
+    }[match.status]
+
+
+def match_line(card: MatchCard) -> str:
+    return (
+        f"`{card.match.ref}` {STATUS_MARK[card.match.status]} · {amount(card.live_quantity, card.need.unit)} "
+        f"{esc(card.need.item_label)} · {card.offer.ref} {esc(card.offer_org.name)} → {card.need.ref} "
+        f"{esc(card.need_org.name)} · {card.match.distance_km:,.0f} km"
+    )
+
+
+def contact_message(reveal: ContactReveal) -> str:
+    """The DM each side's coordinators receive when a match commits."""
+    card = reveal.card
+    contact = esc(reveal.partner.contact) if reveal.partner.contact else "(no longer on file; ask an admin)"
+    return (
+        f"🤝 **{card.match.ref} is committed**: {amount(card.match.quantity, card.need.unit)} of "
+        f"{esc(card.need.item_label)} from **{esc(card.offer_org.name)}** ({esc(card.offer.place_label)}) to "
+        f"**{esc(card.need_org.name)}** ({esc(card.need.place_label)}).\n"
+        f"Contact for **{esc(reveal.partner.name)}**: {contact}\n"
+        "Arrange the handover directly. When it has arrived, either side presses **Delivered** on the match; "
+        "if it falls through, **Cancel** returns the quantity to both posts. Please keep this contact private."
+    )
