@@ -25,6 +25,7 @@ EXTENSIONS = (
     "cogs.config",
     "cogs.org",
     "cogs.event",
+    "cogs.admin",
     "cogs.need",
     "cogs.offer",
     "cogs.match",

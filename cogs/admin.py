@@ -1,0 +1,121 @@
+"""/audit and /status: what changed and whether the bot is healthy (Manage Server only)."""
+
+from __future__ import annotations
+
+import io
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.models import AuditEntry
+from bot.services import audit, status
+from cogs.common import COLOUR, NO_PINGS, actor_of, choice, core_of
+
+MAX_DESCRIPTION = 4000
+
+
+async def action_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    needle = current.casefold().strip()
+    actions = audit.known_actions(core_of(interaction), actor_of(interaction))
+    return [choice(a, a) for a in actions if needle in a][:25]
+
+
+def entry_line(entry: AuditEntry) -> str:
+    who = "Coalesce" if entry.actor_id == audit.SYSTEM_ACTOR else f"<@{entry.actor_id}>"
+    detail = ", ".join(f"{key}={value}" for key, value in sorted(entry.detail.items()))
+    detail = f" — {discord.utils.escape_markdown(detail[:150])}" if detail else ""
+    return f"{discord.utils.format_dt(entry.at, 'f')} {who} **{entry.action}** {entry.subject}{detail}"
+
+
+def duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    parts = [f"{days}d"] if days else []
+    parts += [f"{hours}h"] if days or hours else []
+    return " ".join([*parts, f"{minutes}m", f"{secs}s"])
+
+
+def size(nbytes: int) -> str:
+    value = float(nbytes)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:,.0f} {unit}" if unit == "B" else f"{value:,.1f} {unit}"
+        value /= 1024
+    return f"{value:,.1f} GB"
+
+
+@app_commands.guild_only()
+class AdminCog(commands.Cog):
+    def __init__(self, bot: commands.Bot) -> None:
+        self.bot = bot
+        self.started_at = core_of_bot(bot).clock()
+
+    @app_commands.command(name="audit", description="Recent changes: who did what, when (Manage Server)")
+    @app_commands.describe(
+        action='Only this kind of change, e.g. "org" or "org.verify"',
+        member="Only changes made by this member",
+        export="Attach every matching entry as a CSV file",
+    )
+    @app_commands.autocomplete(action=action_autocomplete)
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def audit(
+        self,
+        interaction: discord.Interaction,
+        action: str | None = None,
+        member: discord.User | None = None,
+        export: bool = False,
+    ) -> None:
+        core, actor = core_of(interaction), actor_of(interaction)
+        member_id = member.id if member else None
+        if export:
+            data = audit.export_csv(core, actor, action=action, member_id=member_id)
+            rows = data.count(b"\n") - 1
+            await interaction.response.send_message(
+                f"{rows} audit entr{'y' if rows == 1 else 'ies'}, oldest first.",
+                file=discord.File(io.BytesIO(data), filename="coalesce-audit.csv"),
+                ephemeral=True,
+                allowed_mentions=NO_PINGS,
+            )
+            return
+        entries = audit.recent_entries(core, actor, action=action, member_id=member_id)
+        embed = discord.Embed(title="Audit log", colour=COLOUR)
+        lines: list[str] = []
+        for entry in entries:
+            line = entry_line(entry)
+            if sum(len(x) + 1 for x in lines) + len(line) > MAX_DESCRIPTION:
+                break
+            lines.append(line)
+        embed.description = "\n".join(lines) or "No matching entries."
+        embed.set_footer(text="Newest first · export=True attaches every matching entry as CSV")
+        await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
+
+    @app_commands.command(name="status", description="Is Coalesce healthy? Uptime, notice backlog, last digest")
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def status(self, interaction: discord.Interaction) -> None:
+        report = status.status(core_of(interaction), actor_of(interaction), started_at=self.started_at)
+        embed = discord.Embed(title="Coalesce status", colour=COLOUR)
+        embed.add_field(name="Uptime", value=duration(report.uptime.total_seconds()))
+        embed.add_field(
+            name="Notices",
+            value=f"{report.pending} waiting, {report.failed} failed, {report.sent} sent "
+            f"(all servers: {report.backlog} waiting)",
+            inline=False,
+        )
+        last = discord.utils.format_dt(report.last_digest_at, "R") if report.last_digest_at else "none yet"
+        embed.add_field(name="Last digest", value=last)
+        embed.add_field(name="Database", value=size(report.database_bytes))
+        if report.failed:
+            embed.set_footer(text="See failed notices with /audit action:outbox.failed")
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+
+def core_of_bot(bot: commands.Bot):
+    return bot.core  # type: ignore[attr-defined]
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(AdminCog(bot))
