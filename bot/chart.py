@@ -1,0 +1,70 @@
+"""The digest's chart as PNG bytes: open needs by sector and urgency, and fulfilment over time.
+
+Uses matplotlib's object API on the Agg canvas (no pyplot, no global state), so
+a chart can be drawn in a worker thread while the event loop carries on.
+"""
+
+from __future__ import annotations
+
+import io
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from bot.digests import URGENCIES, ChartData
+
+URGENCY_COLOURS = {"critical": "#c0392b", "high": "#e67e22", "normal": "#2e86c1", "low": "#a6acaf"}
+DELIVERED_COLOUR = "#1e8449"
+REQUESTED_COLOUR = "#566573"
+
+
+def render_chart(data: ChartData, *, dpi: int = 100) -> bytes:
+    """A 1000×450 px PNG (at the default dpi) of ``data``."""
+    figure = Figure(figsize=(10, 4.5), dpi=dpi, layout="constrained")
+    FigureCanvasAgg(figure)
+    figure.suptitle(f"Coalesce status: {data.title}", fontsize=13, fontweight="bold")
+    needs_axes, fulfilment_axes = figure.subplots(1, 2, width_ratios=(1.15, 1))
+    _draw_open_needs(needs_axes, data)
+    _draw_fulfilment(fulfilment_axes, data)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, facecolor="white")
+    return buffer.getvalue()
+
+
+def _draw_open_needs(axes, data: ChartData) -> None:
+    axes.set_title("Open needs by sector and urgency", fontsize=11)
+    sectors = list(data.open_by_sector)
+    if not sectors:
+        axes.text(0.5, 0.5, "No open needs", ha="center", va="center", fontsize=12, transform=axes.transAxes)
+        axes.set_axis_off()
+        return
+    left = [0] * len(sectors)
+    for position, urgency in enumerate(URGENCIES):
+        counts = [data.open_by_sector[s][position] for s in sectors]
+        axes.barh(sectors, counts, left=left, color=URGENCY_COLOURS[urgency.value], label=urgency.value)
+        left = [a + b for a, b in zip(left, counts, strict=True)]
+    for y, total in enumerate(left):
+        axes.text(total, y, f" {total:,}", va="center", fontsize=9)
+    axes.set_xlabel("open needs")
+    axes.set_xlim(0, max(left) * 1.15 + 1)
+    axes.legend(loc="lower right", fontsize=8, frameon=False)
+    axes.spines[["top", "right"]].set_visible(False)
+
+
+def _draw_fulfilment(axes, data: ChartData) -> None:
+    axes.set_title("Fulfilment over the event's life", fontsize=11)
+    if not data.days:
+        axes.text(0.5, 0.5, "Nothing requested yet", ha="center", va="center", fontsize=12, transform=axes.transAxes)
+        axes.set_axis_off()
+        return
+    axes.step(data.days, data.requested, where="post", color=REQUESTED_COLOUR, label="requested (cumulative)")
+    axes.step(data.days, data.delivered, where="post", color=DELIVERED_COLOUR, label="delivered (cumulative)")
+    axes.fill_between(data.days, data.delivered, step="post", color=DELIVERED_COLOUR, alpha=0.2)
+    if data.requested and data.requested[-1]:
+        share = data.delivered[-1] / data.requested[-1]
+        axes.text(0.02, 0.95, f"{share:.0%} delivered", transform=axes.transAxes, va="top", fontsize=10)
+    axes.set_ylabel("quantity (all items)")
+    axes.set_ylim(bottom=0)
+    axes.legend(loc="lower right", fontsize=8, frameon=False)
+    axes.tick_params(axis="x", labelrotation=30, labelsize=8)
+    axes.spines[["top", "right"]].set_visible(False)

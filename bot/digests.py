@@ -1,0 +1,498 @@
+"""Digest content: what a status digest says, from one consistent read of the store. Pure.
+
+A :class:`DigestSnapshot` is read once per round; :class:`DigestIndex` turns it
+into arrays so that each subscriber's filtered view costs a few vectorised
+operations, not a pass over every post. :func:`summarise` gives the numbers,
+:func:`render` the words, cut to Discord's embed limits.
+
+Nothing personal reaches a digest: rows carry no contacts or notes, and place
+labels are city-level.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from bot.geo import EARTH_RADIUS_KM
+from bot.models import Urgency
+from bot.taxonomy import SECTORS
+
+# Discord's embed limits.
+EMBED_TOTAL = 6000
+MAX_FIELDS = 25
+FIELD_VALUE = 1024
+FIELD_NAME = 256
+DESCRIPTION = 4096
+TITLE = 256
+FOOTER = 2048
+
+OLDEST_CRITICAL_SHOWN = 5
+URGENCIES = tuple(sorted(Urgency, key=lambda u: u.rank))
+SECTOR_KEYS = tuple(s.key for s in SECTORS)
+SHORT_LABELS = {s.key: s.label.split(" (")[0] for s in SECTORS}
+CHANGES = ("proposed", "committed", "delivered")
+NEED_LIST_HINT = "see `/need list`"
+
+
+# ----- what the store reads -----
+
+
+@dataclass(frozen=True, slots=True)
+class DigestEvent:
+    id: int
+    name: str
+    opened_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OpenNeed:
+    """An open need with something left to cover. No notes, no contact."""
+
+    id: int
+    event_id: int
+    org_id: int
+    sector: str
+    urgency: Urgency
+    item_label: str
+    remaining: int
+    unit: str
+    place_label: str
+    lat: float
+    lon: float
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewPost:
+    kind: str  # "need" or "offer"
+    event_id: int
+    org_id: int
+    sector: str
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True, slots=True)
+class MatchChange:
+    """A match reaching ``change`` (proposed, committed, delivered) in the period; place is the need's."""
+
+    event_id: int
+    change: str
+    quantity: int
+    sector: str
+    lat: float
+    lon: float
+    need_org_id: int
+    offer_org_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class FulfilmentDay:
+    day: date
+    requested: int
+    delivered: int
+
+
+@dataclass(frozen=True)
+class DigestSnapshot:
+    """Everything a round needs, read in one transaction; the period is (since, until]."""
+
+    coalition_name: str
+    timezone: str
+    since: datetime
+    until: datetime
+    events: tuple[DigestEvent, ...]
+    open_needs: tuple[OpenNeed, ...]
+    new_posts: tuple[NewPost, ...]
+    match_changes: tuple[MatchChange, ...]
+    org_names: dict[int, str]
+    fulfilment: tuple[FulfilmentDay, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DigestFilter:
+    """A volunteer's choice: some sectors (empty means all) and, optionally, a circle."""
+
+    sectors: frozenset[str] = frozenset()
+    lat: float | None = None
+    lon: float | None = None
+    radius_km: float | None = None
+    place_label: str = ""
+
+    @property
+    def is_everything(self) -> bool:
+        return not self.sectors and self.radius_km is None
+
+    def describe(self) -> str:
+        parts = [", ".join(SHORT_LABELS.get(s, s) for s in sorted(self.sectors))] if self.sectors else []
+        if self.radius_km is not None and self.place_label:
+            parts.append(f"within {self.radius_km:,.0f} km of {self.place_label}")
+        return " · ".join(parts) or "everything"
+
+
+# ----- numbers -----
+
+
+@dataclass(frozen=True, slots=True)
+class NeedLine:
+    ref: str
+    item_label: str
+    remaining: int
+    unit: str
+    place_label: str
+    age_hours: float
+
+
+@dataclass(frozen=True)
+class EventDigest:
+    name: str
+    open_by_sector: dict[str, tuple[int, ...]]  # sector -> counts in URGENCIES order
+    critical_total: int
+    oldest_critical: list[NeedLine]
+    new_needs: int
+    new_offers: int
+    matches: dict[str, int]  # CHANGES -> count
+    delivered_quantity: int
+    active_orgs: list[str]
+
+    @property
+    def open_total(self) -> int:
+        return sum(sum(c) for c in self.open_by_sector.values())
+
+    @property
+    def is_quiet(self) -> bool:
+        return not (self.new_needs or self.new_offers or any(self.matches.values()))
+
+    @property
+    def is_empty(self) -> bool:
+        return self.is_quiet and not self.open_total
+
+
+@dataclass(frozen=True)
+class DigestSummary:
+    coalition_name: str
+    timezone: str
+    since: datetime
+    until: datetime
+    events: list[EventDigest]
+    filter: DigestFilter = field(default_factory=DigestFilter)
+
+    @property
+    def is_quiet(self) -> bool:
+        return all(e.is_quiet for e in self.events)
+
+    @property
+    def is_empty(self) -> bool:
+        return all(e.is_empty for e in self.events)
+
+
+class DigestIndex:
+    """The snapshot as arrays, built once per round and shared by every subscriber's view."""
+
+    def __init__(self, snapshot: DigestSnapshot) -> None:
+        self.snapshot = snapshot
+        self._event_pos = {e.id: i for i, e in enumerate(snapshot.events)}
+        self._sector_pos = {k: i for i, k in enumerate(SECTOR_KEYS)}
+        needs = [n for n in snapshot.open_needs if n.event_id in self._event_pos]
+        self.needs = needs
+        self.need = _Columns(self, needs)
+        self.need_urgency = np.array([n.urgency.rank for n in needs], dtype=np.int64)
+        self.need_created = np.array([n.created_at.timestamp() for n in needs], dtype=np.float64)
+        posts = [p for p in snapshot.new_posts if p.event_id in self._event_pos]
+        self.post = _Columns(self, posts)
+        self.post_is_offer = np.array([p.kind == "offer" for p in posts], dtype=np.int64)
+        self.post_org = np.array([p.org_id for p in posts], dtype=np.int64)
+        changes = [m for m in snapshot.match_changes if m.event_id in self._event_pos]
+        self.match = _Columns(self, changes)
+        self.match_change = np.array([CHANGES.index(m.change) for m in changes], dtype=np.int64)
+        self.match_quantity = np.array([m.quantity for m in changes], dtype=np.float64)
+        self.match_orgs = np.array([(m.need_org_id, m.offer_org_id) for m in changes], dtype=np.int64).reshape(-1, 2)
+
+    def sector_position(self, key: str) -> int:
+        return self._sector_pos.setdefault(key, len(self._sector_pos))
+
+    def summarise(self, wanted: DigestFilter | None = None) -> DigestSummary:
+        """The numbers for one view: the whole coalition, or one volunteer's filter."""
+        wanted = wanted or DigestFilter()
+        snap = self.snapshot
+        n_events, n_sectors, n_urgencies = len(snap.events), len(self._sector_pos), len(URGENCIES)
+        need_mask = self.need.mask(wanted)
+        cells = (self.need.event * n_sectors + self.need.sector) * n_urgencies + self.need_urgency
+        open_counts = np.bincount(cells[need_mask], minlength=n_events * n_sectors * n_urgencies).reshape(
+            n_events, n_sectors, n_urgencies
+        )
+        critical = np.flatnonzero(need_mask & (self.need_urgency == Urgency.CRITICAL.rank))
+        critical = critical[np.lexsort((self.need_created[critical], self.need.event[critical]))]
+        post_mask = self.post.mask(wanted)
+        post_counts = np.bincount(
+            (self.post.event * 2 + self.post_is_offer)[post_mask], minlength=n_events * 2
+        ).reshape(n_events, 2)
+        match_mask = self.match.mask(wanted)
+        match_counts = np.bincount(
+            (self.match.event * 3 + self.match_change)[match_mask], minlength=n_events * 3
+        ).reshape(n_events, 3)
+        delivered = match_mask & (self.match_change == CHANGES.index("delivered"))
+        delivered_qty = np.bincount(
+            self.match.event[delivered], weights=self.match_quantity[delivered], minlength=n_events
+        )
+        active = self._active_orgs(post_mask, match_mask)
+        sector_keys = list(self._sector_pos)
+        events = []
+        for e, event in enumerate(snap.events):
+            by_sector = {
+                sector_keys[s]: tuple(int(c) for c in open_counts[e, s])
+                for s in range(n_sectors)
+                if open_counts[e, s].any()
+            }
+            mine = critical[self.need.event[critical] == e]
+            events.append(
+                EventDigest(
+                    name=event.name,
+                    open_by_sector=dict(sorted(by_sector.items(), key=lambda kv: (-kv[1][0], -sum(kv[1]), kv[0]))),
+                    critical_total=len(mine),
+                    oldest_critical=[self._need_line(i) for i in mine[:OLDEST_CRITICAL_SHOWN]],
+                    new_needs=int(post_counts[e, 0]),
+                    new_offers=int(post_counts[e, 1]),
+                    matches={c: int(match_counts[e, i]) for i, c in enumerate(CHANGES)},
+                    delivered_quantity=int(delivered_qty[e]),
+                    active_orgs=sorted(
+                        (snap.org_names.get(o, f"org #{o}") for o in active.get(e, ())), key=str.casefold
+                    ),
+                )
+            )
+        return DigestSummary(snap.coalition_name, snap.timezone, snap.since, snap.until, events, wanted)
+
+    def _active_orgs(self, post_mask: np.ndarray, match_mask: np.ndarray) -> dict[int, set[int]]:
+        pairs = np.concatenate(
+            [
+                np.stack([self.post.event[post_mask], self.post_org[post_mask]], axis=1),
+                np.stack([self.match.event[match_mask], self.match_orgs[match_mask, 0]], axis=1),
+                np.stack([self.match.event[match_mask], self.match_orgs[match_mask, 1]], axis=1),
+            ]
+        )
+        active: dict[int, set[int]] = {}
+        for event_pos, org_id in np.unique(pairs, axis=0).tolist() if len(pairs) else ():
+            active.setdefault(event_pos, set()).add(org_id)
+        return active
+
+    def _need_line(self, i: int) -> NeedLine:
+        need = self.needs[i]
+        age = (self.snapshot.until - need.created_at).total_seconds() / 3600
+        return NeedLine(f"N-{need.id}", need.item_label, need.remaining, need.unit, need.place_label, max(age, 0.0))
+
+
+class _Columns:
+    """Event, sector and place of a list of rows, as arrays a filter can test at once."""
+
+    def __init__(self, index: DigestIndex, rows: Sequence[OpenNeed | NewPost | MatchChange]) -> None:
+        self.event = np.array([index._event_pos[r.event_id] for r in rows], dtype=np.int64)
+        self.sector = np.array([index.sector_position(r.sector) for r in rows], dtype=np.int64)
+        self.sector_keys = index._sector_pos
+        self.lat = np.radians(np.array([r.lat for r in rows], dtype=np.float64))
+        self.lon = np.radians(np.array([r.lon for r in rows], dtype=np.float64))
+        self.cos_lat = np.cos(self.lat)
+
+    def mask(self, wanted: DigestFilter) -> np.ndarray:
+        keep = np.ones(len(self.event), dtype=bool)
+        if wanted.sectors:
+            positions = [self.sector_keys[s] for s in wanted.sectors if s in self.sector_keys]
+            keep &= np.isin(self.sector, positions)
+        if wanted.radius_km is not None and wanted.lat is not None and wanted.lon is not None:
+            lat0, lon0 = math.radians(wanted.lat), math.radians(wanted.lon)
+            a = np.sin((self.lat - lat0) / 2) ** 2 + math.cos(lat0) * self.cos_lat * np.sin((self.lon - lon0) / 2) ** 2
+            keep &= 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0))) <= wanted.radius_km
+        return keep
+
+
+# ----- words -----
+
+
+@dataclass(frozen=True)
+class DigestEmbed:
+    """An embed as plain data; ``to_dict`` is what Discord's API (and the outbox) take."""
+
+    title: str
+    description: str
+    fields: list[tuple[str, str]]
+    footer: str = ""
+    image: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        data: dict[str, object] = {
+            "title": self.title,
+            "description": self.description,
+            "fields": [{"name": n, "value": v, "inline": False} for n, v in self.fields],
+            "color": 0x20808D,
+        }
+        if self.footer:
+            data["footer"] = {"text": self.footer}
+        if self.image:
+            data["image"] = {"url": self.image}
+        return data
+
+    @property
+    def size(self) -> int:
+        """Characters Discord counts against the 6,000 limit."""
+        return len(self.title) + len(self.description) + len(self.footer) + sum(len(n) + len(v) for n, v in self.fields)
+
+    def text(self) -> str:
+        """Everything a reader sees, for tests and transcripts."""
+        parts = [self.title, self.description] + [f"{n}\n{v}" for n, v in self.fields] + [self.footer]
+        return "\n\n".join(p for p in parts if p)
+
+
+def render(summary: DigestSummary, *, personal: bool = False, image: str | None = None) -> DigestEmbed:
+    """The digest's embed, within every Discord limit; empty sections are left out."""
+    zone = ZoneInfo(summary.timezone)
+    title = f"{'Your digest' if personal else 'Status digest'}: {summary.coalition_name}"[:TITLE]
+    lines = [f"As of {_local(summary.until, zone)} ({summary.timezone}); changes since {_local(summary.since, zone)}."]
+    if personal:
+        lines.append(f"Filtered to: {summary.filter.describe()}.")
+    if not summary.events:
+        lines.append("No event is open right now.")
+    elif summary.is_quiet:
+        lines.append("Quiet since the last digest: no new needs, offers or matches.")
+    description = "\n".join(lines)[:DESCRIPTION]
+    footer = (
+        "Every open need: /need list · stop these messages: /digest unsubscribe"
+        if personal
+        else "Every open need: /need list · personal digests by DM: /digest subscribe"
+    )
+    budget = EMBED_TOTAL - len(title) - len(description) - len(footer)
+    fields: list[tuple[str, str]] = []
+    groups = [_event_fields(event, many=len(summary.events) > 1) for event in summary.events if not event.is_empty]
+    reserve = 120  # room for the closing "more events" field
+    for shown, group in enumerate(groups):
+        size = sum(len(n) + len(v) for n, v in group)
+        last = shown == len(groups) - 1
+        room_fields = MAX_FIELDS - len(fields) - (0 if last else 1)
+        if size > budget - (0 if last else reserve) or len(group) > room_fields:
+            left = len(groups) - shown
+            fields.append(("More events", f"…and {left} more event{'s' if left != 1 else ''}: {NEED_LIST_HINT}."))
+            break
+        fields.extend(group)
+        budget -= size
+    return DigestEmbed(title, description, fields, footer, image)
+
+
+def _event_fields(event: EventDigest, *, many: bool) -> list[tuple[str, str]]:
+    prefix = f"{event.name} · " if many else ""
+    fields = []
+    if event.open_total:
+        lines = [
+            f"**{SHORT_LABELS.get(sector, sector)}**: {sum(counts)} — "
+            + " · ".join(f"{c} {u.value}" for u, c in zip(URGENCIES, counts, strict=True) if c)
+            for sector, counts in event.open_by_sector.items()
+        ]
+        fields.append((f"{prefix}Open needs ({event.open_total})", fit_lines(lines, FIELD_VALUE)))
+    if event.oldest_critical:
+        lines = [
+            f"`{n.ref}` {n.item_label}: {n.remaining:,} {n.unit} · {n.place_label} · {_age(n.age_hours)}"
+            for n in event.oldest_critical
+        ]
+        hidden = event.critical_total - len(event.oldest_critical)
+        fields.append(
+            (f"{prefix}Oldest unmet critical needs", fit_lines(lines, FIELD_VALUE, total=len(lines) + hidden))
+        )
+    activity = []
+    if event.new_needs or event.new_offers:
+        activity.append(f"New: {_count(event.new_needs, 'need')}, {_count(event.new_offers, 'offer')}")
+    if any(event.matches.values()):
+        activity.append("Matches: " + " · ".join(f"{event.matches[c]} {c}" for c in CHANGES if event.matches[c]))
+    if event.delivered_quantity:
+        activity.append(f"Quantity delivered: {event.delivered_quantity:,}")
+    if activity:
+        fields.append((f"{prefix}Since the last digest", "\n".join(activity)))
+    if event.active_orgs:
+        fields.append(
+            (
+                f"{prefix}Organisations active ({len(event.active_orgs)})",
+                fit_lines(event.active_orgs, FIELD_VALUE, separator=", ", more=lambda n: f"and {n} more"),
+            )
+        )
+    return [(name[:FIELD_NAME], value) for name, value in fields]
+
+
+def fit_lines(
+    lines: Sequence[str],
+    limit: int,
+    *,
+    total: int | None = None,
+    separator: str = "\n",
+    more: Callable[[int], str] | None = None,
+) -> str:
+    """Join ``lines`` within ``limit`` characters, ending "…and N more" when some do not fit.
+
+    ``total`` counts lines the caller already left out (they are "more" too).
+    """
+    total = len(lines) if total is None else total
+    more = more or (lambda n: f"…and {n} more: {NEED_LIST_HINT}")
+    longest = max(1, limit - len(separator) - len(more(total)))
+    lines = [line if len(line) <= longest else line[: longest - 1] + "…" for line in lines]
+    kept: list[str] = []
+    for line in lines:
+        hidden_after = total - len(kept) - 1
+        candidate = separator.join([*kept, line])
+        tail = separator + more(hidden_after) if hidden_after else ""
+        if len(candidate) + len(tail) > limit:
+            break
+        kept.append(line)
+    hidden = total - len(kept)
+    return separator.join([*kept, more(hidden)] if hidden else kept)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _age(hours: float) -> str:
+    if hours < 1:
+        return f"{max(1, round(hours * 60))} min old"
+    if hours < 48:
+        return f"{hours:.0f} h old"
+    return f"{hours / 24:.0f} days old"
+
+
+def _local(moment: datetime, zone: ZoneInfo) -> str:
+    local = moment.astimezone(zone)
+    return f"{local.day} {local:%b %H:%M}"
+
+
+# ----- the chart's data -----
+
+
+@dataclass(frozen=True)
+class ChartData:
+    title: str
+    open_by_sector: dict[str, tuple[int, ...]]  # short sector label -> counts in URGENCIES order
+    days: list[date]
+    requested: list[int]  # cumulative quantity requested by needs
+    delivered: list[int]  # cumulative quantity delivered
+
+
+def chart_data(summary: DigestSummary, snapshot: DigestSnapshot) -> ChartData:
+    """Open needs across the open events, and fulfilment since the first of them opened."""
+    totals: dict[str, list[int]] = {}
+    for event in summary.events:
+        for sector, counts in event.open_by_sector.items():
+            row = totals.setdefault(SHORT_LABELS.get(sector, sector), [0] * len(URGENCIES))
+            for i, c in enumerate(counts):
+                row[i] += c
+    requested, delivered, running_r, running_d = [], [], 0, 0
+    for day in snapshot.fulfilment:
+        running_r += day.requested
+        running_d += day.delivered
+        requested.append(running_r)
+        delivered.append(running_d)
+    names = [e.name for e in snapshot.events]
+    title = names[0] if len(names) == 1 else f"{len(names)} open events" if names else "No open event"
+    ordered = dict(sorted(totals.items(), key=lambda kv: sum(kv[1])))
+    return ChartData(
+        title, {k: tuple(v) for k, v in ordered.items()}, [d.day for d in snapshot.fulfilment], requested, delivered
+    )

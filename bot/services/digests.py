@@ -1,0 +1,275 @@
+"""/digest and the scheduled rounds: build a coalition's digests off the loop, send each slot once.
+
+A round reads the store once, in a worker thread with its own read-only
+connection, and builds the channel digest, its chart and every subscriber's
+personal digest from that one read. Back on the loop, one transaction claims
+the slot in ``digest_runs`` (so it is sent at most once, across restarts too),
+stores the chart and queues one outbox row per channel and per subscriber.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bot.chart import render_chart
+from bot.core import Core
+from bot.digest_schedule import last_slot, previous_slot
+from bot.digests import DigestEmbed, DigestFilter, DigestIndex, chart_data, render
+from bot.errors import Forbidden, InvalidInput, NotFound
+from bot.models import Actor, ChannelKind, Coalition
+from bot.store import connect
+from bot.store.digests import Delivery, Digests, Subscription
+from bot.taxonomy import sector_by_key
+from bot.validation import parse_sector_list
+
+CHANNEL_KIND = "digest"
+DM_KIND = "digest_dm"
+CHART_NAME = "digest.png"
+# Personal digests leave in bursts: 25 DMs every 5 seconds stays far below Discord's
+# global limit of 50 requests a second, leaving room for commands and the channels.
+DM_BURST = 25
+DM_BURST_SECONDS = 5.0
+DEFAULT_SUBSCRIPTION_RADIUS_KM = 100.0
+MAX_SUBSCRIPTION_RADIUS_KM = 20_000.0
+CHART_RETENTION = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class RenderedDigest:
+    embed: DigestEmbed
+    chart: bytes
+
+
+@dataclass(frozen=True)
+class PreparedRound:
+    """A round built from one read, not yet recorded."""
+
+    coalition_id: int
+    slot: datetime
+    ran_at: datetime
+    channel_ids: list[int]
+    channel: RenderedDigest | None
+    personal: list[tuple[int, DigestEmbed]]
+    skipped_subscribers: int
+
+
+@dataclass(frozen=True, slots=True)
+class RoundOutcome:
+    run_id: int
+    slot: datetime
+    channels: int
+    subscribers: int
+    skipped_subscribers: int  # nothing in their filter: no DM
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribed:
+    subscription: Subscription
+    coalition: Coalition
+
+
+# ----- scheduled rounds -----
+
+
+def due_slot(coalition: Coalition, now: datetime) -> datetime | None:
+    """The latest slot at or before ``now`` that a round should cover, if any.
+
+    Only one slot is ever due: after downtime the missed slots coalesce into the
+    latest. Slots before the coalition existed are never due.
+    """
+    slot = last_slot(coalition.digest_times, ZoneInfo(coalition.timezone), now)
+    if slot is None or slot <= coalition.created_at:
+        return None
+    return slot
+
+
+async def run_digest_round(core: Core, coalition_id: int, slot: datetime) -> RoundOutcome | None:
+    """Build and queue the digests of ``slot``; None when the slot was already sent."""
+    if core.store.digests.has_run(coalition_id, slot):
+        return None
+    coalition = core.store.coalitions.get(coalition_id)
+    now = core.clock()
+    since = period_start(core, coalition, slot)
+    channel_ids = core.store.coalitions.channel_targets(coalition_id, ChannelKind.DIGEST)
+    prepared = await asyncio.to_thread(build_round, core.store.path, coalition_id, slot, since, now, channel_ids)
+    return record_round(core, prepared)
+
+
+def period_start(core: Core, coalition: Coalition, before: datetime) -> datetime:
+    """Where "since the last digest" begins: the last round, else the slot before ``before``."""
+    last = core.store.digests.last_run_at(coalition.id)
+    if last is not None:
+        return last
+    earlier = previous_slot(coalition.digest_times, ZoneInfo(coalition.timezone), before)
+    return earlier or before - timedelta(days=1)
+
+
+def build_round(
+    database: Path, coalition_id: int, slot: datetime, since: datetime, now: datetime, channel_ids: list[int]
+) -> PreparedRound:
+    """The heavy part, for a worker thread: one read, then every digest of the round."""
+    db = connect(database, readonly=True)
+    try:
+        digests = Digests(db)
+        snapshot = digests.snapshot(coalition_id, since, now)
+        subscriptions = digests.subscribers(coalition_id)
+    finally:
+        db.close()
+    index = DigestIndex(snapshot)
+    channel = None
+    if channel_ids:
+        summary = index.summarise()
+        channel = RenderedDigest(
+            render(summary, image=f"attachment://{CHART_NAME}"), render_chart(chart_data(summary, snapshot))
+        )
+    personal: list[tuple[int, DigestEmbed]] = []
+    by_filter: dict[DigestFilter, DigestEmbed | None] = {}
+    for subscription in subscriptions:
+        wanted = subscription.filter
+        if wanted not in by_filter:
+            summary = index.summarise(wanted)
+            by_filter[wanted] = None if summary.is_empty else render(summary, personal=True)
+        embed = by_filter[wanted]
+        if embed is not None:
+            personal.append((subscription.user_id, embed))
+    return PreparedRound(coalition_id, slot, now, channel_ids, channel, personal, len(subscriptions) - len(personal))
+
+
+def record_round(core: Core, prepared: PreparedRound) -> RoundOutcome | None:
+    """Claim the slot and queue the round's messages in one transaction; None if already claimed."""
+    now = core.clock()
+    with core.store.atomic():
+        run_id = core.store.digests.claim_run(prepared.coalition_id, prepared.slot, prepared.ran_at)
+        if run_id is None:
+            return None
+        deliveries = []
+        if prepared.channel is not None:
+            core.store.digests.save_chart(run_id, prepared.channel.chart, now)
+            payload = {"run_id": run_id, "embed": prepared.channel.embed.to_dict()}
+            deliveries += [Delivery(CHANNEL_KIND, f"channel:{cid}", payload, now) for cid in prepared.channel_ids]
+        for position, (user_id, embed) in enumerate(prepared.personal):
+            due = now + timedelta(seconds=(position // DM_BURST) * DM_BURST_SECONDS)
+            deliveries.append(Delivery(DM_KIND, f"user:{user_id}", {"run_id": run_id, "embed": embed.to_dict()}, due))
+        core.store.digests.queue(prepared.coalition_id, deliveries, now)
+        core.store.digests.prune_charts(now - CHART_RETENTION)
+        core.store.audit.record(
+            prepared.coalition_id,
+            0,
+            "digest.round",
+            f"slot:{prepared.slot.isoformat()}",
+            now,
+            channels=len(prepared.channel_ids),
+            subscribers=len(prepared.personal),
+        )
+    return RoundOutcome(
+        run_id, prepared.slot, len(prepared.channel_ids), len(prepared.personal), prepared.skipped_subscribers
+    )
+
+
+def chart_for(core: Core, run_id: int) -> bytes | None:
+    return core.store.digests.chart(run_id)
+
+
+# ----- on demand -----
+
+
+def authorise_digest_now(core: Core, actor: Actor) -> Coalition:
+    """The actor's coalition, if they may post a digest: an org member or a server admin."""
+    coalition = core.coalition_of(actor)
+    if not actor.is_admin and not core.store.orgs.of_member(coalition.id, actor.user_id):
+        raise Forbidden(
+            "Only members of a registered organisation or server admins can post a digest here. "
+            "For your own copy by DM, use `/digest subscribe`."
+        )
+    return coalition
+
+
+async def digest_now(core: Core, coalition: Coalition) -> RenderedDigest:
+    """The coalition's digest as of now, covering the period since the last scheduled one."""
+    now = core.clock()
+    since = period_start(core, coalition, now)
+    return await asyncio.to_thread(_build_now, core.store.path, coalition.id, since, now)
+
+
+def _build_now(database: Path, coalition_id: int, since: datetime, now: datetime) -> RenderedDigest:
+    db = connect(database, readonly=True)
+    try:
+        snapshot = Digests(db).snapshot(coalition_id, since, now)
+    finally:
+        db.close()
+    summary = DigestIndex(snapshot).summarise()
+    return RenderedDigest(
+        render(summary, image=f"attachment://{CHART_NAME}"), render_chart(chart_data(summary, snapshot))
+    )
+
+
+# ----- subscriptions -----
+
+
+def subscribe(
+    core: Core,
+    actor: Actor,
+    *,
+    sectors: str | None = None,
+    location: str | None = None,
+    radius_km: float | None = None,
+) -> Subscribed:
+    """Start (or change) the actor's personal digest, filtered to sectors and a circle."""
+    sector_keys = (
+        frozenset(sector_by_key(s).key for s in parse_sector_list(sectors))
+        if sectors and sectors.strip()
+        else frozenset()
+    )
+    place = core.gazetteer.resolve(location) if location and location.strip() else None
+    if radius_km is not None and place is None:
+        raise InvalidInput("A radius needs a centre: give a `location` too, or leave `radius_km` out.")
+    radius = None
+    if place is not None:
+        radius = DEFAULT_SUBSCRIPTION_RADIUS_KM if radius_km is None else float(radius_km)
+        if not 1 <= radius <= MAX_SUBSCRIPTION_RADIUS_KM:
+            raise InvalidInput(f"The radius must be between 1 and {MAX_SUBSCRIPTION_RADIUS_KM:,.0f} km.")
+    wanted = DigestFilter(
+        sectors=sector_keys,
+        lat=place.lat if place else None,
+        lon=place.lon if place else None,
+        radius_km=radius,
+        place_label=place.label if place else "",
+    )
+    coalition = core.coalition_of(actor)
+    now = core.clock()
+    with core.store.atomic():
+        core.store.digests.subscribe(coalition.id, actor.user_id, wanted, now)
+        core.store.audit.record(
+            coalition.id, actor.user_id, "digest.subscribe", f"user:{actor.user_id}", now, filter=wanted.describe()
+        )
+    subscription = core.store.digests.subscription(coalition.id, actor.user_id)
+    assert subscription is not None  # noqa: S101 - written just above
+    return Subscribed(subscription, coalition)
+
+
+def unsubscribe(core: Core, actor: Actor) -> Coalition:
+    coalition = core.coalition_of(actor)
+    now = core.clock()
+    with core.store.atomic():
+        if not core.store.digests.unsubscribe(coalition.id, actor.user_id):
+            raise NotFound("You have no personal digest here. Start one with `/digest subscribe`.")
+        core.store.audit.record(coalition.id, actor.user_id, "digest.unsubscribe", f"user:{actor.user_id}", now)
+    return coalition
+
+
+def still_subscribed(core: Core, coalition_id: int, user_id: int) -> bool:
+    """Whether a queued personal digest should still leave (the volunteer may have unsubscribed)."""
+    subscription = core.store.digests.subscription(coalition_id, user_id)
+    return subscription is not None and not subscription.dm_closed
+
+
+def mark_dm_closed(core: Core, coalition_id: int, user_id: int) -> None:
+    """Discord refused a DM: skip this volunteer until they subscribe again."""
+    now = core.clock()
+    with core.store.atomic():
+        core.store.digests.mark_dm_closed(coalition_id, user_id)
+        core.store.audit.record(coalition_id, 0, "digest.dm_closed", f"user:{user_id}", now)

@@ -1,0 +1,263 @@
+"""Digests: volunteers' subscriptions, the slots already sent, their charts, and the digest's read.
+
+``snapshot`` is the one heavy read; it runs in a single transaction so every
+number in a digest comes from the same moment, and is meant for a worker
+thread with its own read-only connection.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlite_utils import Database
+
+from bot.clock import from_iso, to_iso
+from bot.digests import (
+    DigestEvent,
+    DigestFilter,
+    DigestSnapshot,
+    FulfilmentDay,
+    MatchChange,
+    NewPost,
+    OpenNeed,
+)
+from bot.models import Urgency
+
+MAX_CHART_DAYS = 366
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    coalition_id: int
+    user_id: int
+    filter: DigestFilter
+    dm_closed: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One outbox row of a round: ``target`` is ``channel:<id>`` or ``user:<id>``."""
+
+    kind: str
+    target: str
+    payload: dict[str, object]
+    due_at: datetime
+
+
+class Digests:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # ----- subscriptions -----
+
+    def subscribe(self, coalition_id: int, user_id: int, wanted: DigestFilter, now: datetime) -> None:
+        """Start or change a subscription; subscribing again reopens one marked DM-closed."""
+        self.db.execute(
+            "INSERT INTO subscriptions (coalition_id, user_id, sectors, place_label, lat, lon, radius_km, dm_closed,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT (coalition_id, user_id) DO UPDATE SET"
+            " sectors = excluded.sectors, place_label = excluded.place_label, lat = excluded.lat,"
+            " lon = excluded.lon, radius_km = excluded.radius_km, dm_closed = 0",
+            [
+                coalition_id, user_id, ",".join(sorted(wanted.sectors)), wanted.place_label,
+                wanted.lat, wanted.lon, wanted.radius_km, to_iso(now),
+            ],
+        )  # fmt: skip
+
+    def unsubscribe(self, coalition_id: int, user_id: int) -> bool:
+        """Stop the subscription; False when there was none."""
+        cursor = self.db.execute(
+            "DELETE FROM subscriptions WHERE coalition_id = ? AND user_id = ?", [coalition_id, user_id]
+        )
+        return cursor.rowcount == 1
+
+    def subscription(self, coalition_id: int, user_id: int) -> Subscription | None:
+        rows = list(
+            self.db.query("SELECT * FROM subscriptions WHERE coalition_id = ? AND user_id = ?", [coalition_id, user_id])
+        )
+        return _subscription(rows[0]) if rows else None
+
+    def subscribers(self, coalition_id: int) -> list[Subscription]:
+        """Subscriptions whose DMs are open, in a stable order."""
+        return [
+            _subscription(row)
+            for row in self.db.query(
+                "SELECT * FROM subscriptions WHERE coalition_id = ? AND dm_closed = 0 ORDER BY user_id", [coalition_id]
+            )
+        ]
+
+    def mark_dm_closed(self, coalition_id: int, user_id: int) -> None:
+        self.db.execute(
+            "UPDATE subscriptions SET dm_closed = 1 WHERE coalition_id = ? AND user_id = ?", [coalition_id, user_id]
+        )
+
+    def coalition_of_guild(self, guild_id: int) -> int | None:
+        row = self.db.execute("SELECT coalition_id FROM guild_links WHERE guild_id = ?", [guild_id]).fetchone()
+        return int(row[0]) if row else None
+
+    # ----- rounds -----
+
+    def has_run(self, coalition_id: int, slot: datetime) -> bool:
+        return (
+            self.db.execute(
+                "SELECT 1 FROM digest_runs WHERE coalition_id = ? AND slot = ?", [coalition_id, to_iso(slot)]
+            ).fetchone()
+            is not None
+        )
+
+    def last_run_at(self, coalition_id: int) -> datetime | None:
+        """When the latest slot's digest was read: where the next digest's period starts."""
+        row = self.db.execute(
+            "SELECT ran_at FROM digest_runs WHERE coalition_id = ? ORDER BY slot DESC LIMIT 1", [coalition_id]
+        ).fetchone()
+        return from_iso(row[0]) if row else None
+
+    def run_count(self, coalition_id: int) -> int:
+        return int(
+            self.db.execute("SELECT COUNT(*) FROM digest_runs WHERE coalition_id = ?", [coalition_id]).fetchone()[0]
+        )
+
+    def claim_run(self, coalition_id: int, slot: datetime, ran_at: datetime) -> int | None:
+        """Record the slot as sent; None when it already was (the slot goes out at most once)."""
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO digest_runs (coalition_id, slot, ran_at) VALUES (?, ?, ?)",
+            [coalition_id, to_iso(slot), to_iso(ran_at)],
+        )
+        return int(cursor.lastrowid) if cursor.rowcount == 1 and cursor.lastrowid else None
+
+    def save_chart(self, run_id: int, png: bytes, now: datetime) -> None:
+        self.db.execute(
+            "INSERT INTO digest_charts (run_id, png, created_at) VALUES (?, ?, ?)", [run_id, png, to_iso(now)]
+        )
+
+    def chart(self, run_id: int) -> bytes | None:
+        row = self.db.execute("SELECT png FROM digest_charts WHERE run_id = ?", [run_id]).fetchone()
+        return bytes(row[0]) if row else None
+
+    def prune_charts(self, before: datetime) -> int:
+        """Forget charts older than ``before``; their digests were delivered or given up long ago."""
+        return self.db.execute("DELETE FROM digest_charts WHERE created_at < ?", [to_iso(before)]).rowcount
+
+    def queue(self, coalition_id: int, deliveries: list[Delivery], now: datetime) -> int:
+        """Outbox rows for a round, each due at its own time so a large round is paced."""
+        self.db.conn.executemany(
+            "INSERT INTO outbox (coalition_id, kind, target, payload, next_attempt_at, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (coalition_id, d.kind, d.target, json.dumps(d.payload), to_iso(d.due_at), to_iso(now))
+                for d in deliveries
+            ],
+        )
+        return len(deliveries)
+
+    # ----- the digest's read -----
+
+    def snapshot(self, coalition_id: int, since: datetime, until: datetime) -> DigestSnapshot:
+        """Open events, their open needs, and what changed in (since, until], all from one moment."""
+        with self.db.atomic():
+            coalition = self.db.execute("SELECT name, timezone FROM coalitions WHERE id = ?", [coalition_id]).fetchone()
+            events = tuple(
+                DigestEvent(row["id"], row["name"], from_iso(row["opened_at"]))  # type: ignore[arg-type]
+                for row in self.db.query(
+                    "SELECT id, name, opened_at FROM events WHERE coalition_id = ? AND status = 'open'"
+                    " ORDER BY opened_at, id",
+                    [coalition_id],
+                )
+            )
+            open_needs = tuple(self._open_needs(coalition_id))
+            new_posts = tuple(
+                NewPost(*row)
+                for row in self.db.execute(
+                    "SELECT kind, event_id, org_id, sector, lat, lon FROM posts"
+                    " WHERE coalition_id = ? AND created_at > ? AND created_at <= ?",
+                    [coalition_id, to_iso(since), to_iso(until)],
+                ).fetchall()
+            )
+            changes = tuple(self._match_changes(coalition_id, since, until))
+            org_names = dict(
+                self.db.execute("SELECT id, name FROM orgs WHERE coalition_id = ?", [coalition_id]).fetchall()
+            )
+            fulfilment = self._fulfilment(coalition_id, until, ZoneInfo(coalition[1]))
+        return DigestSnapshot(
+            coalition_name=coalition[0],
+            timezone=coalition[1],
+            since=since,
+            until=until,
+            events=events,
+            open_needs=open_needs,
+            new_posts=new_posts,
+            match_changes=changes,
+            org_names=org_names,
+            fulfilment=fulfilment,
+        )
+
+    def _open_needs(self, coalition_id: int):
+        rows = self.db.execute(
+            "SELECT p.id, p.event_id, p.org_id, p.sector, p.urgency, p.item_label, p.remaining, p.unit,"
+            " p.place_label, p.lat, p.lon, p.created_at FROM posts p JOIN events e ON e.id = p.event_id"
+            " WHERE p.coalition_id = ? AND p.kind = 'need' AND p.status = 'open' AND p.remaining > 0"
+            " AND e.status = 'open'",
+            [coalition_id],
+        ).fetchall()
+        urgencies = {u.value: u for u in Urgency}
+        for row in rows:
+            yield OpenNeed(*row[:4], urgencies.get(row[4], Urgency.NORMAL), *row[5:11], from_iso(row[11]))
+
+    def _match_changes(self, coalition_id: int, since: datetime, until: datetime):
+        low, high = to_iso(since), to_iso(until)
+        rows = self.db.execute(
+            "SELECT m.event_id, m.quantity, m.created_at, m.committed_at, m.delivered_at, n.sector, n.lat, n.lon,"
+            " n.org_id, o.org_id FROM matches m JOIN posts n ON n.id = m.need_id JOIN posts o ON o.id = m.offer_id"
+            " WHERE m.coalition_id = ? AND (m.created_at > ? OR m.committed_at > ? OR m.delivered_at > ?)",
+            [coalition_id, low, low, low],
+        ).fetchall()
+        for event_id, quantity, created, committed, delivered, sector, lat, lon, need_org, offer_org in rows:
+            for change, at in (("proposed", created), ("committed", committed), ("delivered", delivered)):
+                if at is not None and low < at <= high:
+                    yield MatchChange(event_id, change, quantity, sector, lat, lon, need_org, offer_org)
+
+    def _fulfilment(self, coalition_id: int, until: datetime, zone: ZoneInfo) -> tuple[FulfilmentDay, ...]:
+        """Quantity requested and delivered per local day, over the open events' lives."""
+        # Grouped by UTC hour in SQL, then by local day here: cheap, and right in every zone.
+        requested = self.db.execute(
+            "SELECT substr(p.created_at, 1, 13), SUM(p.quantity) FROM posts p JOIN events e ON e.id = p.event_id"
+            " WHERE p.coalition_id = ? AND p.kind = 'need' AND e.status = 'open' AND p.created_at <= ? GROUP BY 1",
+            [coalition_id, to_iso(until)],
+        ).fetchall()
+        delivered = self.db.execute(
+            "SELECT substr(m.delivered_at, 1, 13), SUM(m.quantity) FROM matches m JOIN events e ON e.id = m.event_id"
+            " WHERE m.coalition_id = ? AND e.status = 'open' AND m.status = 'delivered' AND m.delivered_at <= ?"
+            " GROUP BY 1",
+            [coalition_id, to_iso(until)],
+        ).fetchall()
+        by_day: dict[date, list[int]] = defaultdict(lambda: [0, 0])
+        for column, rows in ((0, requested), (1, delivered)):
+            for hour, quantity in rows:
+                day = datetime.fromisoformat(hour + ":00:00+00:00").astimezone(zone).date()
+                by_day[day][column] += int(quantity or 0)
+        if not by_day:
+            return ()
+        last = until.astimezone(zone).date()
+        first = max(min(by_day), last - timedelta(days=MAX_CHART_DAYS))
+        days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+        return tuple(FulfilmentDay(d, *by_day.get(d, (0, 0))) for d in days)
+
+
+def _subscription(row: dict) -> Subscription:
+    return Subscription(
+        coalition_id=row["coalition_id"],
+        user_id=row["user_id"],
+        filter=DigestFilter(
+            sectors=frozenset(s for s in row["sectors"].split(",") if s),
+            lat=row["lat"],
+            lon=row["lon"],
+            radius_km=row["radius_km"],
+            place_label=row["place_label"],
+        ),
+        dm_closed=bool(row["dm_closed"]),
+        created_at=from_iso(row["created_at"]),  # type: ignore[arg-type]
+    )
