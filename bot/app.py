@@ -29,6 +29,7 @@ EXTENSIONS = (
     "cogs.need",
     "cogs.offer",
     "cogs.match",
+    "cogs.digest",
 )
 
 GENERIC_APOLOGY = "Something went wrong on our side; it has been logged. Please try again in a moment."
