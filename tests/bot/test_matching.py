@@ -1,0 +1,209 @@
+"""The matching engine: which pairs are proposed, in what order, and never twice."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from bot.matching import best_proposals, cell_of, deadline_pressure, evaluate, search_cells
+from bot.models import MatchStatus, PostKind, PostStatus
+from bot.services import matches, posts
+from bot.taxonomy import default_taxonomy
+from tests.e2e.matching_helpers import core_world
+
+
+@pytest.fixture
+def w(tmp_path):
+    world = core_world(tmp_path / "coalesce.db")
+    world.add_org("Houston Food Bank", 11)
+    world.add_org("Baytown Relief", 12, location="Baytown")
+    world.add_org("Galveston Aid", 13, location="Galveston")
+    world.add_org("Dallas Shelter", 14, location="Dallas")
+    return world
+
+
+def need(w, org="Houston Food Bank", *, item="bottled water", quantity=100, urgency="normal", **options):
+    options.setdefault("location", "Houston")
+    return posts.post_need(
+        w.core, w.coordinators[org], sector="wash", item=item, quantity=quantity, urgency=urgency, **options
+    )
+
+
+def offer(w, org="Baytown Relief", *, item="bottled water", quantity=100, **options):
+    options.setdefault("location", "Baytown")
+    return posts.post_offer(w.core, w.coordinators[org], sector="wash", item=item, quantity=quantity, **options)
+
+
+def test_an_offer_of_a_synonym_is_proposed_to_the_need(w):
+    posted = need(w, item="bottled water")
+
+    found = offer(w, item="drinking water")  # a synonym of bottled water
+
+    assert [(c.need.id, c.match.status) for c in found.proposals] == [(posted.post.id, MatchStatus.PROPOSED)]
+    assert found.proposals[0].need.item_key == found.proposals[0].offer.item_key == "bottled_water"
+
+
+def test_a_parent_item_matches_with_a_lower_score_than_the_same_item(w):
+    need(w, item="bottled water", quantity=100)
+    parent = offer(w, item="water", quantity=100)  # water is bottled water's parent
+    same = offer(w, "Galveston Aid", item="bottled water", quantity=100, location="Baytown")
+
+    assert parent.proposals and same.proposals
+    assert parent.proposals[0].match.score < same.proposals[0].match.score
+
+
+def test_unrelated_items_never_match(w):
+    need(w, item="bottled water")
+
+    assert offer(w, item="tarpaulin").proposals == []
+
+
+def test_posts_beyond_the_event_radius_are_not_matched(w):
+    need(w, quantity=100)  # Houston; the event's radius is 250 km
+
+    far = offer(w, "Dallas Shelter", location="Dallas")  # about 360 km away
+    near = offer(w, "Galveston Aid", location="Galveston")  # about 75 km away
+
+    assert far.proposals == []
+    assert len(near.proposals) == 1
+
+
+def test_radius_cut_off_is_exact_at_the_boundary(w):
+    posted = need(w).post
+    distant = replace(posted, id=999, kind=PostKind.OFFER, org_id=999, lat=posted.lat + 2.0)
+    taxonomy = default_taxonomy()
+
+    assert evaluate(posted, distant, taxonomy=taxonomy, radius_km=223.0, now=w.clock.now) is not None
+    assert evaluate(posted, distant, taxonomy=taxonomy, radius_km=222.0, now=w.clock.now) is None
+
+
+def test_a_new_offer_goes_to_the_most_urgent_need_first(w):
+    low = need(w, "Houston Food Bank", urgency="low").post
+    critical = need(w, "Galveston Aid", urgency="critical", location="Houston").post
+    normal = need(w, "Dallas Shelter", urgency="normal", location="Houston").post
+
+    proposed = offer(w, quantity=100).proposals
+
+    assert [c.need.id for c in proposed] == [critical.id, normal.id, low.id]
+    assert proposed[0].match.score > proposed[1].match.score > proposed[2].match.score
+
+
+def test_a_nearer_deadline_ranks_higher(w):
+    later = need(w, "Houston Food Bank", needed_by="2026-12-20").post
+    sooner = need(w, "Galveston Aid", needed_by="2026-12-02", location="Houston").post
+
+    proposed = offer(w).proposals
+
+    assert [c.need.id for c in proposed] == [sooner.id, later.id]
+    assert deadline_pressure(None, w.clock.now) == 0.0
+    assert deadline_pressure(w.clock.now + timedelta(hours=3), w.clock.now) == 1.0
+
+
+def test_at_most_proposals_per_post_are_made(w):
+    for name in ("Houston Food Bank", "Galveston Aid", "Dallas Shelter"):
+        need(w, name, location="Houston")
+    w.add_org("Pasadena Pantry", 15, location="Pasadena, Texas, US")
+    need(w, "Pasadena Pantry", location="Pasadena, Texas, US")
+
+    proposed = offer(w).proposals
+
+    assert len(proposed) == w.core.settings.proposals_per_post == 3
+
+
+def test_an_org_is_never_matched_with_itself(w):
+    need(w, "Baytown Relief", location="Baytown")
+
+    assert offer(w, "Baytown Relief").proposals == []
+
+
+def test_expired_posts_stop_matching_and_close_themselves(w):
+    posted = need(w, needed_by="2026-12-02").post
+    w.clock.now += timedelta(days=2)
+
+    assert offer(w).proposals == []
+    expired = w.core.store.posts.get(posted.id)
+    assert expired.status is PostStatus.EXPIRED
+    notices = w.core.store.outbox.due(w.clock.now, limit=100)
+    assert any(m.target == f"user:{posted.posted_by}" and "expired" in str(m.payload) for m in notices)
+
+
+def test_expire_due_lapses_proposals_and_rematches_the_partner(w):
+    first = need(w, needed_by="2026-12-02").post
+    o = offer(w).post
+    [proposal] = w.core.store.matches.live_for_post(o.id)
+    second = need(w, "Galveston Aid", location="Houston").post  # no room: the offer is proposed once already
+    w.clock.now += timedelta(days=2)
+
+    expired = posts.expire_due(w.core)
+
+    assert [p.id for p in expired] == [first.id] and expired[0].status is PostStatus.EXPIRED
+    assert w.core.store.matches.get(proposal.id).status is MatchStatus.LAPSED
+    live = w.core.store.matches.live_for_post(o.id)
+    assert [m.need_id for m in live if m.status is MatchStatus.PROPOSED] == [second.id]
+    assert posts.expire_due(w.core) == []
+
+
+def test_the_same_pair_is_never_proposed_twice(w):
+    n = need(w).post
+    o = offer(w).post
+    [match] = w.core.store.matches.live_for_post(n.id)
+    matches.decline_match(w.core, w.coordinators["Houston Food Bank"], match.id)
+
+    again = matches.propose_for(w.core, n.id, w.clock.now)
+
+    assert again == []
+    rows = w.core.store.db.execute("SELECT COUNT(*) FROM matches WHERE need_id = ? AND offer_id = ?", [n.id, o.id])
+    assert rows.fetchone()[0] == 1
+
+
+def test_partial_fulfilment_leaves_the_remainder_matchable(w):
+    n = need(w, quantity=500).post
+    first = offer(w, quantity=300).proposals[0].match
+    matches.accept_match(w.core, w.coordinators["Houston Food Bank"], first.id)
+    card = matches.accept_match(w.core, w.coordinators["Baytown Relief"], first.id)
+    assert (card.match.status, card.match.quantity, card.need.remaining) == (MatchStatus.COMMITTED, 300, 200)
+
+    second = offer(w, "Galveston Aid", quantity=250, location="Galveston").proposals
+
+    assert [(c.need.id, c.live_quantity) for c in second] == [(n.id, 200)]
+
+
+def test_committing_everything_lapses_the_posts_other_proposals(w):
+    need(w, quantity=100)
+    need(w, "Galveston Aid", quantity=100, location="Houston")
+    o = offer(w, quantity=100).post
+    first, second = w.core.store.matches.live_for_post(o.id)
+
+    matches.accept_match(w.core, w.coordinators["Houston Food Bank"], first.id)
+    matches.accept_match(w.core, w.coordinators["Baytown Relief"], first.id)
+
+    assert w.core.store.matches.get(second.id).status is MatchStatus.LAPSED
+
+
+def test_best_proposals_skips_excluded_and_duplicate_candidates(w):
+    n = need(w).post
+    o = offer(w).post
+    taxonomy = default_taxonomy()
+
+    assert best_proposals(n, [o, o], taxonomy=taxonomy, radius_km=250, now=w.clock.now, limit=5)[0].offer.id == o.id
+    assert len(best_proposals(n, [o, o], taxonomy=taxonomy, radius_km=250, now=w.clock.now, limit=5)) == 1
+    excluded = best_proposals(
+        n, [o], taxonomy=taxonomy, radius_km=250, now=w.clock.now, limit=5, exclude=frozenset({o.id})
+    )
+    assert excluded == []
+
+
+def test_search_cells_cover_every_point_within_the_radius():
+    for lat, lon, radius in [(29.76, -95.36, 250.0), (-33.9, 151.2, 40.0), (64.1, -21.9, 120.0), (0.0, 0.0, 5.0)]:
+        cells = set(search_cells(lat, lon, radius) or [])
+        for dlat, dlon in [(0.9, 0.0), (-0.9, 0.0), (0.0, 0.9), (0.0, -0.9), (0.6, 0.6), (-0.6, -0.6)]:
+            km_lat = radius / 111.2
+            point = (lat + dlat * km_lat, lon + dlon * km_lat)
+            assert cell_of(*point, radius) in cells
+
+
+def test_search_cells_fall_back_near_the_poles_and_antimeridian():
+    assert search_cells(89.5, 10.0, 100.0) is None
+    assert search_cells(0.0, 179.9, 100.0) is None
