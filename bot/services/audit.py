@@ -7,6 +7,7 @@ import io
 import json
 
 from bot.core import Core
+from bot.interop import spreadsheet_safe
 from bot.models import Actor, AuditEntry
 from bot.services.coalition_config import require_admin
 from bot.validation import clean_text
@@ -16,7 +17,6 @@ MAX_EXPORTED = 100_000
 MAX_ACTION = 40
 SYSTEM_ACTOR = 0  # entries the bot itself wrote (delivery failures, retention purges)
 CSV_COLUMNS = ("id", "at", "actor_id", "action", "subject", "detail")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def recent_entries(
@@ -55,11 +55,6 @@ def known_actions(core: Core, actor: Actor) -> list[str]:
     """The actions recorded so far in the actor's coalition (for autocomplete)."""
     coalition = core.coalition_of(actor)
     return sorted({e.action for e in core.store.audit.recent(coalition.id, limit=500)})
-
-
-def spreadsheet_safe(value: str) -> str:
-    """Text a spreadsheet will not run as a formula: a leading = + - @ gets a quote in front."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 def _action_prefix(action: str | None) -> str:
