@@ -7,9 +7,12 @@ a chart can be drawn in a worker thread while the event loop carries on.
 from __future__ import annotations
 
 import io
+from datetime import datetime, time, timedelta
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from bot.digests import URGENCIES, ChartData
 
@@ -46,6 +49,7 @@ def _draw_open_needs(axes, data: ChartData) -> None:
     for y, total in enumerate(left):
         axes.text(total, y, f" {total:,}", va="center", fontsize=9)
     axes.set_xlabel("open needs")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlim(0, max(left) * 1.15 + 1)
     axes.legend(loc="lower right", fontsize=8, frameon=False)
     axes.spines[["top", "right"]].set_visible(False)
@@ -57,14 +61,19 @@ def _draw_fulfilment(axes, data: ChartData) -> None:
         axes.text(0.5, 0.5, "Nothing requested yet", ha="center", va="center", fontsize=12, transform=axes.transAxes)
         axes.set_axis_off()
         return
-    axes.step(data.days, data.requested, where="post", color=REQUESTED_COLOUR, label="requested (cumulative)")
-    axes.step(data.days, data.delivered, where="post", color=DELIVERED_COLOUR, label="delivered (cumulative)")
-    axes.fill_between(data.days, data.delivered, step="post", color=DELIVERED_COLOUR, alpha=0.2)
+    axes.plot(data.days, data.requested, marker="o", color=REQUESTED_COLOUR, label="requested (cumulative)")
+    axes.plot(data.days, data.delivered, marker="o", color=DELIVERED_COLOUR, label="delivered (cumulative)")
+    axes.fill_between(data.days, data.delivered, color=DELIVERED_COLOUR, alpha=0.2)
+    locator = AutoDateLocator(minticks=2, maxticks=8)
+    axes.xaxis.set_major_locator(locator)
+    axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    # Dates carry no hours; pad by half a day as datetimes so the first and last points are not on the frame.
+    first, last = datetime.combine(data.days[0], time()), datetime.combine(data.days[-1], time())
+    axes.set_xlim(first - timedelta(hours=12), last + timedelta(hours=12))
     if data.requested and data.requested[-1]:
         share = data.delivered[-1] / data.requested[-1]
         axes.text(0.02, 0.95, f"{share:.0%} delivered", transform=axes.transAxes, va="top", fontsize=10)
     axes.set_ylabel("quantity (all items)")
     axes.set_ylim(bottom=0)
-    axes.legend(loc="lower right", fontsize=8, frameon=False)
-    axes.tick_params(axis="x", labelrotation=30, labelsize=8)
+    axes.legend(loc="upper left", bbox_to_anchor=(0, 0.9), fontsize=8, frameon=False)
     axes.spines[["top", "right"]].set_visible(False)

@@ -213,9 +213,11 @@ class DigestCog(
 
 
 def digest_cog_of(bot: commands.Bot) -> DigestCog:
+    # Not isinstance: load_extension executes the module afresh, so the class may be another copy of this one.
     cog = bot.get_cog("DigestCog")
-    assert isinstance(cog, DigestCog)  # noqa: S101 - loaded by create_bot
-    return cog
+    if cog is None:
+        raise RuntimeError("the digest cog is not loaded")
+    return cast("DigestCog", cog)
 
 
 async def setup(bot: commands.Bot) -> None:
