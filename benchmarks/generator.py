@@ -232,7 +232,7 @@ def load_coalition(
             ],
         )  # fmt: skip
         event_id = int(cur.lastrowid)
-        org_ids, user_ids = [], []
+        org_ids, coordinators = [], []
         for spec in generator.orgs(org_count, user_ids=user_ids):
             cur = db.execute(
                 "INSERT INTO orgs (coalition_id, name, name_key, sectors, place_key, place_label, lat, lon, contact,"
@@ -245,12 +245,12 @@ def load_coalition(
                 ],
             )  # fmt: skip
             org_ids.append(int(cur.lastrowid))
-            user_ids.append(spec.user_id)
+            coordinators.append(spec.user_id)
             db.execute(
                 "INSERT INTO org_members (org_id, user_id, added_by, added_at) VALUES (?, ?, ?, ?)",
                 [org_ids[-1], spec.user_id, spec.user_id, now],
             )
-    return LoadedCoalition(coalition_id, guild_id, event_id, org_ids, user_ids, admin_id)
+    return LoadedCoalition(coalition_id, guild_id, event_id, org_ids, coordinators, admin_id)
 
 
 def load_posts(

@@ -72,6 +72,40 @@ def ack_timing() -> Iterator[AckLog]:
         scr.dispatch = original
 
 
+class _NoCopy:
+    @staticmethod
+    def deepcopy(value: Any) -> Any:
+        return value
+
+
+@contextmanager
+def realistic_transport() -> Iterator[None]:
+    """Two simulator-only behaviours off, for every command alike (the no-op included).
+
+    - simcord answers HTTP requests synchronously, so a coroutine sending many messages
+      in a row (the outbox dispatcher) would never give the loop back; over a real
+      connection each send awaits the socket. Here every request suspends its caller once.
+    - simcord keeps a deep copy of every request body for test assertions (about a fifth
+      of the run's CPU); the benchmark reads none of it, so the copy is skipped.
+    """
+    from simcord.http.client import FakeHTTPClient
+
+    original = FakeHTTPClient.request
+    original_copy = scr.copy
+
+    async def request(self: Any, route: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(0)
+        return await original(self, route, **kwargs)
+
+    FakeHTTPClient.request = request  # type: ignore[method-assign]
+    scr.copy = _NoCopy  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        FakeHTTPClient.request = original  # type: ignore[method-assign]
+        scr.copy = original_copy
+
+
 class Injector:
     """Builds slash-command payloads once, then emits them into the client without settling."""
 

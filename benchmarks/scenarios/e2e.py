@@ -7,6 +7,7 @@ INTERACTION_CREATE payloads are injected many at a time (see ``benchmarks.harnes
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import tempfile
 import time
 from pathlib import Path
@@ -26,6 +27,7 @@ from benchmarks.harness import (
     median,
     open_loop,
     percentile,
+    realistic_transport,
 )
 from bot.app import create_bot
 from bot.models import PostKind
@@ -52,7 +54,7 @@ def post_options(spec: PostSpec) -> tuple[str, dict[str, Any]]:
     return "offer post", options
 
 
-async def run(sizes: dict[str, int], *, seed: int = 8) -> dict[str, Any]:
+async def run(sizes: dict[str, int], *, seed: int = 8, realistic_network: bool = True) -> dict[str, Any]:
     open_posts = sizes["e2e_open_posts"]
     sustained_n = sizes["e2e_sustained_commands"]
     rate = sizes["e2e_rate_per_s"]
@@ -62,8 +64,10 @@ async def run(sizes: dict[str, int], *, seed: int = 8) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="coalesce-bench-") as tmp:
         bot = create_bot(Path(tmp) / "bench.db", clock=_fixed_clock, scheduler=False)
         add_noop_command(bot)
-        async with simcord.run(bot, settle_timeout=600.0, check_errors=False) as env:
-            return await _measure(env, bot, open_posts, sustained_n, rate, rate_seconds, burst_n, members_n, seed)
+        network = realistic_transport() if realistic_network else contextlib.nullcontext()
+        with network:
+            async with simcord.run(bot, settle_timeout=600.0, check_errors=False) as env:
+                return await _measure(env, bot, open_posts, sustained_n, rate, rate_seconds, burst_n, members_n, seed)
 
 
 async def _measure(env, bot, open_posts, sustained_n, rate, rate_seconds, burst_n, members_n, seed) -> dict[str, Any]:
@@ -154,6 +158,9 @@ async def _measure(env, bot, open_posts, sustained_n, rate, rate_seconds, burst_
         results["e2e_outbox_backlog"] = store.outbox.backlog()
         results["e2e_outbox_sent"] = store.outbox.counts(loaded.coalition_id).get("sent", 0)
         results["e2e_command_errors"] = failed
+        if failed:
+            first = env.errors[errors_before]
+            results["e2e_first_error"] = f"{type(first).__name__}: {first}"[:300]
         results["e2e_burst_lost"] = unacked + max(0, sent_total - stored) + results["e2e_outbox_backlog"]
     return results
 
@@ -176,7 +183,7 @@ def _count_posts(store, coalition_id: int) -> int:
 if __name__ == "__main__":
     quick = {
         "e2e_open_posts": 1000,
-        "e2e_sustained_commands": 3000,
+        "e2e_sustained_commands": 300,
         "e2e_rate_per_s": 200,
         "e2e_rate_seconds": 1,
         "e2e_burst": 100,
