@@ -86,7 +86,7 @@ def bounding_box(lat: float, lon: float, radius_km: float) -> tuple[float, float
         return max(min_lat, -90.0), min(max_lat, 90.0), -180.0, 180.0
     dlon = math.degrees(math.asin(min(1.0, math.sin(angular) / math.cos(math.radians(lat)))))
     min_lon, max_lon = lon - dlon, lon + dlon
-    if min_lon < -180.0 or max_lon > 180.0:
+    if min_lon <= -180.0 or max_lon >= 180.0:  # touching the antimeridian counts: -180 is 180
         return min_lat, max_lat, -180.0, 180.0
     return min_lat, max_lat, min_lon, max_lon
 
