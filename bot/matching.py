@@ -76,17 +76,26 @@ def deadline_pressure(deadline: datetime | None, now: datetime) -> float:
     return (RELAXED - left) / (RELAXED - PRESSING)
 
 
-def pair_score(need: Post, offer: Post, *, fit: float, distance_km: float, radius_km: float, now: datetime) -> float:
+def pair_score(
+    *,
+    fit: float,
+    need_remaining: int,
+    offer_remaining: int,
+    urgency: Urgency,
+    deadlines: tuple[datetime | None, datetime | None],
+    distance_km: float,
+    radius_km: float,
+    now: datetime,
+) -> float:
     """The score of a pair already known to be compatible, from 0 (worst) to 1 (best)."""
-    coverage = min(need.remaining, offer.remaining) / need.remaining if need.remaining else 0.0
+    coverage = min(need_remaining, offer_remaining) / need_remaining if need_remaining > 0 else 0.0
     proximity = max(0.0, 1.0 - distance_km / radius_km) if radius_km > 0 else 0.0
-    urgency = need.urgency.weight / Urgency.CRITICAL.weight
-    pressure = max(deadline_pressure(need.deadline, now), deadline_pressure(offer.deadline, now))
+    pressure = max(deadline_pressure(deadlines[0], now), deadline_pressure(deadlines[1], now))
     return (
         FIT_WEIGHT * fit
         + COVERAGE_WEIGHT * coverage
         + PROXIMITY_WEIGHT * proximity
-        + URGENCY_WEIGHT * urgency
+        + URGENCY_WEIGHT * urgency.weight / Urgency.CRITICAL.weight
         + DEADLINE_WEIGHT * pressure
     )
 
@@ -105,7 +114,16 @@ def evaluate(need: Post, offer: Post, *, taxonomy: Taxonomy, radius_km: float, n
     distance = distance_km(need.lat, need.lon, offer.lat, offer.lon)
     if distance > radius_km:
         return None
-    score = pair_score(need, offer, fit=fit, distance_km=distance, radius_km=radius_km, now=now)
+    score = pair_score(
+        fit=fit,
+        need_remaining=need.remaining,
+        offer_remaining=offer.remaining,
+        urgency=need.urgency,
+        deadlines=(need.deadline, offer.deadline),
+        distance_km=distance,
+        radius_km=radius_km,
+        now=now,
+    )
     return Proposal(need=need, offer=offer, fit=fit, distance_km=distance, score=score)
 
 
@@ -136,6 +154,63 @@ def best_proposals(
             found.append(proposal)
     found.sort(key=lambda p: (-p.score, (p.offer if post.kind is PostKind.NEED else p.need).id))
     return found[: max(limit, 0)]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """The few fields of an open post that ranking reads; what the candidate index returns."""
+
+    id: int
+    item_key: str
+    remaining: int
+    lat: float
+    lon: float
+    urgency: Urgency
+    deadline: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    """A candidate's place in the ranking for one post."""
+
+    id: int
+    score: float
+
+
+def rank_candidates(
+    post: Post, candidates: Iterable[Candidate], *, taxonomy: Taxonomy, radius_km: float, now: datetime, limit: int
+) -> list[Ranked]:
+    """The ``limit`` best candidates for ``post``, scored like :func:`evaluate`.
+
+    The candidates are already open, unexpired, of another org and not yet paired
+    with ``post`` (the store's query guarantees it); this checks item fit and
+    distance, and scores. It reads plain fields so that ranking a few hundred
+    candidates stays well under a millisecond; callers confirm the winners with
+    :func:`evaluate` on full posts.
+    """
+    is_need = post.kind is PostKind.NEED
+    ranked: dict[int, Ranked] = {}
+    for other in candidates:
+        if other.id in ranked:
+            continue
+        fit = taxonomy.fit(post.item_key, other.item_key) if is_need else taxonomy.fit(other.item_key, post.item_key)
+        if fit <= 0.0:
+            continue
+        distance = distance_km(post.lat, post.lon, other.lat, other.lon)
+        if distance > radius_km:
+            continue
+        score = pair_score(
+            fit=fit,
+            need_remaining=post.remaining if is_need else other.remaining,
+            offer_remaining=other.remaining if is_need else post.remaining,
+            urgency=post.urgency if is_need else other.urgency,
+            deadlines=(post.deadline, other.deadline),
+            distance_km=distance,
+            radius_km=radius_km,
+            now=now,
+        )
+        ranked[other.id] = Ranked(other.id, score)
+    return sorted(ranked.values(), key=lambda r: (-r.score, r.id))[: max(limit, 0)]
 
 
 def allocation(need_remaining: int, offer_remaining: int) -> int:

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from bot.core import Core
 from bot.errors import Conflict, Forbidden, NotFound
-from bot.matching import Proposal, allocation, best_proposals, is_expired, is_matchable
+from bot.matching import Proposal, allocation, evaluate, is_expired, is_matchable, rank_candidates
 from bot.models import (
     Actor,
     ChannelKind,
@@ -61,16 +61,28 @@ class ContactReveal:
 
 
 def find_proposals(core: Core, post: Post, *, radius_km: float, now: datetime, limit: int) -> list[Proposal]:
-    """The best new pairs for ``post`` (read-only): a bounded candidate set from the index, scored exactly."""
+    """The best new pairs for ``post`` (read-only): a bounded candidate set from the index, scored exactly.
+
+    The same item reads a few more candidates per cell than its parent and
+    siblings, which score lower for fit anyway.
+    """
     per_cell = max(6, 2 * core.settings.proposals_per_post)
-    candidates = core.store.posts.candidates(
-        post,
-        item_keys=core.taxonomy.compatible_keys(post.item_key),
-        radius_km=radius_km,
-        now=now,
-        per_cell=per_cell,
-    )
-    return best_proposals(post, candidates, taxonomy=core.taxonomy, radius_km=radius_km, now=now, limit=limit)
+    limits = {
+        key: per_cell if key == post.item_key else max(2, per_cell // 2)
+        for key in core.taxonomy.compatible_keys(post.item_key)
+    }
+    candidates = core.store.posts.candidates(post, limits=limits, radius_km=radius_km, now=now)
+    ranked = rank_candidates(post, candidates, taxonomy=core.taxonomy, radius_km=radius_km, now=now, limit=limit)
+    proposals = []
+    for choice in ranked:
+        other = core.store.posts.get(choice.id)
+        if other is None:
+            continue
+        need, offer = (post, other) if post.kind is PostKind.NEED else (other, post)
+        proposal = evaluate(need, offer, taxonomy=core.taxonomy, radius_km=radius_km, now=now)
+        if proposal is not None:
+            proposals.append(proposal)
+    return proposals
 
 
 def propose_for(core: Core, post_id: int, now: datetime) -> list[Match]:

@@ -40,7 +40,8 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _STREET = re.compile(
     r"\b\d{1,5}[a-zA-Z]?,?\s+(?:(?:[A-Z][\w'.-]*|\d+(?:st|nd|rd|th))\s+){1,3}"
     r"(?i:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|way|court|ct|place|pl|highway|hwy"
-    r"|parkway|pkwy|terrace|square|sq|calle|rue|strasse|straße)\b"
+    r"|parkway|pkwy|terrace|square|sq)\b"
+    r"|\b\d{1,5},?\s+(?i:rue|calle|via|avenida|rua|avenue)\s+(?:de\s+|del\s+|la\s+|du\s+)?[A-Z]"
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -9,7 +10,7 @@ from sqlite_utils import Database
 
 from bot.clock import from_iso, to_iso
 from bot.geo import bounding_box
-from bot.matching import search_cells
+from bot.matching import Candidate, search_cells
 from bot.models import Post, PostKind, PostStatus, Urgency
 
 _COLUMNS = (
@@ -17,6 +18,7 @@ _COLUMNS = (
     " place_label, lat, lon, urgency, deadline, notes, status, posted_by, created_at"
 )
 BAND_FACTOR = 4  # a latitude band stands for several cells, so it may return more
+_CANDIDATE_COLUMNS = "id, item_key, remaining, lat, lon, urgency, deadline"
 _MATCHABLE = "status = 'open' AND remaining > 0 AND (deadline IS NULL OR deadline > ?) AND org_id != ?"
 _UNPAIRED = {
     PostKind.OFFER: "NOT EXISTS (SELECT 1 FROM matches m WHERE m.need_id = ? AND m.offer_id = posts.id)",
@@ -71,42 +73,38 @@ class Posts:
         row = self.db.execute(f"SELECT {_COLUMNS} FROM posts WHERE id = ?", [post_id]).fetchone()  # noqa: S608
         return _post(row) if row else None
 
-    def candidates(
-        self,
-        post: Post,
-        *,
-        item_keys: frozenset[str],
-        radius_km: float,
-        now: datetime,
-        per_cell: int,
-    ) -> list[Post]:
-        """Open posts of the other kind that may pair with ``post``, a bounded number per nearby cell.
+    def candidates(self, post: Post, *, limits: Mapping[str, int], radius_km: float, now: datetime) -> list[Candidate]:
+        """Open posts of the other kind that may pair with ``post``, a bounded number per item and nearby cell.
 
-        One indexed probe per (item, cell) returns that cell's most urgent, then
-        largest, matchable posts not yet paired with ``post``; the caller scores
-        them exactly. Work is bounded by cells x items x ``per_cell``, never by
-        how many posts are open.
+        ``limits`` maps each compatible item key to how many posts to take per
+        cell. One indexed probe per (item, cell) returns that cell's most urgent,
+        then largest, matchable posts not yet paired with ``post``, already in
+        order, so the LIMIT ends the read: the work is bounded by cells x limits,
+        never by how many posts are open. The caller scores them exactly.
         """
         other = post.kind.other
-        head = f"SELECT {_COLUMNS} FROM posts WHERE event_id = ? AND kind = ? AND item_key = ?"  # noqa: S608
+        head = f"SELECT {_CANDIDATE_COLUMNS} FROM posts WHERE event_id = ? AND kind = ? AND item_key = ?"  # noqa: S608
         tail = f" AND {_MATCHABLE} AND {_UNPAIRED[other]} ORDER BY urgency_rank, remaining DESC LIMIT ?"
         common = [to_iso(now), post.org_id, post.id]
         cells = search_cells(post.lat, post.lon, radius_km)
+        execute = self.db.execute
         rows: list[tuple] = []
         if cells is None:
             # Near a pole or across the antimeridian: one latitude band, still bounded by LIMIT.
             min_lat, max_lat, _, _ = bounding_box(post.lat, post.lon, radius_km)
             sql = head + " AND lat BETWEEN ? AND ?" + tail
-            for key in sorted(item_keys):
-                params = [post.event_id, other.value, key, min_lat, max_lat, *common, per_cell * BAND_FACTOR]
-                rows += self.db.execute(sql, params).fetchall()
+            for key, limit in sorted(limits.items()):
+                params = [post.event_id, other.value, key, min_lat, max_lat, *common, limit * BAND_FACTOR]
+                rows += execute(sql, params).fetchall()
         else:
             sql = head + " AND cell = ?" + tail
-            for key in sorted(item_keys):
+            for key, limit in sorted(limits.items()):
                 for cell in cells:
-                    params = [post.event_id, other.value, key, cell, *common, per_cell]
-                    rows += self.db.execute(sql, params).fetchall()
-        return [_post(row) for row in rows]
+                    rows += execute(sql, [post.event_id, other.value, key, cell, *common, limit]).fetchall()
+        return [
+            Candidate(post_id, item_key, remaining, lat, lon, Urgency(urgency), from_iso(deadline))
+            for post_id, item_key, remaining, lat, lon, urgency, deadline in rows
+        ]
 
     def list_open(
         self,

@@ -1,0 +1,103 @@
+"""Who may post, close and answer a match, and what a post may say."""
+
+from __future__ import annotations
+
+from tests.conftest import assert_refused
+from tests.e2e.matching_helpers import ACCEPT, button, match_message, post_need, post_offer, ready_world
+
+
+async def test_a_member_of_a_pending_org_cannot_post(world):
+    await ready_world(world, members=("alice",))
+    await world.dave.slash(
+        world.general, "org register", name="Pending Org", sectors="wash", location="Houston", contact="x@example.org"
+    )
+
+    refused = await world.dave.slash(
+        world.general, "need post", sector="wash", item="soap", quantity=5, location="Houston", urgency="low"
+    )
+
+    assert_refused(world.env, refused, "pending verification")
+    listed = await world.dave.slash(world.general, "need list")
+    assert "No open needs" in listed.response.embeds[0].description
+
+
+async def test_someone_in_no_org_cannot_post(world):
+    await ready_world(world, members=("alice",))
+
+    refused = await world.dave.slash(
+        world.general, "offer post", sector="wash", item="soap", quantity=5, location="Houston"
+    )
+
+    assert_refused(world.env, refused, "not a member", "/org register")
+
+
+async def test_another_org_cannot_close_a_need(world):
+    await ready_world(world, members=("alice", "bob"))
+    await post_need(world, world.alice, quantity=10)
+
+    refused = await world.bob.slash(world.general, "need close", id="N-1")
+
+    assert_refused(world.env, refused, "Only coordinators of Houston Food Bank")
+    closed = await world.alice.slash(world.general, "need close", id="N-1")
+    assert "Closed need **N-1**" in closed.response.content
+
+
+async def test_an_outsider_cannot_accept_a_match_for_an_org(world):
+    await ready_world(world)
+    await post_need(world, world.alice, quantity=10)
+    await post_offer(world, world.bob, quantity=10, location="Baytown")
+
+    outsider = await world.carol.click(match_message(world, "M-1"), custom_id=button(1, ACCEPT))
+
+    assert outsider.ephemeral and "Only coordinators of" in outsider.response.content
+    assert "Waiting for Houston Food Bank and Baytown Relief" in str(match_message(world, "M-1").embeds[0].to_dict())
+    assert world.carol.user.dm_channel is None or "committed" not in world.carol.user.dm_channel.last_message.content
+
+
+async def test_one_side_cannot_accept_twice_to_commit_alone(world):
+    await ready_world(world)
+    await post_need(world, world.alice, quantity=10)
+    await post_offer(world, world.bob, quantity=10, location="Baytown")
+    await world.alice.click(match_message(world, "M-1"), custom_id=button(1, ACCEPT))
+
+    again = await world.alice.click(match_message(world, "M-1"), custom_id=button(1, ACCEPT))
+
+    assert again.ephemeral and "already accepted" in again.response.content
+    assert "proposed" in match_message(world, "M-1").embeds[0].title
+
+
+async def test_notes_with_contact_details_are_refused(world):
+    await ready_world(world, members=("alice",))
+
+    refused = await world.alice.slash(
+        world.general, "need post", sector="wash", item="soap", quantity=5, location="Houston", urgency="low",
+        notes="Call me on +1 713 555 0100",
+    )  # fmt: skip
+
+    assert_refused(world.env, refused, "phone number", "shared privately")
+
+
+async def test_a_need_for_another_kind_of_id_points_to_the_right_command(world):
+    await ready_world(world, members=("alice", "bob"))
+    await post_offer(world, world.bob, quantity=10, location="Baytown")
+
+    refused = await world.bob.slash(world.general, "need close", id="O-1")
+
+    assert_refused(world.env, refused, "/offer withdraw")
+
+
+async def test_posting_too_fast_is_rate_limited(world, database, clock):
+    from bot.app import create_bot
+
+    await world.env.restart_bot(create_bot(database, clock=clock, scheduler=False, post_rate_limit=2))
+    await ready_world(world, members=("alice",))
+    await post_need(world, world.alice, quantity=1)
+    await post_need(world, world.alice, quantity=2)
+
+    refused = await world.alice.slash(
+        world.general, "need post", sector="wash", item="soap", quantity=3, location="Houston", urgency="low"
+    )
+
+    assert_refused(world.env, refused, "wait a few minutes")
+    clock.advance(minutes=11)
+    await post_need(world, world.alice, quantity=4)
