@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import discord
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -77,7 +77,12 @@ async def test_registration_note_waits_out_a_500_and_arrives_exactly_once(world,
     await world.env.restart_bot(make_bot())  # a restart reads the outbox afresh and must not resend
     assert await deliver(world) == 0
     assert len(log_channel.history()) == 1
-    assert len(posts_to(world, log_channel.id)) == 2  # the failed try and the one that landed
+    tries = posts_to(world, log_channel.id)
+    assert len(tries) == 2  # the failed try and the one that landed
+    created = int(datetime.fromisoformat(row["created_at"]).timestamp())
+    # Both carry the row's own nonce, so Discord can drop a repeat of a send whose "sent" mark was lost.
+    assert tries[0].json["nonce"] == tries[1].json["nonce"] == f"ob{row['id']}-{created}"
+    assert tries[0].json["enforce_nonce"] is True
 
 
 def row_text(row: dict) -> str:
