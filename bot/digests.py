@@ -207,12 +207,18 @@ class DigestIndex:
         posts = [p for p in snapshot.new_posts if p.event_id in self._event_pos]
         self.post = _Columns(self, posts)
         self.post_is_offer = np.array([p.kind == "offer" for p in posts], dtype=np.int64)
-        self.post_org = np.array([p.org_id for p in posts], dtype=np.int64)
+        self._org_ids = sorted(
+            {p.org_id for p in posts} | {o for m in snapshot.match_changes for o in (m.need_org_id, m.offer_org_id)}
+        )
+        org_pos = {org_id: i for i, org_id in enumerate(self._org_ids)}
+        self.post_org = np.array([org_pos[p.org_id] for p in posts], dtype=np.int64)
         changes = [m for m in snapshot.match_changes if m.event_id in self._event_pos]
         self.match = _Columns(self, changes)
         self.match_change = np.array([CHANGES.index(m.change) for m in changes], dtype=np.int64)
         self.match_quantity = np.array([m.quantity for m in changes], dtype=np.float64)
-        self.match_orgs = np.array([(m.need_org_id, m.offer_org_id) for m in changes], dtype=np.int64).reshape(-1, 2)
+        self.match_orgs = np.array(
+            [(org_pos[m.need_org_id], org_pos[m.offer_org_id]) for m in changes], dtype=np.int64
+        ).reshape(-1, 2)
 
     def sector_position(self, key: str) -> int:
         return self._sector_pos.setdefault(key, len(self._sector_pos))
@@ -243,13 +249,10 @@ class DigestIndex:
         )
         active = self._active_orgs(post_mask, match_mask)
         sector_keys = list(self._sector_pos)
+        counts_list = open_counts.tolist()
         events = []
         for e, event in enumerate(snap.events):
-            by_sector = {
-                sector_keys[s]: tuple(int(c) for c in open_counts[e, s])
-                for s in range(n_sectors)
-                if open_counts[e, s].any()
-            }
+            by_sector = {sector_keys[s]: tuple(c) for s, c in enumerate(counts_list[e]) if any(c)}
             mine = critical[self.need.event[critical] == e]
             events.append(
                 EventDigest(
@@ -268,17 +271,20 @@ class DigestIndex:
             )
         return DigestSummary(snap.coalition_name, snap.timezone, snap.since, snap.until, events, wanted)
 
-    def _active_orgs(self, post_mask: np.ndarray, match_mask: np.ndarray) -> dict[int, set[int]]:
-        pairs = np.concatenate(
+    def _active_orgs(self, post_mask: np.ndarray, match_mask: np.ndarray) -> dict[int, list[int]]:
+        """Org ids with a post or a match change in the view, per event position."""
+        n_orgs = len(self._org_ids)
+        keys = np.concatenate(
             [
-                np.stack([self.post.event[post_mask], self.post_org[post_mask]], axis=1),
-                np.stack([self.match.event[match_mask], self.match_orgs[match_mask, 0]], axis=1),
-                np.stack([self.match.event[match_mask], self.match_orgs[match_mask, 1]], axis=1),
+                self.post.event[post_mask] * n_orgs + self.post_org[post_mask],
+                self.match.event[match_mask] * n_orgs + self.match_orgs[match_mask, 0],
+                self.match.event[match_mask] * n_orgs + self.match_orgs[match_mask, 1],
             ]
         )
-        active: dict[int, set[int]] = {}
-        for event_pos, org_id in np.unique(pairs, axis=0).tolist() if len(pairs) else ():
-            active.setdefault(event_pos, set()).add(org_id)
+        active: dict[int, list[int]] = {}
+        if len(keys):
+            for key in np.flatnonzero(np.bincount(keys, minlength=len(self.snapshot.events) * n_orgs)).tolist():
+                active.setdefault(key // n_orgs, []).append(self._org_ids[key % n_orgs])
         return active
 
     def _need_line(self, i: int) -> NeedLine:
@@ -301,8 +307,9 @@ class _Columns:
     def mask(self, wanted: DigestFilter) -> np.ndarray:
         keep = np.ones(len(self.event), dtype=bool)
         if wanted.sectors:
-            positions = [self.sector_keys[s] for s in wanted.sectors if s in self.sector_keys]
-            keep &= np.isin(self.sector, positions)
+            wanted_sector = np.zeros(len(self.sector_keys), dtype=bool)
+            wanted_sector[[self.sector_keys[s] for s in wanted.sectors if s in self.sector_keys]] = True
+            keep &= wanted_sector[self.sector]
         if wanted.radius_km is not None and wanted.lat is not None and wanted.lon is not None:
             lat0, lon0 = math.radians(wanted.lat), math.radians(wanted.lon)
             a = np.sin((self.lat - lat0) / 2) ** 2 + math.cos(lat0) * self.cos_lat * np.sin((self.lon - lon0) / 2) ** 2
@@ -434,15 +441,18 @@ def fit_lines(
     total = len(lines) if total is None else total
     more = more or (lambda n: f"…and {n} more: {NEED_LIST_HINT}")
     longest = max(1, limit - len(separator) - len(more(total)))
-    lines = [line if len(line) <= longest else line[: longest - 1] + "…" for line in lines]
     kept: list[str] = []
+    length = 0  # of separator.join(kept)
     for line in lines:
+        if len(line) > longest:
+            line = line[: longest - 1] + "…"
         hidden_after = total - len(kept) - 1
-        candidate = separator.join([*kept, line])
-        tail = separator + more(hidden_after) if hidden_after else ""
-        if len(candidate) + len(tail) > limit:
+        grown = length + (len(separator) if kept else 0) + len(line)
+        tail = len(separator) + len(more(hidden_after)) if hidden_after else 0
+        if grown + tail > limit:
             break
         kept.append(line)
+        length = grown
     hidden = total - len(kept)
     return separator.join([*kept, more(hidden)] if hidden else kept)
 

@@ -10,6 +10,7 @@ stores the chart and queues one outbox row per channel and per subscriber.
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -53,7 +54,7 @@ class PreparedRound:
     ran_at: datetime
     channel_ids: list[int]
     channel: RenderedDigest | None
-    personal: list[tuple[int, DigestEmbed]]
+    personal: list[tuple[int, str]]  # user id, the DM's outbox payload as JSON text
     skipped_subscribers: int
 
 
@@ -126,16 +127,18 @@ def build_round(
         channel = RenderedDigest(
             render(summary, image=f"attachment://{CHART_NAME}"), render_chart(chart_data(summary, snapshot))
         )
-    personal: list[tuple[int, DigestEmbed]] = []
-    by_filter: dict[DigestFilter, DigestEmbed | None] = {}
+    personal: list[tuple[int, str]] = []
+    by_filter: dict[DigestFilter, str | None] = {}  # volunteers who chose alike share one rendering
     for subscription in subscriptions:
         wanted = subscription.filter
         if wanted not in by_filter:
             summary = index.summarise(wanted)
-            by_filter[wanted] = None if summary.is_empty else render(summary, personal=True)
-        embed = by_filter[wanted]
-        if embed is not None:
-            personal.append((subscription.user_id, embed))
+            by_filter[wanted] = (
+                None if summary.is_empty else json.dumps({"embed": render(summary, personal=True).to_dict()})
+            )
+        payload = by_filter[wanted]
+        if payload is not None:
+            personal.append((subscription.user_id, payload))
     return PreparedRound(coalition_id, slot, now, channel_ids, channel, personal, len(subscriptions) - len(personal))
 
 
@@ -149,11 +152,11 @@ def record_round(core: Core, prepared: PreparedRound) -> RoundOutcome | None:
         deliveries = []
         if prepared.channel is not None:
             core.store.digests.save_chart(run_id, prepared.channel.chart, now)
-            payload = {"run_id": run_id, "embed": prepared.channel.embed.to_dict()}
+            payload = json.dumps({"run_id": run_id, "embed": prepared.channel.embed.to_dict()})
             deliveries += [Delivery(CHANNEL_KIND, f"channel:{cid}", payload, now) for cid in prepared.channel_ids]
-        for position, (user_id, embed) in enumerate(prepared.personal):
+        for position, (user_id, dm_payload) in enumerate(prepared.personal):
             due = now + timedelta(seconds=(position // DM_BURST) * DM_BURST_SECONDS)
-            deliveries.append(Delivery(DM_KIND, f"user:{user_id}", {"run_id": run_id, "embed": embed.to_dict()}, due))
+            deliveries.append(Delivery(DM_KIND, f"user:{user_id}", dm_payload, due))
         core.store.digests.queue(prepared.coalition_id, deliveries, now)
         core.store.digests.prune_charts(now - CHART_RETENTION)
         core.store.audit.record(
