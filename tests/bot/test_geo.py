@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 import pytest
 from hypothesis import given
@@ -99,19 +98,6 @@ def test_every_place_has_a_unique_key_and_a_discord_sized_label(gazetteer):
     assert len({p.key for p in places}) == len(places)
     assert all(0 < len(p.label) <= 100 for p in places)
     assert places[0].population == max(p.population for p in places)
-
-
-def test_loading_and_searching_are_fast():
-    started = time.perf_counter()
-    gazetteer = Gazetteer.load()
-    loaded = time.perf_counter() - started
-    started = time.perf_counter()
-    for prefix in ("s", "sa", "hou", "new y", "sao p"):
-        gazetteer.search(prefix)
-    searched = (time.perf_counter() - started) / 5
-    # Generous bounds for a loaded test machine; the benchmarks hold the real figures.
-    assert loaded < 2.0
-    assert searched < 0.01
 
 
 def test_distance_is_zero_to_itself_and_half_the_world_to_the_antipode():
