@@ -26,10 +26,10 @@ from typing import Any
 SCENARIOS = ("match_latency", "e2e", "quality", "digest", "memory")
 
 FULL: dict[str, Any] = {
-    "match_sizes": [1_000, 10_000, 100_000],
+    "match_sizes": [1_000, 3_000, 10_000, 30_000, 100_000],
     "match_samples": 600,
     "e2e_open_posts": 10_000,
-    "e2e_members": 500,
+    "e2e_members": 1_000,
     "e2e_sustained_commands": 2_000,
     "e2e_rate_per_s": 200,
     "e2e_rate_seconds": 10,
@@ -139,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="end with one JSON line of every figure")
     parser.add_argument("--only", nargs="+", choices=SCENARIOS, help="run only these scenarios")
     parser.add_argument("--seed", type=int, default=8)
+    parser.add_argument("--chart", metavar="PNG", help="draw match latency against open posts into this file")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("discord").setLevel(logging.ERROR)
@@ -173,6 +174,11 @@ def main(argv: list[str] | None = None) -> int:
     for key in TARGETS:
         figures.setdefault(key, None)
     print(table(figures, statuses))
+    if args.chart and figures.get("match_curve"):
+        from benchmarks.chart import draw_match_latency
+
+        draw_match_latency(figures["match_curve"], args.chart, machine=figures["machine"])
+        print(f"chart written to {args.chart}")
     print(f"total {figures['elapsed_s']} s{' (quick)' if args.quick else ''}")
     if args.json:
         print(json.dumps(_jsonable(figures), sort_keys=True))

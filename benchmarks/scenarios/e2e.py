@@ -119,6 +119,10 @@ async def _measure(env, bot, open_posts, sustained_n, rate, rate_seconds, burst_
         work = post_work(sustained_n)
         sent_total += len(work)
         results["e2e_commands_per_s"] = await _sustained(env, injector, work)
+        # The ceiling again, right after: the machine's load drifts, and the ratio compares like with like.
+        noop_again = await _sustained(env, injector, [(m, noop) for m, _ in work])
+        results["e2e_noop_commands_per_s_runs"] = [results["e2e_noop_commands_per_s"], noop_again]
+        results["e2e_noop_commands_per_s"] = (results["e2e_noop_commands_per_s"] + noop_again) / 2
         results["e2e_ratio_vs_noop"] = results["e2e_commands_per_s"] / results["e2e_noop_commands_per_s"]
 
         # Open loop: arrivals at a fixed rate whatever the bot is doing.
