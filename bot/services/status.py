@@ -26,14 +26,13 @@ def status(core: Core, actor: Actor, *, started_at: datetime) -> StatusReport:
     require_admin(actor)
     coalition = core.coalition_of(actor)
     counts = core.store.outbox.counts(coalition.id)
-    digests = getattr(core.store, "digests", None)  # present once the digest store is part of the build
     return StatusReport(
         uptime=max(timedelta(0), core.clock() - started_at),
         pending=counts.get("pending", 0),
         failed=counts.get("failed", 0),
         sent=counts.get("sent", 0),
         backlog=core.store.outbox.backlog(),
-        last_digest_at=digests.last_run_at(coalition.id) if digests is not None else None,
+        last_digest_at=core.store.digests.last_run_at(coalition.id),
         database_bytes=database_bytes(core.store.path),
     )
 
