@@ -25,10 +25,10 @@ EXTENSIONS = (
     "cogs.config",
     "cogs.org",
     "cogs.event",
-    "cogs.admin",
     "cogs.need",
     "cogs.offer",
     "cogs.match",
+    "cogs.admin",
     "cogs.digest",
 )
 

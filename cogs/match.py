@@ -69,8 +69,9 @@ class MatchButton(
         return cls(int(match["id"]), match["action"])
 
     async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
-        core, actor = core_of(interaction), actor_of(interaction)
+        core = core_of(interaction)
         try:
+            actor = matches.acting_in_match(core, actor_of(interaction), self.match_id)
             card = SERVICES[self.action](core, actor, self.match_id)
         except UserError as error:
             await _reply(interaction, error.message)
@@ -163,6 +164,9 @@ class MatchCog(commands.GroupCog, group_name="match", group_description="Propose
         """Post the proposal, pinging both sides' coordinators only, and remember the message for edits."""
         core = self.bot.core
         card = matches.match_card(core, int(message.payload["match_id"]))  # type: ignore[call-overload]
+        if isinstance(destination, discord.abc.User):
+            # Shown by DM when no matches channel is set: edits then address the DM channel.
+            destination = destination.dm_channel or await destination.create_dm()
         channel_id = getattr(destination, "id", 0)
         if core.store.matches.message_id(card.match.id, channel_id) is not None:
             # Sent before (the confirmation was lost): show the live state instead of a second copy.

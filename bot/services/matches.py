@@ -8,17 +8,16 @@ audit row and its notifications (outbox) in the same transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.core import Core
 from bot.errors import Conflict, Forbidden, NotFound
-from bot.matching import Proposal, allocation, evaluate, is_expired, is_matchable, rank_candidates
+from bot.matching import allocation, is_expired, is_matchable
 from bot.models import (
     Actor,
     ChannelKind,
     Coalition,
-    EventStatus,
     Match,
     MatchStatus,
     Org,
@@ -27,8 +26,9 @@ from bot.models import (
     PostStatus,
 )
 from bot.services.notices import notify_user
+from bot.services.proposals import SYSTEM_ACTOR, propose_for
 
-SYSTEM_ACTOR = 0  # audit rows written by the bot itself (expiry, lapses)
+__all__ = ["SYSTEM_ACTOR", "propose_for"]  # re-exported: callers think of proposing as part of matching
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,73 +60,15 @@ class ContactReveal:
     own: Org
 
 
-def find_proposals(core: Core, post: Post, *, radius_km: float, now: datetime, limit: int) -> list[Proposal]:
-    """The best new pairs for ``post`` (read-only): a bounded candidate set from the index, scored exactly.
-
-    The same item reads a few more candidates per cell than its parent and
-    siblings, which score lower for fit anyway.
-    """
-    per_cell = max(6, 2 * core.settings.proposals_per_post)
-    limits = {
-        key: per_cell if key == post.item_key else max(2, per_cell // 2)
-        for key in core.taxonomy.compatible_keys(post.item_key)
-    }
-    candidates = core.store.posts.candidates(post, limits=limits, radius_km=radius_km, now=now)
-    ranked = rank_candidates(post, candidates, taxonomy=core.taxonomy, radius_km=radius_km, now=now, limit=limit)
-    proposals = []
-    for choice in ranked:
-        other = core.store.posts.get(choice.id)
-        if other is None:
-            continue
-        need, offer = (post, other) if post.kind is PostKind.NEED else (other, post)
-        proposal = evaluate(need, offer, taxonomy=core.taxonomy, radius_km=radius_km, now=now)
-        if proposal is not None:
-            proposals.append(proposal)
-    return proposals
-
-
-def propose_for(core: Core, post_id: int, now: datetime) -> list[Match]:
-    """Propose the post's best new pairs, up to ``proposals_per_post`` open proposals; call inside a transaction."""
-    post = core.store.posts.get(post_id)
-    if post is None or not is_matchable(post, now):
-        return []
-    event = core.store.events.get(post.event_id)
-    if event is None or event.status is not EventStatus.OPEN:
-        return []
-    waiting = sum(1 for m in core.store.matches.live_for_post(post.id) if m.status is MatchStatus.PROPOSED)
-    slots = core.settings.proposals_per_post - waiting
-    if slots <= 0:
-        return []
-    created = []
-    for proposal in find_proposals(core, post, radius_km=event.radius_km, now=now, limit=slots):
-        match_id = core.store.matches.propose(
-            post.coalition_id,
-            post.event_id,
-            need_id=proposal.need.id,
-            offer_id=proposal.offer.id,
-            score=proposal.score,
-            distance_km=round(proposal.distance_km, 1),
-            quantity=proposal.quantity,
-            now=now,
-        )
-        if match_id is None:
-            continue
-        core.store.audit.record(
-            post.coalition_id,
-            SYSTEM_ACTOR,
-            "match.propose",
-            f"match:{match_id}",
-            now,
-            need=proposal.need.ref,
-            offer=proposal.offer.ref,
-            score=round(proposal.score, 3),
-        )
-        for channel_id in core.store.coalitions.channel_targets(post.coalition_id, ChannelKind.MATCHES):
-            core.store.outbox.enqueue(
-                post.coalition_id, "match_proposal", f"channel:{channel_id}", {"match_id": match_id}, now
-            )
-        created.append(_get(core, match_id))
-    return created
+def acting_in_match(core: Core, actor: Actor, match_id: int) -> Actor:
+    """The actor placed in the match's coalition: a click in a DM carries no server of its own."""
+    if actor.guild_id:
+        return actor
+    match = core.store.matches.get(match_id)
+    guild_ids = core.store.coalitions.guild_ids(match.coalition_id) if match else []
+    if not guild_ids:
+        raise NotFound(f"There is no match M-{match_id}.")
+    return replace(actor, guild_id=guild_ids[0], is_admin=False)
 
 
 def match_card(core: Core, match_id: int) -> MatchCard:

@@ -128,3 +128,23 @@ async def test_cancel_releases_the_reservation(world):
 
 def _status(message) -> str:
     return next(f.value for f in message.embeds[0].fields if f.name == "Status")
+
+
+async def test_without_a_matches_channel_proposals_reach_both_sides_by_dm_and_work_there(world):
+    await ready_world(world, members=("alice", "bob"))
+    # A server that never set a matches channel: the row is gone, as if /config channel had not been run.
+    world.env.bot.core.store.db.execute("DELETE FROM channels WHERE kind = 'matches'")
+    await post_need(world, world.alice, quantity=100, urgency="high")
+
+    await post_offer(world, world.bob, quantity=100, location="Baytown")
+
+    alice_dm = world.alice.user.dm_channel.last_message
+    bob_dm = world.bob.user.dm_channel.last_message
+    assert "**M-1**" in alice_dm.content and "**M-1**" in bob_dm.content
+    await world.alice.user.click(alice_dm, custom_id=button(1, ACCEPT))
+    accepted = await world.bob.user.click(bob_dm, custom_id=button(1, ACCEPT))
+
+    assert "committed" in accepted.response.content
+    proposal_now = next(m for m in world.alice.user.dm_channel.history() if "**M-1**" in m.content)
+    assert "committed" in proposal_now.embeds[0].title
+    assert ORGS["bob"][2] in world.alice.user.dm_channel.last_message.content

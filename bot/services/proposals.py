@@ -1,0 +1,97 @@
+"""Proposals: finding a post's best new partners and putting each pair to both sides.
+
+Candidates come from a bounded, indexed read (never a scan of the open posts)
+and are scored exactly by :mod:`bot.matching`; a pair is proposed at most once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.core import Core
+from bot.matching import Proposal, evaluate, is_matchable, rank_candidates
+from bot.models import ChannelKind, EventStatus, Match, MatchStatus, Post, PostKind
+
+SYSTEM_ACTOR = 0  # audit rows written by the bot itself (expiry, lapses)
+
+
+def proposal_targets(core: Core, coalition_id: int, proposal: Proposal) -> list[str]:
+    """Where a proposal is shown: the matches channel of each linked server, else both sides' coordinators by DM.
+
+    Without a matches channel the buttons would reach nobody; a DM keeps the match actionable.
+    """
+    channels = core.store.coalitions.channel_targets(coalition_id, ChannelKind.MATCHES)
+    if channels:
+        return [f"channel:{channel_id}" for channel_id in channels]
+    members = [
+        *core.store.orgs.member_ids(proposal.need.org_id),
+        *core.store.orgs.member_ids(proposal.offer.org_id),
+    ]
+    return [f"user:{user_id}" for user_id in dict.fromkeys(members)]
+
+
+def find_proposals(core: Core, post: Post, *, radius_km: float, now: datetime, limit: int) -> list[Proposal]:
+    """The best new pairs for ``post`` (read-only): a bounded candidate set from the index, scored exactly.
+
+    The same item reads a few more candidates per cell than its parent and
+    siblings, which score lower for fit anyway.
+    """
+    per_cell = max(6, 2 * core.settings.proposals_per_post)
+    limits = {
+        key: per_cell if key == post.item_key else max(2, per_cell // 2)
+        for key in core.taxonomy.compatible_keys(post.item_key)
+    }
+    candidates = core.store.posts.candidates(post, limits=limits, radius_km=radius_km, now=now)
+    ranked = rank_candidates(post, candidates, taxonomy=core.taxonomy, radius_km=radius_km, now=now, limit=limit)
+    proposals = []
+    for choice in ranked:
+        other = core.store.posts.get(choice.id)
+        if other is None:
+            continue
+        need, offer = (post, other) if post.kind is PostKind.NEED else (other, post)
+        proposal = evaluate(need, offer, taxonomy=core.taxonomy, radius_km=radius_km, now=now)
+        if proposal is not None:
+            proposals.append(proposal)
+    return proposals
+
+
+def propose_for(core: Core, post_id: int, now: datetime) -> list[Match]:
+    """Propose the post's best new pairs, up to ``proposals_per_post`` open proposals; call inside a transaction."""
+    post = core.store.posts.get(post_id)
+    if post is None or not is_matchable(post, now):
+        return []
+    event = core.store.events.get(post.event_id)
+    if event is None or event.status is not EventStatus.OPEN:
+        return []
+    waiting = sum(1 for m in core.store.matches.live_for_post(post.id) if m.status is MatchStatus.PROPOSED)
+    slots = core.settings.proposals_per_post - waiting
+    if slots <= 0:
+        return []
+    created = []
+    for proposal in find_proposals(core, post, radius_km=event.radius_km, now=now, limit=slots):
+        match_id = core.store.matches.propose(
+            post.coalition_id,
+            post.event_id,
+            need_id=proposal.need.id,
+            offer_id=proposal.offer.id,
+            score=proposal.score,
+            distance_km=round(proposal.distance_km, 1),
+            quantity=proposal.quantity,
+            now=now,
+        )
+        if match_id is None:
+            continue
+        core.store.audit.record(
+            post.coalition_id,
+            SYSTEM_ACTOR,
+            "match.propose",
+            f"match:{match_id}",
+            now,
+            need=proposal.need.ref,
+            offer=proposal.offer.ref,
+            score=round(proposal.score, 3),
+        )
+        for target in proposal_targets(core, post.coalition_id, proposal):
+            core.store.outbox.enqueue(post.coalition_id, "match_proposal", target, {"match_id": match_id}, now)
+        created.append(core.store.matches.get(match_id))
+    return created
