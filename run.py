@@ -6,7 +6,7 @@
     python run.py check           check settings and the database; the exit status tells
     python run.py backup PATH     copy the live database to PATH (SQLite online backup)
     python run.py export DIR      write orgs, needs, offers and matches as HXL-tagged CSV
-    python run.py import DIR      read orgs, needs and offers from such CSV files
+    python run.py import DIR      read orgs, needs and offers from such CSV files (all or nothing)
 
 Each subcommand has --help.
 """
@@ -74,11 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
     backup.add_argument("--database", type=Path, help="SQLite file (default: setting 'database')")
     export = sub.add_parser("export", help="write orgs, needs, offers, matches as HXL-tagged CSV files")
     export.add_argument("folder", type=Path, help="folder for the CSV files")
-    export.add_argument("--with-contacts", action="store_true", help="include org contacts (handle with care)")
+    export.add_argument(
+        "--include-contacts", action="store_true", help="include org contacts (confidential: handle with care)"
+    )
+    export.add_argument("--coalition", type=int, help="coalition id, when the database holds several")
     export.add_argument("--database", type=Path, help="SQLite file (default: setting 'database')")
     importer = sub.add_parser("import", help="read orgs, needs and offers from HXL-tagged CSV files")
     importer.add_argument("folder", type=Path, help="folder holding the CSV files")
-    importer.add_argument("--guild", type=int, required=True, help="Discord server id whose coalition receives them")
+    importer.add_argument("--coalition", type=int, help="coalition id, when the database holds several")
     importer.add_argument("--database", type=Path, help="SQLite file (default: setting 'database')")
     return parser
 
@@ -157,29 +160,26 @@ def backup(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def export(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.interop import export_csv
-    from bot.store import Store
+    from bot.interop import export_dir
 
-    store = Store(settings.database)
-    try:
-        written = export_csv(store, args.folder, with_contacts=args.with_contacts)
-    finally:
-        store.close()
-    for path, rows in written.items():
-        print(f"wrote {path} ({rows} rows)")
+    written = export_dir(
+        settings.database, args.folder, coalition_id=args.coalition, include_contacts=args.include_contacts
+    )
+    print(f"Exported to {args.folder}: " + ", ".join(f"{name} {rows} rows" for name, rows in written.items()))
     return 0
 
 
 def import_(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.interop import import_csv
-    from bot.store import Store
+    from bot.interop import ImportRejected, import_into
 
-    store = Store(settings.database)
     try:
-        counts = import_csv(store, args.folder, guild_id=args.guild)
-    finally:
-        store.close()
-    print("imported " + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
+        counts = import_into(settings.database, args.folder, coalition_id=args.coalition)
+    except ImportRejected as rejected:
+        print(f"Nothing was imported: {len(rejected.problems)} problem(s).", file=sys.stderr)
+        for problem in rejected.problems[:50]:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    print("Imported " + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
     return 0
 
 

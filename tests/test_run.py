@@ -61,3 +61,43 @@ def test_offline_mode_builds_the_demo_server_with_the_real_commands(tmp_path, ca
     assert "Houston Food Bank** is verified" in out
     assert "[DM to alice]" in out
     assert "+1 713" not in out, "contacts never reach a channel"
+
+
+def seeded_database(tmp_path):
+    from tests.e2e.matching_helpers import core_world
+
+    world = core_world(tmp_path / "live.db")
+    world.add_org("Houston Food Bank", 11)
+    world.core.store.close()
+    return tmp_path / "live.db"
+
+
+def test_backup_writes_a_copy_that_opens_with_the_same_rows(tmp_path, capsys):
+    live = seeded_database(tmp_path)
+
+    assert run.main(["backup", str(tmp_path / "copy.db"), "--database", str(live)]) == 0
+
+    assert "orgs 1" in capsys.readouterr().out
+    assert run.main(["check", "--database", str(tmp_path / "copy.db")]) == 0
+
+
+def test_export_writes_hxl_tagged_csv_without_contacts_unless_asked(tmp_path, capsys):
+    live = seeded_database(tmp_path)
+
+    assert run.main(["export", str(tmp_path / "out"), "--database", str(live)]) == 0
+
+    orgs_csv = (tmp_path / "out" / "orgs.csv").read_text(encoding="utf-8")
+    _header, tags, row = orgs_csv.splitlines()[:3]
+    assert "#org" in tags
+    assert "Houston Food Bank" in row
+    assert "+1 555" not in orgs_csv
+
+
+def test_import_of_a_malformed_file_changes_nothing_and_says_why(tmp_path, capsys):
+    live = seeded_database(tmp_path)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "needs.csv").write_text("item,quantity\n#item,#value\nwater,-5\n", encoding="utf-8")
+
+    assert run.main(["import", str(tmp_path / "in"), "--database", str(live)]) == 1
+
+    assert "Nothing was imported" in capsys.readouterr().err
