@@ -69,6 +69,16 @@ class DemoWorld:
                 location="Houston",
                 urgency="critical",
             )
+            # An offer nearby, so the page opens on a live proposal with its buttons.
+            await self.coordinators["bob"].slash(
+                self.ops,
+                "offer post",
+                sector="wash",
+                item="drinking water",
+                quantity=300,
+                unit="bottles",
+                location="Baytown",
+            )
 
 
 def transcript(channel: Any, *, limit: int = 40) -> str:
@@ -78,6 +88,7 @@ def transcript(channel: Any, *, limit: int = 40) -> str:
         text = message.content or ""
         for embed in message.embeds:
             text += f" [{embed.title or ''}{': ' + embed.description if embed.description else ''}]"
+            text += "".join(f" [{field.name}: {field.value}]" for field in embed.fields)
         buttons = [c.label for row in message.components for c in getattr(row, "children", []) if c.label]
         if buttons:
             text += " " + " ".join(f"({label})" for label in buttons)

@@ -30,6 +30,7 @@ EXTENSIONS = (
     "cogs.match",
     "cogs.admin",
     "cogs.digest",
+    "cogs.housekeeping",
 )
 
 GENERIC_APOLOGY = "Something went wrong on our side; it has been logged. Please try again in a moment."

@@ -17,30 +17,15 @@ from bot.core import Core
 
 SYSTEM_ACTOR = 0
 
-_EXPIRED = """
-SELECT o.id, o.coalition_id FROM orgs o
-WHERE o.contact != '' AND o.created_at <= :cutoff
-  AND NOT EXISTS (SELECT 1 FROM events e WHERE e.coalition_id = o.coalition_id AND e.status = 'open')
-  AND EXISTS (SELECT 1 FROM events e WHERE e.coalition_id = o.coalition_id)
-  AND NOT EXISTS (
-    SELECT 1 FROM events e
-    WHERE e.coalition_id = o.coalition_id AND (e.closed_at IS NULL OR e.closed_at > :cutoff)
-      AND (e.id IN (SELECT p.event_id FROM posts p WHERE p.org_id = o.id)
-           OR NOT EXISTS (SELECT 1 FROM posts p WHERE p.org_id = o.id))
-  )
-ORDER BY o.id
-"""
-
 
 def purge_expired_contacts(core: Core) -> int:
     """Erase the contacts that retention allows no longer; each erasure is audited. Returns how many."""
     now = core.clock()
     cutoff = to_iso(now - timedelta(days=core.settings.retention_days))
-    db = core.store.db
     with core.store.atomic():
-        expired = db.execute(_EXPIRED, {"cutoff": cutoff}).fetchall()
+        expired = core.store.orgs.contacts_past_retention(cutoff)
         for org_id, coalition_id in expired:
-            db.execute("UPDATE orgs SET contact = '' WHERE id = ?", [org_id])
+            core.store.orgs.erase_contact(org_id)
             core.store.audit.record(
                 coalition_id, SYSTEM_ACTOR, "retention.purge", f"org:{org_id}", now,
                 retention_days=core.settings.retention_days,

@@ -111,11 +111,29 @@ class Orgs:
             is not None
         )
 
-    def purge_contacts(self, coalition_id: int) -> int:
-        cursor = self.db.execute(
-            "UPDATE orgs SET contact = '' WHERE coalition_id = ? AND contact != ''", [coalition_id]
-        )
-        return cursor.rowcount
+    def contacts_past_retention(self, cutoff: str) -> list[tuple[int, int]]:
+        """``(org_id, coalition_id)`` of orgs whose contact retention no longer allows (see bot.retention)."""
+        return [tuple(row) for row in self.db.execute(_PAST_RETENTION, {"cutoff": cutoff}).fetchall()]
+
+    def erase_contact(self, org_id: int) -> None:
+        self.db.execute("UPDATE orgs SET contact = '' WHERE id = ?", [org_id])
+
+
+# An org's events are those it posted in, or every event of its coalition when it never posted; its
+# contact may go once all of them closed before the cutoff and no event of its coalition is open.
+_PAST_RETENTION = """
+SELECT o.id, o.coalition_id FROM orgs o
+WHERE o.contact != '' AND o.created_at <= :cutoff
+  AND NOT EXISTS (SELECT 1 FROM events e WHERE e.coalition_id = o.coalition_id AND e.status = 'open')
+  AND EXISTS (SELECT 1 FROM events e WHERE e.coalition_id = o.coalition_id)
+  AND NOT EXISTS (
+    SELECT 1 FROM events e
+    WHERE e.coalition_id = o.coalition_id AND (e.closed_at IS NULL OR e.closed_at > :cutoff)
+      AND (e.id IN (SELECT p.event_id FROM posts p WHERE p.org_id = o.id)
+           OR NOT EXISTS (SELECT 1 FROM posts p WHERE p.org_id = o.id))
+  )
+ORDER BY o.id
+"""
 
 
 def _org(row: dict) -> Org:

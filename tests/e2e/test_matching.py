@@ -148,3 +148,17 @@ async def test_without_a_matches_channel_proposals_reach_both_sides_by_dm_and_wo
     proposal_now = next(m for m in world.alice.user.dm_channel.history() if "**M-1**" in m.content)
     assert "committed" in proposal_now.embeds[0].title
     assert ORGS["bob"][2] in world.alice.user.dm_channel.last_message.content
+
+
+async def test_a_need_past_its_date_expires_on_the_sweep_and_its_poster_hears_of_it(world, clock):
+    await ready_world(world, members=("alice", "bob"))
+    await post_need(world, world.alice, quantity=100, urgency="high", needed_by="2026-12-02")
+    clock.advance(days=2)
+
+    expired, _ = await world.env.bot.get_cog("Housekeeping").sweep()
+    await world.env.settle()
+
+    assert expired == 1
+    assert "expired" in world.alice.user.dm_channel.last_message.content
+    listed = await world.dave.slash(world.general, "need list")
+    assert "N-1" not in (listed.response.embeds[0].description or "")
