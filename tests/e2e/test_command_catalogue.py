@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from discord import app_commands
+
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 PLACEHOLDER = "…"  # discord.py's description when none was given
 
@@ -54,3 +59,23 @@ async def test_admin_commands_are_hidden_from_members_without_manage_server(simc
 
     assert "org register" in visible
     assert "config channel" not in visible
+
+
+def readme_commands() -> dict[str, set[str]]:
+    """The README's command table: each command with the options it lists."""
+    readme = README.read_text(encoding="utf-8")
+    section = readme.split("<!-- commands:start -->")[1].split("<!-- commands:end -->")[0]
+    documented = {}
+    for line in section.splitlines():
+        found = re.match(r"\| `/([a-z -]+)` \|[^|]+\|([^|]*)\|", line)
+        if found:
+            options = {o.strip(" *") for o in found.group(2).split(",") if o.strip()}
+            documented[found.group(1)] = options
+    return documented
+
+
+async def test_the_readme_documents_exactly_the_commands_the_bot_syncs(simcord_env):
+    documented = readme_commands()
+    synced = {c.qualified_name: {p.name for p in c.parameters} for c in all_commands(simcord_env.bot)}
+
+    assert documented == synced
