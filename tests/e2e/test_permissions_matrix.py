@@ -72,7 +72,34 @@ ROWS = [
         refusal_by_role={"pending": ("pending verification",), "anyone": ("not a member",), "admin": ("not a member",)},
     ),
     Row("need list", EVERYONE),
+    Row(
+        "need close",
+        {"member": OK, "other": REFUSED, "pending": REFUSED, "anyone": REFUSED, "admin": REFUSED},
+        lambda w, r: {"id": "N-1"},
+        refusal=("Only coordinators of Houston Food Bank",),
+    ),
+    Row(
+        "offer post",
+        {"member": OK, "other": OK, "pending": REFUSED, "anyone": REFUSED, "admin": REFUSED},
+        lambda w, r: {"sector": "wash", "item": "soap", "quantity": 5, "location": "Baytown"},
+        refusal_by_role={"pending": ("pending verification",), "anyone": ("not a member",), "admin": ("not a member",)},
+    ),
+    Row("offer list", EVERYONE),
+    Row(
+        "offer withdraw",
+        {"other": OK, "member": REFUSED, "pending": REFUSED, "anyone": REFUSED, "admin": REFUSED},
+        lambda w, r: {"id": "O-2"},
+        refusal=("Only coordinators of Gulf Water",),
+    ),
     Row("match list", EVERYONE),
+    Row(
+        "digest now",
+        {"member": OK, "other": OK, "pending": OK, "anyone": REFUSED, "admin": OK},
+        refusal=("Only members of a registered organisation or server admins",),
+    ),
+    Row("digest subscribe", EVERYONE, lambda w, r: {"sectors": "wash"}),
+    # Anyone may unsubscribe; in this world nobody subscribed, so each is told how to start instead.
+    Row("digest unsubscribe", dict.fromkeys(ROLES, REFUSED), refusal=("/digest subscribe",)),
 ]
 
 
@@ -89,6 +116,11 @@ async def build(world) -> dict[str, object]:
     for name in ("Houston Food Bank", "Gulf Water"):
         await world.admin.slash(world.general, "org verify", org=name)
     await world.admin.slash(world.general, "event open", name="Delta")
+    # N-1 belongs to the member's org, O-2 to the other org's: the targets of close and withdraw.
+    await world.alice.slash(
+        world.general, "need post", sector="wash", item="soap", quantity=10, location="Houston", urgency="normal"
+    )
+    await world.bob.slash(world.general, "offer post", sector="wash", item="soap", quantity=4, location="Baytown")
     return {"admin": world.admin, "member": world.alice, "other": world.bob, "pending": world.carol,
             "anyone": world.dave}  # fmt: skip
 
@@ -125,11 +157,36 @@ async def test_permissions(world, row):
     assert [role for role, _ in seen] == list(ROLES)
 
 
-def test_every_row_names_every_role_and_every_command_has_a_row():
+async def test_every_row_names_every_role_and_every_command_has_a_row(simcord_env):
+    from discord import app_commands
+
     for row in ROWS:
         assert set(row.outcomes) == set(ROLES), row.command
-    names = {row.command for row in ROWS}
-    for required in ("config channel", "config digest", "config show", "org register", "org verify",
-                     "org add-member", "org info", "org list", "event open", "event close", "event list",
-                     "audit", "status"):  # fmt: skip
-        assert required in names
+    synced = {c.qualified_name for c in simcord_env.bot.tree.walk_commands() if isinstance(c, app_commands.Command)}
+    assert {row.command for row in ROWS} == synced
+
+
+# --- the match buttons -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("action", ["accept", "decline", "deliver", "cancel"])
+async def test_only_the_two_matched_orgs_may_press_a_matchs_buttons(world, action):
+    from tests.e2e.matching_helpers import button, match_message, post_need, post_offer, ready_world
+
+    await ready_world(world)  # alice, bob and carol each coordinate a verified org
+    await post_need(world, world.alice, quantity=50, urgency="high")
+    await post_offer(world, world.bob, quantity=50, location="Baytown")
+    if action in ("deliver", "cancel"):
+        for side in (world.alice, world.bob):
+            await side.click(match_message(world, "M-1"), custom_id=button(1, "accept"))
+    people = {"outsider_org": world.carol, "anyone": world.dave, "admin": world.admin}
+
+    for role in ("outsider_org", "anyone", "admin"):
+        cursor = world.env.error_cursor
+        refused = await people[role].click(match_message(world, "M-1"), custom_id=button(1, action))
+        assert refused.ephemeral and "Only coordinators of" in refused.response.content, role
+        assert world.env.errors_since(cursor) == ()
+
+    done = await world.alice.click(match_message(world, "M-1"), custom_id=button(1, action))
+
+    assert done.ephemeral and "Only coordinators" not in done.response.content
