@@ -86,16 +86,16 @@ def refuse_personal_data(text: str, field: str) -> None:
 def parse_ref(text: str, kind: PostKind) -> int:
     """``"N-12"``, ``"n12"``, ``"#12"`` or ``"12"`` -> 12; an offer's ref where a need's is expected is refused."""
     cleaned = re.sub(r"[\s#-]", "", (text or "").strip()).upper()
-    prefix = cleaned[:1] if cleaned[:1].isalpha() else ""
-    number = cleaned[len(prefix) :]
+    found = re.fullmatch(r"([NO]?)(\d{1,12})", cleaned)
+    if found is None:
+        raise InvalidInput(f'Give the {kind.value}\'s id, like "{kind.prefix}-12".')
+    prefix, number = found.groups()
     if prefix and prefix != kind.prefix:
         other = kind.other
         verb = "/offer withdraw" if other is PostKind.OFFER else "/need close"
         raise InvalidInput(
             f"{text.strip()[:20]} is {'an offer' if other is PostKind.OFFER else 'a need'}; use `{verb}`."
         )
-    if not number.isdigit() or len(number) > 12:
-        raise InvalidInput(f'Give the {kind.value}\'s id, like "{kind.prefix}-12".')
     return int(number)
 
 

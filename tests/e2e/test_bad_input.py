@@ -25,8 +25,18 @@ class Bad:
     words: tuple[str, ...]
 
 
+NEED = {"sector": "wash", "item": "soap", "quantity": 5, "location": "Houston", "urgency": "high"}
+OFFER = {"sector": "wash", "item": "soap", "quantity": 5, "location": "Baytown"}
 ORG = {"name": "Relief Now", "sectors": "food", "location": "Houston", "contact": "ops@example.org"}
 DIGEST = {"times": "08:00", "timezone": "Europe/Paris"}
+
+
+def need(**changes) -> dict:
+    return {**NEED, **changes}
+
+
+def offer(**changes) -> dict:
+    return {**OFFER, **changes}
 
 
 def org(**changes) -> dict:
@@ -123,6 +133,20 @@ ROWS = [
         },
         ("mentions",),
     ),
+    Bad("need date in words", "alice", "need post", need(needed_by="next tuesday"), ("YYYY-MM-DD",)),
+    Bad("need impossible date", "alice", "need post", need(needed_by="2026-02-30"), ("not a date",)),
+    Bad("need item too long", "alice", "need post", need(item="w" * 81), ("80",)),
+    Bad("need item with invite", "alice", "need post", need(item="water discord.gg/xyz"), ("invite",)),
+    Bad("need unknown place", "alice", "need post", need(location="Atlantis Under The Sea"), ("No town",)),
+    Bad("need notes with a phone", "alice", "need post", need(notes="call 713-555-0100"), ("public",)),
+    Bad("need notes with an e-mail", "alice", "need post", need(notes="write to a@b.org"), ("public",)),
+    Bad("need notes with a role", "alice", "need post", need(notes="<@&123456789012345678> help"), ("mentions",)),
+    Bad("need notes with markdown link", "alice", "need post", need(notes="[x](https://discord.gg/a)"), ("invite",)),
+    Bad("offer date in the past", "alice", "offer post", offer(available_until="2020-05-01"), ("already past",)),
+    Bad("offer notes with an address", "alice", "offer post", offer(notes="at 12 Main Street"), ("public",)),
+    Bad("close an unknown need", "alice", "need close", {"id": "N-999"}, ("no need N-999",)),
+    Bad("close a malformed id", "alice", "need close", {"id": "banana"}, ("N-12",)),
+    Bad("withdraw a need as an offer", "alice", "offer withdraw", {"id": "N-1"}, ("/need close",)),
 ]
 
 
@@ -188,3 +212,19 @@ async def test_echoed_text_never_pings_anyone(world):
         assert not mentions.get("roles"), path
         # Only /org add-member names one person to ping: the member it adds.
         assert set(mentions.get("users", [])) <= {str(world.carol.user.id), world.carol.user.id}, path
+
+
+@pytest.mark.parametrize("quantity", [0, -5, 1_000_000_001])
+@pytest.mark.parametrize("command", ["need post", "offer post"])
+async def test_quantities_out_of_range_are_stopped_by_discord_before_the_bot(world, command, quantity):
+    """The options declare 1 to 1,000,000,000, so Discord's client refuses anything else as it is typed."""
+    from simcord import OptionError
+
+    await build(world)
+    before = snapshot(world)
+    options = need(quantity=quantity) if command == "need post" else offer(quantity=quantity)
+
+    with pytest.raises(OptionError):
+        await world.alice.slash(world.general, command, **options)
+
+    assert snapshot(world) == before
