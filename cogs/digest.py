@@ -26,7 +26,7 @@ from bot.digest_schedule import digest_trigger
 from bot.models import Coalition, OutboxMessage
 from bot.services import digests
 from cogs.common import NO_PINGS, actor_of, core_of, place_autocomplete
-from cogs.dispatcher import dispatcher_of
+from cogs.dispatcher import dispatcher_of, outbox_nonce
 
 if TYPE_CHECKING:
     from bot.app import CoalesceBot
@@ -150,9 +150,11 @@ class DigestCog(
         png = digests.chart_for(self.bot.core, int(cast("int", message.payload["run_id"])))
         if png is None:  # the chart outlived its retention; the numbers still stand
             embed.set_image(url=None)
-            await destination.send(embed=embed, allowed_mentions=NO_PINGS)
+            await destination.send(embed=embed, allowed_mentions=NO_PINGS, nonce=outbox_nonce(message))
         else:
-            await destination.send(embed=embed, file=chart_file(png), allowed_mentions=NO_PINGS)
+            await destination.send(
+                embed=embed, file=chart_file(png), allowed_mentions=NO_PINGS, nonce=outbox_nonce(message)
+            )
 
     async def send_personal_digest(self, message: OutboxMessage, destination: discord.abc.Messageable) -> None:
         core = self.bot.core
@@ -160,7 +162,11 @@ class DigestCog(
         if not digests.still_subscribed(core, message.coalition_id, user_id):
             return  # unsubscribed since the round was queued
         try:
-            await destination.send(embed=embed_of(cast("dict[str, Any]", message.payload["embed"])))
+            await destination.send(
+                embed=embed_of(cast("dict[str, Any]", message.payload["embed"])),
+                allowed_mentions=NO_PINGS,
+                nonce=outbox_nonce(message),
+            )
         except discord.Forbidden:
             # DMs closed or the bot blocked: skip them from now on; the dispatcher records the refusal.
             digests.mark_dm_closed(core, message.coalition_id, user_id)

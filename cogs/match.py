@@ -24,7 +24,7 @@ from bot.models import Actor, MatchStatus, OutboxMessage
 from bot.services import matches
 from bot.services.matches import MatchCard
 from cogs.common import COLOUR, NO_PINGS, actor_of, core_of
-from cogs.dispatcher import dispatcher_of
+from cogs.dispatcher import dispatcher_of, outbox_nonce
 from cogs.posts_render import announcement_embed, contact_message, match_embed, match_headline, match_line
 
 if TYPE_CHECKING:
@@ -158,7 +158,9 @@ class MatchCog(commands.GroupCog, group_name="match", group_description="Propose
     # --- outbox senders -----------------------------------------------------------------------------
 
     async def send_announcement(self, message: OutboxMessage, destination: discord.abc.Messageable) -> None:
-        await destination.send(embed=announcement_embed(message.payload), allowed_mentions=NO_PINGS)
+        await destination.send(
+            embed=announcement_embed(message.payload), allowed_mentions=NO_PINGS, nonce=outbox_nonce(message)
+        )
 
     async def send_proposal(self, message: OutboxMessage, destination: discord.abc.Messageable) -> None:
         """Post the proposal, pinging both sides' coordinators only, and remember the message for edits."""
@@ -178,6 +180,7 @@ class MatchCog(commands.GroupCog, group_name="match", group_description="Propose
             embed=match_embed(card),
             view=match_view(card) or discord.utils.MISSING,
             allowed_mentions=discord.AllowedMentions(users=people, roles=False, everyone=False, replied_user=False),
+            nonce=outbox_nonce(message),
         )
         core.store.matches.save_message(card.match.id, sent.channel.id, sent.id)
 
@@ -203,7 +206,7 @@ class MatchCog(commands.GroupCog, group_name="match", group_description="Propose
             int(message.payload["partner_org_id"]),  # type: ignore[call-overload]
         )
         if reveal is not None:
-            await destination.send(contact_message(reveal), allowed_mentions=NO_PINGS)
+            await destination.send(contact_message(reveal), allowed_mentions=NO_PINGS, nonce=outbox_nonce(message))
 
 
 async def setup(bot: commands.Bot) -> None:
