@@ -18,8 +18,9 @@ from zoneinfo import ZoneInfo
 
 from bot.chart import render_chart
 from bot.core import Core
+from bot.digest_render import DigestEmbed, render
 from bot.digest_schedule import last_slot, previous_slot
-from bot.digests import DigestEmbed, DigestFilter, DigestIndex, chart_data, render
+from bot.digests import DigestFilter, DigestIndex, chart_data
 from bot.errors import Forbidden, InvalidInput, NotFound
 from bot.models import Actor, ChannelKind, Coalition
 from bot.store import connect

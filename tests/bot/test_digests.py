@@ -9,12 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.core import Core
+from bot.digest_render import DESCRIPTION, EMBED_TOTAL, FIELD_NAME, FIELD_VALUE, MAX_FIELDS, fit_lines, render
 from bot.digests import (
-    DESCRIPTION,
-    EMBED_TOTAL,
-    FIELD_NAME,
-    FIELD_VALUE,
-    MAX_FIELDS,
     DigestEvent,
     DigestFilter,
     DigestIndex,
@@ -22,8 +18,6 @@ from bot.digests import (
     MatchChange,
     NewPost,
     OpenNeed,
-    fit_lines,
-    render,
 )
 from bot.errors import Forbidden, InvalidInput, NotFound, UnknownSector
 from bot.models import Actor, ChannelKind, Urgency
