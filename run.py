@@ -152,7 +152,7 @@ def check(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def backup(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.backup import backup_database
+    from bot.store.backup import backup_database
 
     counts = backup_database(settings.database, args.path)
     print(f"Backed up {settings.database} to {args.path}: " + ", ".join(f"{t} {n}" for t, n in counts.items()))

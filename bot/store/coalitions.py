@@ -36,6 +36,9 @@ class Coalitions:
     def get(self, coalition_id: int) -> Coalition:
         return _coalition(self.db["coalitions"].get(coalition_id))
 
+    def ids(self) -> list[int]:
+        return [row["id"] for row in self.db.query("SELECT id FROM coalitions ORDER BY id")]
+
     def all(self) -> list[Coalition]:
         return [_coalition(row) for row in self.db.query("SELECT * FROM coalitions ORDER BY id")]
 

@@ -33,6 +33,7 @@ class Orgs:
         description: str,
         registered_by: int,
         now: datetime,
+        registrant_is_member: bool = True,
     ) -> int:
         cursor = self.db.execute(
             "INSERT INTO orgs (coalition_id, name, name_key, sectors, place_key, place_label, lat, lon,"
@@ -44,7 +45,8 @@ class Orgs:
             ],
         )  # fmt: skip
         org_id = int(cursor.lastrowid or 0)
-        self.add_member(org_id, registered_by, added_by=registered_by, now=now)
+        if registrant_is_member:
+            self.add_member(org_id, registered_by, added_by=registered_by, now=now)
         return org_id
 
     def get(self, org_id: int) -> Org | None:

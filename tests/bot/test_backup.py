@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.backup import backup_database, row_counts
 from bot.core import Core
 from bot.models import Actor, ChannelKind
 from bot.services import coalition_config, events, orgs
 from bot.store import Store
+from bot.store.backup import backup_database, row_counts
 from tests.conftest import FakeClock
 
 ADMIN = Actor(user_id=1, guild_id=500, name="admin", is_admin=True, guild_name="Gulf Coast Relief")

@@ -1,38 +1,28 @@
-"""CSV export and import of orgs, needs, offers and matches, with an HXL hashtag row under each header.
-
-HXL (the Humanitarian Exchange Language) tags each column (``#org+name``,
-``#sector``, ``#geo+lat`` ...) so the files drop into humanitarian tools. Export
-reads the tables directly on its own read-only connection; contacts and
-coordinators' Discord ids leave only when asked for. Import checks every row
-first and writes all of them in one transaction, or none.
-"""
+"""CSV import of orgs, needs and offers: every row checked as the slash commands would, then all or nothing."""
 
 from __future__ import annotations
 
 import csv
 import io
-import sqlite3
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.clock import from_iso, to_iso
+from bot.clock import from_iso
 from bot.core import Core
 from bot.errors import CoalesceError, UserError
-from bot.geo import Gazetteer, default_gazetteer
+from bot.interop.columns import org_columns, post_columns, unsafe_undone
+from bot.interop.export import one_coalition
 from bot.matching import cell_of
 from bot.models import EventStatus, OrgStatus, PostKind, Urgency
-from bot.store import Store, connect
+from bot.store import Store
 from bot.store.orgs import name_key
 from bot.store.posts import NewPost
 from bot.taxonomy import sector_by_key
 from bot.validation import clean_text, parse_deadline
 
-FILES = ("orgs", "needs", "offers", "matches")
 MAX_PROBLEMS = 50
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class ImportRejected(CoalesceError):
@@ -43,195 +33,6 @@ class ImportRejected(CoalesceError):
         more = f"\n... and {len(problems) - len(shown)} more" if len(problems) > len(shown) else ""
         super().__init__("nothing imported:\n" + "\n".join(shown) + more)
         self.problems = problems
-
-
-def spreadsheet_safe(value: str) -> str:
-    """Text a spreadsheet will not run as a formula: a leading = + - @ gets a quote in front."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
-def _unsafe_undone(value: str) -> str:
-    return value[1:] if value.startswith("'") and value[1:].startswith(_FORMULA_START) else value
-
-
-@dataclass(frozen=True, slots=True)
-class Column:
-    header: str
-    hxl: str
-    value: Callable[[dict], object]
-    private: bool = False  # personal data: exported only with include_contacts
-
-
-def _text(name: str) -> Callable[[dict], object]:
-    return lambda row: row[name] if row[name] is not None else ""
-
-
-def _place(gazetteer: Gazetteer, field: str) -> Callable[[dict], object]:
-    def value(row: dict) -> object:
-        place = gazetteer.get(row["place_key"]) if row.get("place_key") else None
-        return getattr(place, field, "") if place else ""
-
-    return value
-
-
-def _ref(prefix: str, name: str) -> Callable[[dict], object]:
-    return lambda row: f"{prefix}-{row[name]}"
-
-
-def _org_columns(gazetteer: Gazetteer) -> list[Column]:
-    return [
-        Column("id", "#org+id", _text("id")),
-        Column("name", "#org+name", _text("name")),
-        Column("sectors", "#sector+list", lambda r: ";".join(r["sectors"].split(","))),
-        Column("place", "#loc+name", _text("place_label")),
-        Column("adm1", "#adm1+code", _place(gazetteer, "admin1")),
-        Column("country", "#country+code", _place(gazetteer, "country")),
-        Column("lat", "#geo+lat", _text("lat")),
-        Column("lon", "#geo+lon", _text("lon")),
-        Column("status", "#status", _text("status")),
-        Column("registered", "#date+registered", _text("created_at")),
-        Column("description", "#description", _text("description")),
-        Column("contact", "#contact", _text("contact"), private=True),
-        Column("coordinators", "#contact+discord", _text("coordinators"), private=True),
-    ]
-
-
-def _post_columns(gazetteer: Gazetteer, kind: PostKind) -> list[Column]:
-    columns = [
-        Column("id", "#meta+id", _ref(kind.prefix, "id")),
-        Column("event", "#event+name", _text("event_name")),
-        Column("org", "#org+name", _text("org_name")),
-        Column("sector", "#sector", _text("sector")),
-        Column("item", "#item+name", _text("item_label")),
-        Column("item_code", "#item+code", _text("item_key")),
-        Column("quantity", "#value+quantity", _text("quantity")),
-        Column("remaining", "#value+remaining", _text("remaining")),
-        Column("unit", "#meta+unit", _text("unit")),
-        Column("place", "#loc+name", _text("place_label")),
-        Column("adm1", "#adm1+code", _place(gazetteer, "admin1")),
-        Column("country", "#country+code", _place(gazetteer, "country")),
-        Column("lat", "#geo+lat", _text("lat")),
-        Column("lon", "#geo+lon", _text("lon")),
-    ]
-    if kind is PostKind.NEED:
-        columns.append(Column("urgency", "#severity", _text("urgency")))
-    columns += [
-        Column("deadline", "#date+deadline" if kind is PostKind.NEED else "#date+until", _text("deadline")),
-        Column("notes", "#description", _text("notes")),
-        Column("status", "#status", _text("status")),
-        Column("posted", "#date+posted", _text("created_at")),
-    ]
-    return columns
-
-
-def _match_columns() -> list[Column]:
-    return [
-        Column("id", "#meta+id", _ref("M", "id")),
-        Column("event", "#event+name", _text("event_name")),
-        Column("need", "#meta+need", _ref("N", "need_id")),
-        Column("offer", "#meta+offer", _ref("O", "offer_id")),
-        Column("need_org", "#org+need", _text("need_org")),
-        Column("offer_org", "#org+offer", _text("offer_org")),
-        Column("sector", "#sector", _text("sector")),
-        Column("item", "#item+name", _text("item_label")),
-        Column("quantity", "#value", _text("quantity")),
-        Column("distance_km", "#indicator+distance_km", lambda r: f"{r['distance_km']:.1f}"),
-        Column("score", "#indicator+score", lambda r: f"{r['score']:.3f}"),
-        Column("status", "#status", _text("status")),
-        Column("proposed", "#date+proposed", _text("created_at")),
-        Column("committed", "#date+committed", _text("committed_at")),
-        Column("delivered", "#date+delivered", _text("delivered_at")),
-    ]
-
-
-_ORG_SQL = (
-    "SELECT o.*, (SELECT group_concat(user_id, ';') FROM org_members m WHERE m.org_id = o.id) AS coordinators"
-    " FROM orgs o WHERE o.coalition_id = ? ORDER BY o.id"
-)
-_POST_SQL = (
-    "SELECT p.*, e.name AS event_name, o.name AS org_name FROM posts p"
-    " JOIN events e ON e.id = p.event_id JOIN orgs o ON o.id = p.org_id"
-    " WHERE p.coalition_id = ? AND p.kind = ? ORDER BY p.id"
-)
-_MATCH_SQL = (
-    "SELECT m.*, e.name AS event_name, n.item_label, n.sector, no.name AS need_org, oo.name AS offer_org"
-    " FROM matches m JOIN events e ON e.id = m.event_id"
-    " JOIN posts n ON n.id = m.need_id JOIN posts f ON f.id = m.offer_id"
-    " JOIN orgs no ON no.id = n.org_id JOIN orgs oo ON oo.id = f.org_id"
-    " WHERE m.coalition_id = ? ORDER BY m.id"
-)
-
-
-def export_dir(
-    database: str | Path,
-    directory: str | Path,
-    *,
-    coalition_id: int | None = None,
-    include_contacts: bool = False,
-    gazetteer: Gazetteer | None = None,
-) -> dict[str, int]:
-    """Write orgs.csv, needs.csv, offers.csv and matches.csv for one coalition; return rows written per file.
-
-    Contacts and coordinators' Discord ids are left out unless ``include_contacts``.
-    """
-    gazetteer = gazetteer or default_gazetteer()
-    out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
-    db = connect(database, readonly=True)
-    try:
-        conn = db.conn
-        chosen = _one_coalition(conn, coalition_id)
-        tables: dict[str, tuple[list[Column], Iterable[dict]]] = {
-            "orgs": (_org_columns(gazetteer), _rows(conn, _ORG_SQL, [chosen])),
-            "needs": (_post_columns(gazetteer, PostKind.NEED), _rows(conn, _POST_SQL, [chosen, "need"])),
-            "offers": (_post_columns(gazetteer, PostKind.OFFER), _rows(conn, _POST_SQL, [chosen, "offer"])),
-            "matches": (_match_columns(), _rows(conn, _MATCH_SQL, [chosen])),
-        }
-        written = {}
-        for name, (columns, rows) in tables.items():
-            shown = [c for c in columns if include_contacts or not c.private]
-            written[name] = _write(out / f"{name}.csv", shown, rows)
-        return written
-    finally:
-        db.close()
-
-
-def _rows(conn: sqlite3.Connection, sql: str, params: list[object]) -> Iterable[dict]:
-    cursor = conn.execute(sql, params)
-    names = [d[0] for d in cursor.description]
-    for values in cursor:
-        yield dict(zip(names, values, strict=True))
-
-
-def _write(path: Path, columns: list[Column], rows: Iterable[dict]) -> int:
-    partial = path.with_name(path.name + ".partial")
-    count = 0
-    with partial.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow([c.header for c in columns])
-        writer.writerow([c.hxl for c in columns])
-        for row in rows:
-            cells = [c.value(row) for c in columns]
-            writer.writerow([spreadsheet_safe(v) if isinstance(v, str) else v for v in cells])
-            count += 1
-    partial.replace(path)
-    return count
-
-
-def _one_coalition(conn: sqlite3.Connection, coalition_id: int | None) -> int:
-    ids = [row[0] for row in conn.execute("SELECT id FROM coalitions ORDER BY id")]
-    if coalition_id is not None:
-        if coalition_id not in ids:
-            raise UserError(f"There is no coalition {coalition_id} in this database.")
-        return coalition_id
-    if len(ids) == 1:
-        return ids[0]
-    if not ids:
-        raise UserError("This database has no coalition yet: run the bot in a server first.")
-    raise UserError(f"This database holds several coalitions ({', '.join(map(str, ids))}); name one.")
-
-
-# ---------------------------------------------------------------- import
 
 
 @dataclass
@@ -265,7 +66,7 @@ def read_table(path: Path, headers: dict[str, str]) -> _Table:
         if not any(cell.strip() for cell in cells):
             continue
         rows.append(
-            (offset, {ours: _unsafe_undone(cells[i]).strip() if i < len(cells) else "" for ours, i in position.items()})
+            (offset, {ours: unsafe_undone(cells[i]).strip() if i < len(cells) else "" for ours, i in position.items()})
         )
     return _Table(path.name, rows)
 
@@ -298,17 +99,17 @@ def import_dir(core: Core, directory: str | Path, *, coalition_id: int | None = 
     }
     if not present:
         raise ImportRejected([f"{folder}: no orgs.csv, needs.csv or offers.csv to import"])
-    coalition = core.store.coalitions.get(_one_coalition(core.store.db.conn, coalition_id))
+    coalition = core.store.coalitions.get(one_coalition(core.store.coalitions.ids(), coalition_id))
     problems: list[str] = []
     new_orgs: list[tuple[int, _OrgRow]] = []
     if "orgs" in present:
-        table = read_table(present["orgs"], {c.header: c.hxl for c in _org_columns(core.gazetteer)})
+        table = read_table(present["orgs"], {c.header: c.hxl for c in org_columns(core.gazetteer)})
         new_orgs = _check_orgs(core, coalition.id, table, problems)
     posts: dict[PostKind, list[tuple[int, dict]]] = {}
     known_orgs = {name_key(row.name): row for _, row in new_orgs}
     for kind, name in ((PostKind.NEED, "needs"), (PostKind.OFFER, "offers")):
         if name in present:
-            table = read_table(present[name], {c.header: c.hxl for c in _post_columns(core.gazetteer, kind)})
+            table = read_table(present[name], {c.header: c.hxl for c in post_columns(core.gazetteer, kind)})
             posts[kind] = _check_posts(core, coalition, kind, table, known_orgs, problems)
     if problems:
         raise ImportRejected(problems)
@@ -457,17 +258,21 @@ def _deadline(text: str, *, zone: ZoneInfo, now: datetime) -> datetime | None:
 def _insert_org(core: Core, coalition_id: int, row: _OrgRow, actor_id: int, now: datetime) -> int:
     """The org, its coordinators (none when the file names none), and its verification if the file says so."""
     registrant = row.coordinators[0] if row.coordinators else actor_id
-    cursor = core.store.db.execute(
-        "INSERT INTO orgs (coalition_id, name, name_key, sectors, place_key, place_label, lat, lon,"
-        " contact, description, status, registered_by, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
-        [
-            coalition_id, row.name, name_key(row.name), ",".join(row.sectors), row.place_key, row.place_label,
-            row.lat, row.lon, row.contact, row.description, registrant, to_iso(now),
-        ],
-    )  # fmt: skip
-    org_id = int(cursor.lastrowid or 0)
-    for member in row.coordinators:
+    org_id = core.store.orgs.insert(
+        coalition_id,
+        name=row.name,
+        sectors=row.sectors,
+        place_key=row.place_key,
+        place_label=row.place_label,
+        lat=row.lat,
+        lon=row.lon,
+        contact=row.contact,
+        description=row.description,
+        registered_by=registrant,
+        now=now,
+        registrant_is_member=bool(row.coordinators),
+    )
+    for member in row.coordinators[1:]:
         core.store.orgs.add_member(org_id, member, added_by=actor_id, now=now)
     if row.verified:
         core.store.orgs.verify(org_id, actor_id, now)
