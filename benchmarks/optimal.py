@@ -29,6 +29,7 @@ class Optimum:
     quantity: int
     mean_distance_km: float  # quantity-weighted
     arcs: int
+    by_urgency: dict[str, int] | None = None  # quantity matched per need urgency
 
 
 def optimum(posts: list[Post], *, taxonomy: Taxonomy, radius_km: float) -> Optimum:
@@ -108,7 +109,9 @@ def optimum(posts: list[Post], *, taxonomy: Taxonomy, radius_km: float) -> Optim
     quantity = int(pair_flows.sum())
     weighted = float((pair_flows * weights).sum())
     mean_km = float((pair_flows * km).sum() / quantity) if quantity else 0.0
-    return Optimum(weighted, quantity, mean_km, int(arcs.size))
+    urgency = np.array([n.urgency.value for n in needs])[need_index]
+    by_urgency = {level: int(pair_flows[urgency == level].sum()) for level in sorted(set(urgency.tolist()))}
+    return Optimum(weighted, quantity, mean_km, int(arcs.size), by_urgency)
 
 
 def _haversine(lat1, lon1, lat2, lon2):

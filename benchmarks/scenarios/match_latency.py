@@ -7,7 +7,10 @@ candidate search, scoring and proposals, in one transaction — without Discord.
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -70,34 +73,48 @@ def post(core: Core, loaded: LoadedCoalition, spec: PostSpec):
     )
 
 
-def measure_size(open_per_kind: int, samples: int, *, seed: int = 8, profile: bool = False) -> dict[str, Any]:
+class CheckpointsOffTheLoop:
+    """What-if for a proposed store change: WAL checkpoints on a worker thread, not in the loop's commits.
+
+    Sets ``wal_autocheckpoint = 0`` on the core's connection and runs a PASSIVE checkpoint
+    every half second from a thread with its own connection, as the change would.
+    """
+
+    def __init__(self, core: Core) -> None:
+        self.path = core.store.path
+        core.store.db.execute("PRAGMA wal_autocheckpoint = 0")
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(str(self.path))
+        try:
+            while not self._stop.wait(0.5):
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            conn.close()
+
+    def __enter__(self) -> CheckpointsOffTheLoop:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def measure_size(
+    open_per_kind: int, samples: int, *, seed: int = 8, profile: bool = False, checkpoints_off_loop: bool = False
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="coalesce-bench-") as tmp:
         clock = SteppingClock()
         core = build_core(Path(tmp) / "bench.db", clock)
         generator = CoalitionGenerator(seed=seed)
         org_count = max(200, min(2000, open_per_kind // 20))
         loaded = populate(core, generator, per_kind=open_per_kind, org_count=org_count)
-        timings: dict[PostKind, list[float]] = {PostKind.NEED: [], PostKind.OFFER: []}
-        proposals = 0
-        warmup = 20
-        profiler = None
-        for i in range(samples + warmup):
-            kind = PostKind.NEED if i % 2 == 0 else PostKind.OFFER
-            spec = generator.post(kind, org_count)
-            clock.tick(5)  # one post every 5 s across the coalition: no member nears the rate limit
-            if i == warmup and profile:
-                import cProfile
-
-                profiler = cProfile.Profile()
-                profiler.enable()
-            start = time.perf_counter()
-            result = post(core, loaded, spec)
-            elapsed = time.perf_counter() - start
-            if i >= warmup:
-                timings[kind].append(elapsed * 1000)
-                proposals += len(result.proposals)
-        if profiler is not None:
-            profiler.disable()
+        what_if = CheckpointsOffTheLoop(core) if checkpoints_off_loop else contextlib.nullcontext()
+        with what_if:
+            timings, proposals, profiler = _sample(core, loaded, generator, clock, org_count, samples, profile)
         core.store.close()
     both = timings[PostKind.NEED] + timings[PostKind.OFFER]
     out = {
@@ -112,15 +129,42 @@ def measure_size(open_per_kind: int, samples: int, *, seed: int = 8, profile: bo
     return out
 
 
+def _sample(core, loaded, generator, clock, org_count: int, samples: int, profile: bool):
+    timings: dict[PostKind, list[float]] = {PostKind.NEED: [], PostKind.OFFER: []}
+    proposals = 0
+    warmup = 20
+    profiler = None
+    for i in range(samples + warmup):
+        kind = PostKind.NEED if i % 2 == 0 else PostKind.OFFER
+        spec = generator.post(kind, org_count)
+        clock.tick(5)  # one post every 5 s across the coalition: no member nears the rate limit
+        if i == warmup and profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+        start = time.perf_counter()
+        result = post(core, loaded, spec)
+        elapsed = time.perf_counter() - start
+        if i >= warmup:
+            timings[kind].append(elapsed * 1000)
+            proposals += len(result.proposals)
+    if profiler is not None:
+        profiler.disable()
+    return timings, proposals, profiler
+
+
 def run(sizes: dict[str, Any], *, seed: int = 8) -> dict[str, Any]:
     try:
         import bot.services.posts  # noqa: F401
     except ImportError as exc:
         return {"unavailable": f"the posting service is not in this checkout ({exc})"}
-    results: dict[str, Any] = {"match_curve": {}}
+    results: dict[str, Any] = {"match_curve": {}, "match_curve_checkpoints_off_loop": {}}
     for size in sizes["match_sizes"]:
-        figures = measure_size(size, sizes["match_samples"], seed=seed)
-        results["match_curve"][size] = figures
+        results["match_curve"][size] = measure_size(size, sizes["match_samples"], seed=seed)
+        results["match_curve_checkpoints_off_loop"][size] = measure_size(
+            size, sizes["match_samples"], seed=seed, checkpoints_off_loop=True
+        )
     curve = results["match_curve"]
     large = max(sizes["match_sizes"])
     mid = large // 10  # the growth is over one decade: 10k -> 100k (1k -> 10k when quick)
@@ -128,6 +172,7 @@ def run(sizes: dict[str, Any], *, seed: int = 8) -> dict[str, Any]:
     results["match_p50_ms_100k"] = curve[large]["p50_ms"]
     results["match_growth_10k_to_100k"] = curve[large]["p99_ms"] / curve[mid]["p99_ms"]
     results["match_growth_p50_10k_to_100k"] = curve[large]["p50_ms"] / curve[mid]["p50_ms"]
+    results["match_p99_ms_100k_checkpoints_off_loop"] = results["match_curve_checkpoints_off_loop"][large]["p99_ms"]
     return results
 
 
@@ -135,7 +180,9 @@ if __name__ == "__main__":
     import sys
 
     size = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
-    figures = measure_size(size, 400, profile="--profile" in sys.argv)
+    figures = measure_size(
+        size, 400, profile="--profile" in sys.argv, checkpoints_off_loop="--checkpoints-off-loop" in sys.argv
+    )
     profiler = figures.pop("profile", None)
     print(figures)
     if profiler is not None:

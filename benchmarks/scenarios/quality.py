@@ -92,6 +92,8 @@ def replay(count: int, *, seed: int = 8) -> dict[str, Any]:
         "quality_mean_km_final": final["mean_km"],
         "quality_mean_km_optimal": best.mean_distance_km,
         "quality_critical_share_greedy": greedy["critical_share"],
+        "quality_by_urgency_greedy": greedy["by_urgency"],
+        "quality_by_urgency_optimal": best.by_urgency,
         "quality_matches_committed": final["matches"],
         "quality_posts_refused": refused,
         "quality_replay_s": replay_s,
@@ -131,12 +133,16 @@ def _committed(core: Core) -> dict[str, Any]:
     quantity = sum(q for q, _, _ in rows)
     weighted = sum(q * Urgency(u).weight for q, _, u in rows)
     critical = sum(q for q, _, u in rows if u == Urgency.CRITICAL.value)
+    by_urgency: dict[str, int] = {}
+    for q, _, u in rows:
+        by_urgency[u] = by_urgency.get(u, 0) + q
     return {
         "weighted": weighted,
         "quantity": quantity,
         "mean_km": sum(q * km for q, km, _ in rows) / quantity if quantity else 0.0,
         "critical_share": critical / quantity if quantity else 0.0,
         "matches": len(rows),
+        "by_urgency": dict(sorted(by_urgency.items())),
     }
 
 
