@@ -34,6 +34,10 @@ def run(sizes: dict[str, Any], *, seed: int = 8) -> dict[str, Any]:
         from bot.services.matches import accept_match, propose_for  # noqa: F401
     except ImportError as exc:
         return {"unavailable": f"the match services are not in this checkout ({exc})"}
+    try:
+        import ortools.graph.python.min_cost_flow  # noqa: F401
+    except ImportError:
+        return {"unavailable": "OR-Tools is not installed (pip install -r requirements-bench.txt)"}
     return replay(sizes["quality_posts"], seed=seed)
 
 
