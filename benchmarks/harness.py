@@ -84,25 +84,34 @@ def realistic_transport() -> Iterator[None]:
 
     - simcord answers HTTP requests synchronously, so a coroutine sending many messages
       in a row (the outbox dispatcher) would never give the loop back; over a real
-      connection each send awaits the socket. Here every request suspends its caller once.
+      connection each send awaits the reply. Here every request (API and interaction
+      webhooks alike) reaches the simulated API at once, then suspends its caller once.
     - simcord keeps a deep copy of every request body for test assertions (about a fifth
       of the run's CPU); the benchmark reads none of it, so the copy is skipped.
     """
-    from simcord.http.client import FakeHTTPClient
+    from simcord.http.client import FakeHTTPClient, FakeWebhookAdapter
 
-    original = FakeHTTPClient.request
+    originals = {cls: cls.request for cls in (FakeHTTPClient, FakeWebhookAdapter)}
     original_copy = scr.copy
 
-    async def request(self: Any, route: Any, **kwargs: Any) -> Any:
-        await asyncio.sleep(0)
-        return await original(self, route, **kwargs)
+    def yielding(original: Any) -> Any:
+        async def request(self: Any, *args: Any, **kwargs: Any) -> Any:
+            # The request leaves at once (as bytes written to a socket do); the caller then
+            # waits one loop turn for the answer instead of getting it synchronously.
+            result = await original(self, *args, **kwargs)
+            await asyncio.sleep(0)
+            return result
 
-    FakeHTTPClient.request = request  # type: ignore[method-assign]
+        return request
+
+    for cls, original in originals.items():
+        cls.request = yielding(original)  # type: ignore[method-assign]
     scr.copy = _NoCopy  # type: ignore[assignment]
     try:
         yield
     finally:
-        FakeHTTPClient.request = original  # type: ignore[method-assign]
+        for cls, original in originals.items():
+            cls.request = original  # type: ignore[method-assign]
         scr.copy = original_copy
 
 
