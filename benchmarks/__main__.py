@@ -127,11 +127,6 @@ def table(figures: dict[str, Any], statuses: dict[str, str]) -> str:
                 f"  {int(size):>8,} open   p50 {row['p50_ms']:6.2f} ms   p99 {row['p99_ms']:6.2f} ms"
                 f"   (need p99 {row['need_p99_ms']:.2f}, offer p99 {row['offer_p99_ms']:.2f})"
             )
-    alt = figures.get("match_curve_checkpoints_off_loop")
-    if alt:
-        lines.append("  the same with WAL checkpoints on a worker thread (a proposed store change):")
-        for size, row in alt.items():
-            lines.append(f"  {int(size):>8,} open   p50 {row['p50_ms']:6.2f} ms   p99 {row['p99_ms']:6.2f} ms")
     for name, status in statuses.items():
         if status != "ok":
             lines.append(f"scenario {name}: {status}")
@@ -182,12 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.chart and figures.get("match_curve"):
         from benchmarks.chart import draw_match_latency
 
-        draw_match_latency(
-            figures["match_curve"],
-            args.chart,
-            machine=figures["machine"],
-            what_if=figures.get("match_curve_checkpoints_off_loop"),
-        )
+        draw_match_latency(figures["match_curve"], args.chart, machine=figures["machine"])
         print(f"chart written to {args.chart}")
     print(f"total {figures['elapsed_s']} s{' (quick)' if args.quick else ''}")
     if args.json:

@@ -129,5 +129,5 @@ def create_bot(database: str | Path, clock: Clock | None = None, **settings: Any
     scheduler_enabled = bool(settings.pop("scheduler", True))
     # The defaults file, never the process environment: a bot built twice is built the same.
     resolved = load_settings(environ={}).with_overrides(database=database, **settings)
-    core = Core(store=Store(resolved.database), settings=resolved, clock=clock or utc_now)
+    core = Core(store=Store(resolved.database, background_checkpoints=True), settings=resolved, clock=clock or utc_now)
     return CoalesceBot(core, scheduler_enabled=scheduler_enabled)

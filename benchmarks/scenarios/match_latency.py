@@ -7,10 +7,7 @@ candidate search, scoring and proposals, in one transaction — without Discord.
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,7 +39,8 @@ class SteppingClock:
 
 def build_core(path: Path, clock) -> Core:
     settings = load_settings(environ={}).with_overrides(database=path)
-    return Core(store=Store(path), settings=settings, clock=clock)
+    # As the bot builds it: WAL checkpoints on their own thread, never inside a post's commit.
+    return Core(store=Store(path, background_checkpoints=True), settings=settings, clock=clock)
 
 
 def populate(core: Core, generator: CoalitionGenerator, *, per_kind: int, org_count: int) -> LoadedCoalition:
@@ -73,48 +71,14 @@ def post(core: Core, loaded: LoadedCoalition, spec: PostSpec):
     )
 
 
-class CheckpointsOffTheLoop:
-    """What-if for a proposed store change: WAL checkpoints on a worker thread, not in the loop's commits.
-
-    Sets ``wal_autocheckpoint = 0`` on the core's connection and runs a PASSIVE checkpoint
-    every half second from a thread with its own connection, as the change would.
-    """
-
-    def __init__(self, core: Core) -> None:
-        self.path = core.store.path
-        core.store.db.execute("PRAGMA wal_autocheckpoint = 0")
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        conn = sqlite3.connect(str(self.path))
-        try:
-            while not self._stop.wait(0.5):
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        finally:
-            conn.close()
-
-    def __enter__(self) -> CheckpointsOffTheLoop:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
-def measure_size(
-    open_per_kind: int, samples: int, *, seed: int = 8, profile: bool = False, checkpoints_off_loop: bool = False
-) -> dict[str, Any]:
+def measure_size(open_per_kind: int, samples: int, *, seed: int = 8, profile: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="coalesce-bench-") as tmp:
         clock = SteppingClock()
         core = build_core(Path(tmp) / "bench.db", clock)
         generator = CoalitionGenerator(seed=seed)
         org_count = max(200, min(2000, open_per_kind // 20))
         loaded = populate(core, generator, per_kind=open_per_kind, org_count=org_count)
-        what_if = CheckpointsOffTheLoop(core) if checkpoints_off_loop else contextlib.nullcontext()
-        with what_if:
-            timings, proposals, profiler = _sample(core, loaded, generator, clock, org_count, samples, profile)
+        timings, proposals, profiler = _sample(core, loaded, generator, clock, org_count, samples, profile)
         core.store.close()
     both = timings[PostKind.NEED] + timings[PostKind.OFFER]
     out = {
@@ -159,12 +123,9 @@ def run(sizes: dict[str, Any], *, seed: int = 8) -> dict[str, Any]:
         import bot.services.posts  # noqa: F401
     except ImportError as exc:
         return {"unavailable": f"the posting service is not in this checkout ({exc})"}
-    results: dict[str, Any] = {"match_curve": {}, "match_curve_checkpoints_off_loop": {}}
+    results: dict[str, Any] = {"match_curve": {}}
     for size in sizes["match_sizes"]:
         results["match_curve"][size] = measure_size(size, sizes["match_samples"], seed=seed)
-        results["match_curve_checkpoints_off_loop"][size] = measure_size(
-            size, sizes["match_samples"], seed=seed, checkpoints_off_loop=True
-        )
     curve = results["match_curve"]
     large = max(sizes["match_sizes"])
     mid = large // 10  # the growth is over one decade: 10k -> 100k (1k -> 10k when quick)
@@ -172,7 +133,6 @@ def run(sizes: dict[str, Any], *, seed: int = 8) -> dict[str, Any]:
     results["match_p50_ms_100k"] = curve[large]["p50_ms"]
     results["match_growth_10k_to_100k"] = curve[large]["p99_ms"] / curve[mid]["p99_ms"]
     results["match_growth_p50_10k_to_100k"] = curve[large]["p50_ms"] / curve[mid]["p50_ms"]
-    results["match_p99_ms_100k_checkpoints_off_loop"] = results["match_curve_checkpoints_off_loop"][large]["p99_ms"]
     return results
 
 
@@ -180,9 +140,7 @@ if __name__ == "__main__":
     import sys
 
     size = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
-    figures = measure_size(
-        size, 400, profile="--profile" in sys.argv, checkpoints_off_loop="--checkpoints-off-loop" in sys.argv
-    )
+    figures = measure_size(size, 400, profile="--profile" in sys.argv)
     profiler = figures.pop("profile", None)
     print(figures)
     if profiler is not None:

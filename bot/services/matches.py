@@ -25,30 +25,12 @@ from bot.models import (
     PostKind,
     PostStatus,
 )
+from bot.services.cards import MatchCard, match_card
 from bot.services.notices import notify_user
 from bot.services.proposals import SYSTEM_ACTOR, propose_for
 
-__all__ = ["SYSTEM_ACTOR", "propose_for"]  # re-exported: callers think of proposing as part of matching
-
-
-@dataclass(frozen=True, slots=True)
-class MatchCard:
-    """Everything needed to show a match: both posts, both orgs and their coordinators. Never contacts."""
-
-    match: Match
-    need: Post
-    offer: Post
-    need_org: Org
-    offer_org: Org
-    need_member_ids: tuple[int, ...]
-    offer_member_ids: tuple[int, ...]
-
-    @property
-    def live_quantity(self) -> int:
-        """What the match moves: the committed amount, or what both sides have left while proposed."""
-        if self.match.status is MatchStatus.PROPOSED:
-            return allocation(self.need.remaining, self.offer.remaining)
-        return self.match.quantity
+# Re-exported: callers think of cards and proposing as part of matching.
+__all__ = ["SYSTEM_ACTOR", "MatchCard", "match_card", "propose_for"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,21 +51,6 @@ def acting_in_match(core: Core, actor: Actor, match_id: int) -> Actor:
     if not guild_ids:
         raise NotFound(f"There is no match M-{match_id}.")
     return replace(actor, guild_id=guild_ids[0], is_admin=False)
-
-
-def match_card(core: Core, match_id: int) -> MatchCard:
-    match = _get(core, match_id)
-    need, offer = _post(core, match.need_id), _post(core, match.offer_id)
-    need_org, offer_org = _org(core, need.org_id), _org(core, offer.org_id)
-    return MatchCard(
-        match=match,
-        need=need,
-        offer=offer,
-        need_org=need_org,
-        offer_org=offer_org,
-        need_member_ids=tuple(core.store.orgs.member_ids(need_org.id)),
-        offer_member_ids=tuple(core.store.orgs.member_ids(offer_org.id)),
-    )
 
 
 def contact_reveal(core: Core, match_id: int, partner_org_id: int) -> ContactReveal | None:

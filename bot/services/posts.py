@@ -18,7 +18,7 @@ from bot.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from bot.matching import cell_of
 from bot.models import Actor, ChannelKind, Coalition, Event, Match, Org, Post, PostKind, PostStatus, Urgency
 from bot.services.events import resolve_event
-from bot.services.matches import SYSTEM_ACTOR, MatchCard, match_card, propose_for, retire_post
+from bot.services.matches import SYSTEM_ACTOR, MatchCard, propose_for, retire_post
 from bot.services.notices import notify_channel, notify_user
 from bot.services.orgs import acting_org
 from bot.store.posts import NewPost
@@ -208,7 +208,7 @@ def _post(
         post=post,
         org=poster,
         event=on_event,
-        proposals=[match_card(core, m.id) for m in proposed],
+        proposals=proposed,
         announced=announced,
     )
 

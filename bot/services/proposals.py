@@ -10,23 +10,20 @@ from datetime import datetime
 
 from bot.core import Core
 from bot.matching import Proposal, evaluate, is_matchable, rank_candidates
-from bot.models import ChannelKind, EventStatus, Match, MatchStatus, Post, PostKind
+from bot.models import ChannelKind, EventStatus, MatchStatus, Post, PostKind
+from bot.services.cards import MatchCard, OrgLookup
 
 SYSTEM_ACTOR = 0  # audit rows written by the bot itself (expiry, lapses)
 
 
-def proposal_targets(core: Core, coalition_id: int, proposal: Proposal) -> list[str]:
+def proposal_targets(channel_ids: list[int], proposal: Proposal, orgs: OrgLookup) -> list[str]:
     """Where a proposal is shown: the matches channel of each linked server, else both sides' coordinators by DM.
 
     Without a matches channel the buttons would reach nobody; a DM keeps the match actionable.
     """
-    channels = core.store.coalitions.channel_targets(coalition_id, ChannelKind.MATCHES)
-    if channels:
-        return [f"channel:{channel_id}" for channel_id in channels]
-    members = [
-        *core.store.orgs.member_ids(proposal.need.org_id),
-        *core.store.orgs.member_ids(proposal.offer.org_id),
-    ]
+    if channel_ids:
+        return [f"channel:{channel_id}" for channel_id in channel_ids]
+    members = [*orgs.members(proposal.need.org_id), *orgs.members(proposal.offer.org_id)]
     return [f"user:{user_id}" for user_id in dict.fromkeys(members)]
 
 
@@ -55,8 +52,11 @@ def find_proposals(core: Core, post: Post, *, radius_km: float, now: datetime, l
     return proposals
 
 
-def propose_for(core: Core, post_id: int, now: datetime) -> list[Match]:
-    """Propose the post's best new pairs, up to ``proposals_per_post`` open proposals; call inside a transaction."""
+def propose_for(core: Core, post_id: int, now: datetime) -> list[MatchCard]:
+    """Propose the post's best new pairs, up to ``proposals_per_post`` open proposals; call inside a transaction.
+
+    Returns the new proposals' cards, built from what is already in hand.
+    """
     post = core.store.posts.get(post_id)
     if post is None or not is_matchable(post, now):
         return []
@@ -67,7 +67,9 @@ def propose_for(core: Core, post_id: int, now: datetime) -> list[Match]:
     slots = core.settings.proposals_per_post - waiting
     if slots <= 0:
         return []
-    created = []
+    created: list[MatchCard] = []
+    channel_ids = core.store.coalitions.channel_targets(post.coalition_id, ChannelKind.MATCHES)
+    orgs = OrgLookup(core)
     for proposal in find_proposals(core, post, radius_km=event.radius_km, now=now, limit=slots):
         match_id = core.store.matches.propose(
             post.coalition_id,
@@ -91,7 +93,9 @@ def propose_for(core: Core, post_id: int, now: datetime) -> list[Match]:
             offer=proposal.offer.ref,
             score=round(proposal.score, 3),
         )
-        for target in proposal_targets(core, post.coalition_id, proposal):
+        for target in proposal_targets(channel_ids, proposal, orgs):
             core.store.outbox.enqueue(post.coalition_id, "match_proposal", target, {"match_id": match_id}, now)
-        created.append(core.store.matches.get(match_id))
+        match = core.store.matches.get(match_id)
+        if match is not None:
+            created.append(orgs.card(match, proposal.need, proposal.offer))
     return created

@@ -9,6 +9,7 @@ worker thread, which WAL lets run beside the writer.
 from __future__ import annotations
 
 import sqlite3
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,7 @@ from sqlite_utils import Database
 
 from bot.migrations import migrations
 from bot.store.audit import AuditLog
+from bot.store.checkpoints import Checkpointer
 from bot.store.coalitions import Coalitions
 from bot.store.digests import Digests
 from bot.store.events import Events
@@ -46,10 +48,18 @@ def connect(path: str | Path, *, readonly: bool = False) -> Database:
 class Store:
     """Owns the connection and hands out one repository per idea of the domain."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, background_checkpoints: bool = False) -> None:
+        """``background_checkpoints``: a long-running process's store (the bot) moves WAL checkpoints to a thread."""
         self.path = Path(path)
         self.db = connect(self.path)
         migrations.apply(self.db)
+        self._checkpointer: Checkpointer | None = None
+        if background_checkpoints:
+            self.db.execute("PRAGMA wal_autocheckpoint = 0")
+            self._checkpointer = Checkpointer(self.path)
+            self._checkpointer.start()
+            # A store dropped without close() (a test's bot, a restarted one) still stops its thread.
+            weakref.finalize(self, self._checkpointer.stop)
         self.coalitions = Coalitions(self.db)
         self.orgs = Orgs(self.db)
         self.events = Events(self.db)
@@ -82,4 +92,7 @@ class Store:
         return [m.name for m in migrations.pending(self.db)]
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         self.db.close()
