@@ -12,7 +12,6 @@ labels are city-level.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -183,99 +182,166 @@ class DigestSummary:
 
 
 class DigestIndex:
-    """The snapshot as arrays, built once per round and shared by every subscriber's view."""
+    """The snapshot grouped into cells, built once per round and shared by every subscriber's view.
+
+    A cell is one (event, sector, place) with its counts. Posts sit at town
+    centroids, so a round holds a few hundred distinct places and a few thousand
+    cells however many posts there are. A filter keeps or drops whole cells (a
+    sector is in or out, a place is inside the circle or not), so a view sums
+    cells instead of testing every post, and the circle is tested once per place.
+    """
 
     def __init__(self, snapshot: DigestSnapshot) -> None:
         self.snapshot = snapshot
         self._event_pos = {e.id: i for i, e in enumerate(snapshot.events)}
         self._sector_pos = {k: i for i, k in enumerate(SECTOR_KEYS)}
         needs = [n for n in snapshot.open_needs if n.event_id in self._event_pos]
-        self.needs = needs
-        self.need = _Columns(self, needs)
-        self.need_urgency = np.array([n.urgency.rank for n in needs], dtype=np.int64)
-        self.need_created = np.array([n.created_at.timestamp() for n in needs], dtype=np.float64)
         posts = [p for p in snapshot.new_posts if p.event_id in self._event_pos]
-        self.post = _Columns(self, posts)
-        self.post_is_offer = np.array([p.kind == "offer" for p in posts], dtype=np.int64)
-        self._org_ids = sorted(
-            {p.org_id for p in posts} | {o for m in snapshot.match_changes for o in (m.need_org_id, m.offer_org_id)}
-        )
-        org_pos = {org_id: i for i, org_id in enumerate(self._org_ids)}
-        self.post_org = np.array([org_pos[p.org_id] for p in posts], dtype=np.int64)
         changes = [m for m in snapshot.match_changes if m.event_id in self._event_pos]
-        self.match = _Columns(self, changes)
-        self.match_change = np.array([CHANGES.index(m.change) for m in changes], dtype=np.int64)
-        self.match_quantity = np.array([m.quantity for m in changes], dtype=np.float64)
-        self.match_orgs = np.array(
-            [(org_pos[m.need_org_id], org_pos[m.offer_org_id]) for m in changes], dtype=np.int64
-        ).reshape(-1, 2)
+        self.needs = needs
+        rows: list[OpenNeed | NewPost | MatchChange] = [*needs, *posts, *changes]
+        event = np.array([self._event_pos[r.event_id] for r in rows], dtype=np.int64)
+        sector = np.array([self.sector_position(r.sector) for r in rows], dtype=np.int64)
+        places, place = np.unique(
+            np.array([(r.lat, r.lon) for r in rows], dtype=np.float64).reshape(-1, 2), axis=0, return_inverse=True
+        )
+        self._place_lat = np.radians(places[:, 0])
+        self._place_lon = np.radians(places[:, 1])
+        self._place_cos_lat = np.cos(self._place_lat)
+        n_events, n_sectors, n_places = len(snapshot.events), len(self._sector_pos), len(places)
+        keys, cell = np.unique((event * n_sectors + sector) * n_places + place.reshape(-1), return_inverse=True)
+        cell = cell.reshape(-1)
+        self.cell_place = keys % n_places
+        self.cell_sector = keys // n_places % n_sectors
+        self.cell_event = keys // (n_places * n_sectors)
+        # Cells are ordered by event, then sector: each (event, sector) is one run of cells.
+        self._runs, self._run_start = np.unique(keys // n_places, return_index=True)
+        self._event_start = np.searchsorted(self.cell_event, np.arange(n_events + 1))
+        need_cell, post_cell, match_cell = np.split(cell, [len(needs), len(needs) + len(posts)])
+        self.stats = self._cell_stats(needs, posts, changes, need_cell, post_cell, match_cell, len(keys))
+        self._critical_cells(needs, need_cell)
+        self._org_bits(posts, changes, post_cell, match_cell, len(keys))
+        self._circles: dict[tuple[float, float, float], np.ndarray] = {}
+        self._sectors: dict[frozenset[str], np.ndarray] = {}
 
     def sector_position(self, key: str) -> int:
         return self._sector_pos.setdefault(key, len(self._sector_pos))
+
+    @staticmethod
+    def _cell_stats(needs, posts, changes, need_cell, post_cell, match_cell, n_cells: int) -> np.ndarray:
+        """Per cell: open needs by urgency, new needs and offers, match changes, quantity delivered."""
+        urgency_pos = {u: i for i, u in enumerate(URGENCIES)}
+        change_pos = {c: i for i, c in enumerate(CHANGES)}
+        column = np.concatenate(
+            [
+                np.array([urgency_pos[n.urgency] for n in needs], dtype=np.int64),
+                _NEW + np.array([p.kind == "offer" for p in posts], dtype=np.int64),
+                _MATCHES + np.array([change_pos[m.change] for m in changes], dtype=np.int64),
+                np.full(len(changes), _DELIVERED, dtype=np.int64),
+            ]
+        )
+        delivered = np.array([m.quantity if m.change == "delivered" else 0 for m in changes], dtype=np.float64)
+        weight = np.concatenate([np.ones(len(needs) + len(posts) + len(changes)), delivered])
+        where = np.concatenate([need_cell, post_cell, match_cell, match_cell]) * _STATS + column
+        return np.bincount(where, weights=weight, minlength=n_cells * _STATS).reshape(n_cells, _STATS)
+
+    def _critical_cells(self, needs: list[OpenNeed], need_cell: np.ndarray) -> None:
+        """Critical needs, oldest first within each event, with their cells."""
+        critical = np.flatnonzero(np.array([n.urgency is Urgency.CRITICAL for n in needs], dtype=bool))
+        created = np.array([needs[i].created_at.timestamp() for i in critical], dtype=np.float64)
+        event = self.cell_event[need_cell[critical]]
+        order = np.lexsort((created, event))
+        self._critical = critical[order]
+        self._critical_cell = need_cell[self._critical]
+        self._critical_start = np.searchsorted(event[order], np.arange(len(self.snapshot.events) + 1))
+
+    def _org_bits(self, posts, changes, post_cell, match_cell, n_cells: int) -> None:
+        """Which orgs posted or had a match change in each cell, as bits in the order their names sort."""
+        names = self.snapshot.org_names
+        org_ids = sorted({p.org_id for p in posts} | {o for m in changes for o in (m.need_org_id, m.offer_org_id)})
+        org_ids.sort(key=lambda o: names.get(o, f"org #{o}").casefold())  # stable: ties stay in id order
+        rank = {o: i for i, o in enumerate(org_ids)}
+        self._names_by_rank = np.array([names.get(o, f"org #{o}") for o in org_ids] or [""], dtype=object)
+        self._n_orgs = len(org_ids)
+        cells = np.concatenate([post_cell, match_cell, match_cell])
+        ranks = np.array(
+            [rank[p.org_id] for p in posts] + [rank[m.need_org_id] for m in changes]
+            + [rank[m.offer_org_id] for m in changes],
+            dtype=np.int64,
+        )  # fmt: skip
+        self._org_bits_by_cell = np.zeros((n_cells, (len(org_ids) + 7) // 8), dtype=np.uint8)
+        np.bitwise_or.at(self._org_bits_by_cell, (cells, ranks >> 3), (128 >> (ranks & 7)).astype(np.uint8))
+
+    def _kept_cells(self, wanted: DigestFilter) -> np.ndarray:
+        keep = np.ones(len(self.cell_event), dtype=bool)
+        if wanted.sectors:
+            keep &= self._sector_mask(wanted.sectors)[self.cell_sector]
+        if wanted.radius_km is not None and wanted.lat is not None and wanted.lon is not None:
+            keep &= self._circle_mask(wanted.lat, wanted.lon, wanted.radius_km)[self.cell_place]
+        return keep
+
+    def _sector_mask(self, sectors: frozenset[str]) -> np.ndarray:
+        if sectors not in self._sectors:
+            mask = np.zeros(len(self._sector_pos), dtype=bool)
+            mask[[self._sector_pos[s] for s in sectors if s in self._sector_pos]] = True
+            self._sectors[sectors] = mask
+        return self._sectors[sectors]
+
+    def _circle_mask(self, lat: float, lon: float, radius_km: float) -> np.ndarray:
+        """Places within the circle, by haversine, once per distinct circle."""
+        key = (lat, lon, radius_km)
+        if key not in self._circles:
+            lat0, lon0 = math.radians(lat), math.radians(lon)
+            a = (
+                np.sin((self._place_lat - lat0) / 2) ** 2
+                + math.cos(lat0) * self._place_cos_lat * np.sin((self._place_lon - lon0) / 2) ** 2
+            )
+            self._circles[key] = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0))) <= radius_km
+        return self._circles[key]
 
     def summarise(self, wanted: DigestFilter | None = None) -> DigestSummary:
         """The numbers for one view: the whole coalition, or one volunteer's filter."""
         wanted = wanted or DigestFilter()
         snap = self.snapshot
-        n_events, n_sectors, n_urgencies = len(snap.events), len(self._sector_pos), len(URGENCIES)
-        need_mask = self.need.mask(wanted)
-        cells = (self.need.event * n_sectors + self.need.sector) * n_urgencies + self.need_urgency
-        open_counts = np.bincount(cells[need_mask], minlength=n_events * n_sectors * n_urgencies).reshape(
-            n_events, n_sectors, n_urgencies
-        )
-        critical = np.flatnonzero(need_mask & (self.need_urgency == Urgency.CRITICAL.rank))
-        critical = critical[np.lexsort((self.need_created[critical], self.need.event[critical]))]
-        post_mask = self.post.mask(wanted)
-        post_counts = np.bincount(
-            (self.post.event * 2 + self.post_is_offer)[post_mask], minlength=n_events * 2
-        ).reshape(n_events, 2)
-        match_mask = self.match.mask(wanted)
-        match_counts = np.bincount(
-            (self.match.event * 3 + self.match_change)[match_mask], minlength=n_events * 3
-        ).reshape(n_events, 3)
-        delivered = match_mask & (self.match_change == CHANGES.index("delivered"))
-        delivered_qty = np.bincount(
-            self.match.event[delivered], weights=self.match_quantity[delivered], minlength=n_events
-        )
-        active = self._active_orgs(post_mask, match_mask)
+        n_events, n_sectors = len(snap.events), len(self._sector_pos)
+        keep = self._kept_cells(wanted)
+        totals = np.zeros((n_events * n_sectors, _STATS))
+        if len(keep):
+            totals[self._runs] = np.add.reduceat(self.stats * keep[:, None], self._run_start, axis=0)
+        by_event = totals.reshape(n_events, n_sectors, _STATS)
+        open_counts = by_event[:, :, :_NEW].astype(np.int64).tolist()
+        activity = by_event.sum(axis=1).astype(np.int64).tolist()
+        critical_kept = keep[self._critical_cell]
         sector_keys = list(self._sector_pos)
-        counts_list = open_counts.tolist()
         events = []
         for e, event in enumerate(snap.events):
-            by_sector = {sector_keys[s]: tuple(c) for s, c in enumerate(counts_list[e]) if any(c)}
-            mine = critical[self.need.event[critical] == e]
+            by_sector = {sector_keys[s]: tuple(c) for s, c in enumerate(open_counts[e]) if any(c)}
+            lo, hi = self._critical_start[e], self._critical_start[e + 1]
+            mine = self._critical[lo:hi][critical_kept[lo:hi]]
+            counts = activity[e]
             events.append(
                 EventDigest(
                     name=event.name,
                     open_by_sector=dict(sorted(by_sector.items(), key=lambda kv: (-kv[1][0], -sum(kv[1]), kv[0]))),
                     critical_total=len(mine),
-                    oldest_critical=[self._need_line(i) for i in mine[:OLDEST_CRITICAL_SHOWN]],
-                    new_needs=int(post_counts[e, 0]),
-                    new_offers=int(post_counts[e, 1]),
-                    matches={c: int(match_counts[e, i]) for i, c in enumerate(CHANGES)},
-                    delivered_quantity=int(delivered_qty[e]),
-                    active_orgs=sorted(
-                        (snap.org_names.get(o, f"org #{o}") for o in active.get(e, ())), key=str.casefold
-                    ),
+                    oldest_critical=[self._need_line(i) for i in mine[:OLDEST_CRITICAL_SHOWN].tolist()],
+                    new_needs=counts[_NEW],
+                    new_offers=counts[_NEW + 1],
+                    matches={c: counts[_MATCHES + i] for i, c in enumerate(CHANGES)},
+                    delivered_quantity=counts[_DELIVERED],
+                    active_orgs=self._active_orgs(e, keep),
                 )
             )
         return DigestSummary(snap.coalition_name, snap.timezone, snap.since, snap.until, events, wanted)
 
-    def _active_orgs(self, post_mask: np.ndarray, match_mask: np.ndarray) -> dict[int, list[int]]:
-        """Org ids with a post or a match change in the view, per event position."""
-        n_orgs = len(self._org_ids)
-        keys = np.concatenate(
-            [
-                self.post.event[post_mask] * n_orgs + self.post_org[post_mask],
-                self.match.event[match_mask] * n_orgs + self.match_orgs[match_mask, 0],
-                self.match.event[match_mask] * n_orgs + self.match_orgs[match_mask, 1],
-            ]
-        )
-        active: dict[int, list[int]] = {}
-        if len(keys):
-            for key in np.flatnonzero(np.bincount(keys, minlength=len(self.snapshot.events) * n_orgs)).tolist():
-                active.setdefault(key // n_orgs, []).append(self._org_ids[key % n_orgs])
-        return active
+    def _active_orgs(self, event: int, keep: np.ndarray) -> list[str]:
+        """Names of the orgs with a post or a match change in the view's cells of ``event``, sorted."""
+        lo, hi = self._event_start[event], self._event_start[event + 1]
+        bits = self._org_bits_by_cell[lo:hi][keep[lo:hi]]
+        if not len(bits) or not self._n_orgs:
+            return []
+        active = np.unpackbits(np.bitwise_or.reduce(bits, axis=0), count=self._n_orgs)
+        return self._names_by_rank[np.flatnonzero(active)].tolist()
 
     def _need_line(self, i: int) -> NeedLine:
         need = self.needs[i]
@@ -283,28 +349,11 @@ class DigestIndex:
         return NeedLine(f"N-{need.id}", need.item_label, need.remaining, need.unit, need.place_label, max(age, 0.0))
 
 
-class _Columns:
-    """Event, sector and place of a list of rows, as arrays a filter can test at once."""
-
-    def __init__(self, index: DigestIndex, rows: Sequence[OpenNeed | NewPost | MatchChange]) -> None:
-        self.event = np.array([index._event_pos[r.event_id] for r in rows], dtype=np.int64)
-        self.sector = np.array([index.sector_position(r.sector) for r in rows], dtype=np.int64)
-        self.sector_keys = index._sector_pos
-        self.lat = np.radians(np.array([r.lat for r in rows], dtype=np.float64))
-        self.lon = np.radians(np.array([r.lon for r in rows], dtype=np.float64))
-        self.cos_lat = np.cos(self.lat)
-
-    def mask(self, wanted: DigestFilter) -> np.ndarray:
-        keep = np.ones(len(self.event), dtype=bool)
-        if wanted.sectors:
-            wanted_sector = np.zeros(len(self.sector_keys), dtype=bool)
-            wanted_sector[[self.sector_keys[s] for s in wanted.sectors if s in self.sector_keys]] = True
-            keep &= wanted_sector[self.sector]
-        if wanted.radius_km is not None and wanted.lat is not None and wanted.lon is not None:
-            lat0, lon0 = math.radians(wanted.lat), math.radians(wanted.lon)
-            a = np.sin((self.lat - lat0) / 2) ** 2 + math.cos(lat0) * self.cos_lat * np.sin((self.lon - lon0) / 2) ** 2
-            keep &= 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0))) <= wanted.radius_km
-        return keep
+# Columns of DigestIndex.stats: open needs by urgency, then new needs and offers, match changes, quantity delivered.
+_NEW = len(URGENCIES)
+_MATCHES = _NEW + 2
+_DELIVERED = _MATCHES + len(CHANGES)
+_STATS = _DELIVERED + 1
 
 
 @dataclass(frozen=True)
