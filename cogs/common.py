@@ -74,3 +74,23 @@ def mention_list(user_ids: list[int], *, limit: int = 10) -> str:
     shown = " ".join(f"<@{uid}>" for uid in user_ids[:limit])
     extra = len(user_ids) - limit
     return shown + (f" and {extra} more" if extra > 0 else "")
+
+
+# Discord drops an interaction not answered within 3 s ("The interaction failed"). A command that
+# starts this late has queued behind a burst: it answers at once and sends its result as a follow-up.
+BEHIND_S = 0.5
+
+
+async def acknowledge_if_behind(interaction: discord.Interaction) -> None:
+    """Under a burst, acknowledge now (privately) so the deadline holds whatever the queue ahead of us."""
+    waited = (discord.utils.utcnow() - interaction.created_at).total_seconds()
+    if waited > BEHIND_S and not interaction.response.is_done():
+        await interaction.response.defer(ephemeral=True, thinking=True)
+
+
+async def reply(interaction: discord.Interaction, content: str, *, embed: discord.Embed) -> None:
+    """The command's answer: the response itself, or the follow-up to an early acknowledgement."""
+    if interaction.response.is_done():
+        await interaction.followup.send(content, embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
+    else:
+        await interaction.response.send_message(content, embed=embed, allowed_mentions=NO_PINGS)

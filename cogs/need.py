@@ -15,12 +15,14 @@ from bot.taxonomy import SECTORS
 from cogs.common import (
     COLOUR,
     NO_PINGS,
+    acknowledge_if_behind,
     actor_of,
     choice,
     core_of,
     event_autocomplete,
     my_org_autocomplete,
     place_autocomplete,
+    reply,
 )
 from cogs.posts_render import post_embed, post_line, posted_reply
 
@@ -102,6 +104,7 @@ class NeedCog(commands.GroupCog, group_name="need", group_description="What your
         org: str | None = None,
         event: str | None = None,
     ) -> None:
+        await acknowledge_if_behind(interaction)
         result = posts.post_need(
             core_of(interaction),
             actor_of(interaction),
@@ -117,7 +120,7 @@ class NeedCog(commands.GroupCog, group_name="need", group_description="What your
             event=event,
         )
         content, embed = posted_reply(result)
-        await interaction.response.send_message(content, embed=embed, allowed_mentions=NO_PINGS)
+        await reply(interaction, content, embed=embed)
 
     @app_commands.command(name="list", description="List open needs, most urgent first")
     @app_commands.describe(sector="Only needs of this sector", mine="Only your organisations' needs")

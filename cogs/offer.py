@@ -8,7 +8,16 @@ from discord.ext import commands
 
 from bot.models import PostKind
 from bot.services import posts
-from cogs.common import NO_PINGS, actor_of, core_of, event_autocomplete, my_org_autocomplete, place_autocomplete
+from cogs.common import (
+    NO_PINGS,
+    acknowledge_if_behind,
+    actor_of,
+    core_of,
+    event_autocomplete,
+    my_org_autocomplete,
+    place_autocomplete,
+    reply,
+)
 from cogs.need import (
     SECTOR_CHOICES,
     item_autocomplete,
@@ -57,6 +66,7 @@ class OfferCog(commands.GroupCog, group_name="offer", group_description="What yo
         org: str | None = None,
         event: str | None = None,
     ) -> None:
+        await acknowledge_if_behind(interaction)
         result = posts.post_offer(
             core_of(interaction),
             actor_of(interaction),
@@ -71,7 +81,7 @@ class OfferCog(commands.GroupCog, group_name="offer", group_description="What yo
             event=event,
         )
         content, embed = posted_reply(result)
-        await interaction.response.send_message(content, embed=embed, allowed_mentions=NO_PINGS)
+        await reply(interaction, content, embed=embed)
 
     @app_commands.command(name="list", description="List open offers")
     @app_commands.describe(sector="Only offers of this sector", mine="Only your organisations' offers")

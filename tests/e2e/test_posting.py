@@ -101,3 +101,33 @@ async def test_posting_too_fast_is_rate_limited(world, database, clock):
     assert_refused(world.env, refused, "wait a few minutes")
     clock.advance(minutes=11)
     await post_need(world, world.alice, quantity=4)
+
+
+async def test_a_post_that_queued_behind_a_burst_is_acknowledged_at_once_and_answered_privately(world, monkeypatch):
+    from tests.e2e.matching_helpers import ready_world
+
+    await ready_world(world, members=("alice", "bob"))
+    # As if the command had waited in a queue longer than the threshold: every post now counts as late.
+    monkeypatch.setattr("cogs.common.BEHIND_S", -1.0)
+
+    result = await world.alice.slash(
+        world.general, "need post", sector="wash", item="soap", quantity=40, location="Houston", urgency="high"
+    )
+
+    assert result.ephemeral, "the early acknowledgement is private, so any error after it stays private too"
+    assert "Posted need **N-1**" in result.response.content
+    assert world.channels["needs"].last_message.embeds[0].title.startswith("N-1")
+
+
+async def test_a_refusal_after_an_early_acknowledgement_stays_private(world, monkeypatch):
+    from tests.conftest import assert_refused
+    from tests.e2e.matching_helpers import ready_world
+
+    await ready_world(world, members=("alice",))
+    monkeypatch.setattr("cogs.common.BEHIND_S", -1.0)
+
+    result = await world.dave.slash(
+        world.general, "need post", sector="wash", item="soap", quantity=40, location="Houston", urgency="high"
+    )
+
+    assert_refused(world.env, result, "not a member")
