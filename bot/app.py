@@ -59,6 +59,12 @@ class CoalesceTree(app_commands.CommandTree):
             message = GENERIC_APOLOGY
         await send_ephemeral(interaction, message)
 
+    def _from_interaction(self, interaction: discord.Interaction) -> None:
+        # The moment the gateway handed us the interaction: how long it then queues behind others on the loop
+        # decides whether a command must acknowledge at once (see cogs.common.acknowledge_if_behind).
+        interaction.extras["received"] = time.perf_counter()
+        super()._from_interaction(interaction)
+
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         interaction.extras["started"] = time.perf_counter()
         return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, cast
 
 import discord
@@ -83,8 +84,10 @@ BEHIND_S = 0.5
 
 async def acknowledge_if_behind(interaction: discord.Interaction) -> None:
     """Under a burst, acknowledge now (privately) so the deadline holds whatever the queue ahead of us."""
-    waited = (discord.utils.utcnow() - interaction.created_at).total_seconds()
-    if waited > BEHIND_S and not interaction.response.is_done():
+    since_created = (discord.utils.utcnow() - interaction.created_at).total_seconds()
+    received = interaction.extras.get("received")
+    since_received = time.perf_counter() - received if received is not None else 0.0
+    if max(since_created, since_received) > BEHIND_S and not interaction.response.is_done():
         await interaction.response.defer(ephemeral=True, thinking=True)
 
 
