@@ -234,6 +234,9 @@ def _commit(core: Core, coalition: Coalition, card: MatchCard, actor: Actor, now
     _refresh(core, match_id, now)
     for post_id in (need.id, offer.id):
         _lapse_if_exhausted(core, post_id, match_id, actor.user_id, now)
+    # Partial fulfilment: what is left on either side looks for partners at once.
+    for post_id in (need.id, offer.id):
+        propose_for(core, post_id, now)
 
 
 def _cancel_committed(core: Core, coalition: Coalition, match: Match, by: int, now: datetime, *, reason: str) -> None:

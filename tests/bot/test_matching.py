@@ -207,3 +207,22 @@ def test_search_cells_cover_every_point_within_the_radius():
 def test_search_cells_fall_back_near_the_poles_and_antimeridian():
     assert search_cells(89.5, 10.0, 100.0) is None
     assert search_cells(0.0, 179.9, 100.0) is None
+
+
+def test_what_a_partial_commitment_leaves_is_proposed_again_at_once(tmp_path):
+    w = core_world(tmp_path / "one.db", proposals_per_post=1)
+    w.add_org("Houston Food Bank", 11)
+    w.add_org("Baytown Relief", 12, location="Baytown")
+    w.add_org("Galveston Aid", 13, location="Galveston")
+    offer(w, "Baytown Relief", quantity=300)
+    second = offer(w, "Galveston Aid", quantity=250, location="Galveston")
+    posted = need(w, quantity=500, urgency="critical")
+    (first,) = posted.proposals
+
+    matches.accept_match(w.core, w.coordinators["Houston Food Bank"], first.match.id)
+    committed = matches.accept_match(w.core, w.coordinators[first.offer_org.name], first.match.id)
+
+    assert committed.match.status is MatchStatus.COMMITTED
+    live = w.core.store.matches.live_for_post(posted.post.id)
+    again = [m for m in live if m.status is MatchStatus.PROPOSED]
+    assert len(again) == 1 and again[0].offer_id in {second.post.id, first.offer.id} - {first.offer.id}
