@@ -2,17 +2,14 @@
 
 Uses matplotlib's object API on the Agg canvas (no pyplot, no global state), so
 a chart can be drawn in a worker thread while the event loop carries on.
+matplotlib is imported on the first chart, not with this module: it costs about
+30 MB, which only a process that draws should pay.
 """
 
 from __future__ import annotations
 
 import io
 from datetime import datetime, time, timedelta
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
 from bot.digests import URGENCIES, ChartData
 
@@ -23,6 +20,9 @@ REQUESTED_COLOUR = "#566573"
 
 def render_chart(data: ChartData, *, dpi: int = 100) -> bytes:
     """A 1000×450 px PNG (at the default dpi) of ``data``."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(10, 4.5), dpi=dpi, layout="constrained")
     FigureCanvasAgg(figure)
     figure.suptitle(f"Coalesce status: {data.title}", fontsize=13, fontweight="bold")
@@ -35,6 +35,8 @@ def render_chart(data: ChartData, *, dpi: int = 100) -> bytes:
 
 
 def _draw_open_needs(axes, data: ChartData) -> None:
+    from matplotlib.ticker import MaxNLocator
+
     axes.set_title("Open needs by sector and urgency", fontsize=11)
     sectors = list(data.open_by_sector)
     if not sectors:
@@ -56,6 +58,8 @@ def _draw_open_needs(axes, data: ChartData) -> None:
 
 
 def _draw_fulfilment(axes, data: ChartData) -> None:
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
     axes.set_title("Fulfilment over the event's life", fontsize=11)
     if not data.days:
         axes.text(0.5, 0.5, "Nothing requested yet", ha="center", va="center", fontsize=12, transform=axes.transAxes)
