@@ -235,3 +235,30 @@ def digests(db: Database) -> None:
         CREATE INDEX matches_by_event ON matches(event_id, status)
         """,
     )
+
+
+@migrations(name="0006_digest_views")
+def digest_views(db: Database) -> None:
+    # Volunteers who chose alike share a view: its embed is stored once per round, and each
+    # subscriber's outbox row names (run_id, view_id) instead of carrying the embed.
+    # A round's personal rows are queued in short transactions after the claim; the plan
+    # (user and view ids) and how much of it is queued let a restart finish it exactly once.
+    _execute_all(
+        db,
+        """
+        CREATE TABLE digest_views (
+            run_id INTEGER NOT NULL REFERENCES digest_runs(id),
+            view_id INTEGER NOT NULL,
+            embed TEXT NOT NULL,
+            PRIMARY KEY (run_id, view_id)
+        );
+        CREATE TABLE digest_plans (
+            run_id INTEGER PRIMARY KEY REFERENCES digest_runs(id),
+            coalition_id INTEGER NOT NULL REFERENCES coalitions(id),
+            personal TEXT NOT NULL,
+            total INTEGER NOT NULL,
+            queued INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL
+        )
+        """,
+    )

@@ -101,6 +101,7 @@ class DigestCog(
         coalitions = [store.coalitions.get(coalition_id)] if coalition_id is not None else store.coalitions.all()
         outcomes = []
         async with self._rounds:
+            await digests.finish_interrupted_rounds(core)
             for coalition in coalitions:
                 slot = digests.due_slot(coalition, now)
                 if slot is None:
@@ -161,9 +162,13 @@ class DigestCog(
         user_id = int(message.target.partition(":")[2])
         if not digests.still_subscribed(core, message.coalition_id, user_id):
             return  # unsubscribed since the round was queued
+        embed = digests.personal_embed(core, message.payload)
+        if embed is None:
+            log.warning("personal digest outlived its round's retention: outbox=%s", message.id)
+            return
         try:
             await destination.send(
-                embed=embed_of(cast("dict[str, Any]", message.payload["embed"])),
+                embed=embed_of(embed),
                 allowed_mentions=NO_PINGS,
                 nonce=outbox_nonce(message),
             )

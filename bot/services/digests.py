@@ -2,9 +2,11 @@
 
 A round reads the store once, in a worker thread with its own read-only
 connection, and builds the channel digest, its chart and every subscriber's
-personal digest from that one read. Back on the loop, one transaction claims
-the slot in ``digest_runs`` (so it is sent at most once, across restarts too),
-stores the chart and queues one outbox row per channel and per subscriber.
+personal digest from that one read; volunteers who chose alike share one view.
+Back on the loop, one transaction claims the slot in ``digest_runs`` (so it is
+sent at most once, across restarts too), stores the chart and each distinct view
+once, and queues one outbox row per channel and per subscriber; a subscriber's
+row names its view instead of carrying the embed, which keeps the transaction short.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from bot.digests import DigestFilter, DigestIndex, chart_data
 from bot.errors import Forbidden, InvalidInput, NotFound
 from bot.models import Actor, ChannelKind, Coalition
 from bot.store import connect
-from bot.store.digests import Delivery, Digests, Subscription
+from bot.store.digests import Delivery, Digests, Plan, Subscription
 from bot.taxonomy import sector_by_key
 from bot.validation import parse_sector_list
 
@@ -38,6 +40,8 @@ DM_BURST_SECONDS = 5.0
 DEFAULT_SUBSCRIPTION_RADIUS_KM = 100.0
 MAX_SUBSCRIPTION_RADIUS_KM = 20_000.0
 CHART_RETENTION = timedelta(days=7)
+# DMs queued per transaction: short enough that the loop is never held for long.
+QUEUE_CHUNK = 1_000
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,9 @@ class PreparedRound:
     ran_at: datetime
     channel_ids: list[int]
     channel: RenderedDigest | None
-    personal: list[tuple[int, str]]  # user id, the DM's outbox payload as JSON text
+    views: list[str]  # each distinct personal digest's embed as JSON text; a view id is a position here
+    personal: list[tuple[int, int]]  # user id, view id
+    plan: str  # ``personal`` as JSON, for the store
     skipped_subscribers: int
 
 
@@ -98,7 +104,7 @@ async def run_digest_round(core: Core, coalition_id: int, slot: datetime) -> Rou
     since = period_start(core, coalition, slot)
     channel_ids = core.store.coalitions.channel_targets(coalition_id, ChannelKind.DIGEST)
     prepared = await asyncio.to_thread(build_round, core.store.path, coalition_id, slot, since, now, channel_ids)
-    return record_round(core, prepared)
+    return await record_round(core, prepared)
 
 
 def period_start(core: Core, coalition: Coalition, before: datetime) -> datetime:
@@ -128,38 +134,55 @@ def build_round(
         channel = RenderedDigest(
             render(summary, image=f"attachment://{CHART_NAME}"), render_chart(chart_data(summary, snapshot))
         )
-    personal: list[tuple[int, str]] = []
-    by_filter: dict[DigestFilter, str | None] = {}  # volunteers who chose alike share one rendering
+    views: list[str] = []
+    personal: list[tuple[int, int]] = []
+    view_of: dict[DigestFilter, int | None] = {}  # volunteers who chose alike share one view
     for subscription in subscriptions:
         wanted = subscription.filter
-        if wanted not in by_filter:
+        if wanted not in view_of:
             summary = index.summarise(wanted)
-            by_filter[wanted] = (
-                None if summary.is_empty else json.dumps({"embed": render(summary, personal=True).to_dict()})
-            )
-        payload = by_filter[wanted]
-        if payload is not None:
-            personal.append((subscription.user_id, payload))
-    return PreparedRound(coalition_id, slot, now, channel_ids, channel, personal, len(subscriptions) - len(personal))
+            view_of[wanted] = None if summary.is_empty else len(views)
+            if not summary.is_empty:
+                views.append(json.dumps(render(summary, personal=True).to_dict()))
+        view_id = view_of[wanted]
+        if view_id is not None:
+            personal.append((subscription.user_id, view_id))
+    skipped = len(subscriptions) - len(personal)
+    plan = json.dumps(personal)
+    return PreparedRound(coalition_id, slot, now, channel_ids, channel, views, personal, plan, skipped)
 
 
-def record_round(core: Core, prepared: PreparedRound) -> RoundOutcome | None:
-    """Claim the slot and queue the round's messages in one transaction; None if already claimed."""
+async def record_round(core: Core, prepared: PreparedRound) -> RoundOutcome | None:
+    """Claim the slot, then queue the round's personal digests; None if the slot was already claimed."""
+    run_id = claim_round(core, prepared)
+    if run_id is None:
+        return None
+    await queue_personal(core, Plan(run_id, prepared.coalition_id, prepared.personal, 0, core.clock()))
+    return RoundOutcome(
+        run_id, prepared.slot, len(prepared.channel_ids), len(prepared.personal), prepared.skipped_subscribers
+    )
+
+
+def claim_round(core: Core, prepared: PreparedRound) -> int | None:
+    """One transaction: the slot, the chart, the channel digests, each distinct view and the plan of the DMs.
+
+    Queueing the DMs themselves is left to :func:`queue_personal`, in short transactions.
+    """
     now = core.clock()
     with core.store.atomic():
         run_id = core.store.digests.claim_run(prepared.coalition_id, prepared.slot, prepared.ran_at)
         if run_id is None:
             return None
-        deliveries = []
         if prepared.channel is not None:
             core.store.digests.save_chart(run_id, prepared.channel.chart, now)
             payload = json.dumps({"run_id": run_id, "embed": prepared.channel.embed.to_dict()})
-            deliveries += [Delivery(CHANNEL_KIND, f"channel:{cid}", payload, now) for cid in prepared.channel_ids]
-        for position, (user_id, dm_payload) in enumerate(prepared.personal):
-            due = now + timedelta(seconds=(position // DM_BURST) * DM_BURST_SECONDS)
-            deliveries.append(Delivery(DM_KIND, f"user:{user_id}", dm_payload, due))
-        core.store.digests.queue(prepared.coalition_id, deliveries, now)
+            channels = [Delivery(CHANNEL_KIND, f"channel:{cid}", payload, now) for cid in prepared.channel_ids]
+            core.store.digests.queue(prepared.coalition_id, channels, now)
+        core.store.digests.save_views(run_id, prepared.views, now)
+        if prepared.personal:
+            core.store.digests.save_plan(run_id, prepared.coalition_id, prepared.plan, len(prepared.personal), now)
         core.store.digests.prune_charts(now - CHART_RETENTION)
+        core.store.digests.prune_views(now - CHART_RETENTION)
         core.store.audit.record(
             prepared.coalition_id,
             0,
@@ -169,13 +192,50 @@ def record_round(core: Core, prepared: PreparedRound) -> RoundOutcome | None:
             channels=len(prepared.channel_ids),
             subscribers=len(prepared.personal),
         )
-    return RoundOutcome(
-        run_id, prepared.slot, len(prepared.channel_ids), len(prepared.personal), prepared.skipped_subscribers
-    )
+    return run_id
+
+
+async def queue_personal(core: Core, plan: Plan) -> None:
+    """Queue the plan's DMs from where it stopped, a chunk per transaction, yielding to the loop between chunks.
+
+    Each chunk moves the plan's marker in its own transaction, so every DM is queued exactly
+    once even if the process stops part-way (:func:`finish_interrupted_rounds` takes it up).
+    """
+    payloads: dict[int, str] = {}
+    paced_from = core.clock()  # a plan taken up after a restart is paced from then, not from the claim
+    for start in range(plan.queued, len(plan.personal), QUEUE_CHUNK):
+        upto = min(start + QUEUE_CHUNK, len(plan.personal))
+        deliveries = []
+        for position in range(start, upto):
+            user_id, view_id = plan.personal[position]
+            if view_id not in payloads:
+                payloads[view_id] = json.dumps({"run_id": plan.run_id, "view_id": view_id})
+            due = paced_from + timedelta(seconds=((position - plan.queued) // DM_BURST) * DM_BURST_SECONDS)
+            deliveries.append(Delivery(DM_KIND, f"user:{user_id}", payloads[view_id], due))
+        with core.store.atomic():
+            if not core.store.digests.advance_plan(plan.run_id, start, upto):
+                return  # queued meanwhile by another caller
+            core.store.digests.queue(plan.coalition_id, deliveries, core.clock())
+        await asyncio.sleep(0)
+
+
+async def finish_interrupted_rounds(core: Core) -> int:
+    """Queue what rounds claimed before a restart left unqueued; how many rounds were finished."""
+    plans = core.store.digests.unfinished_plans()
+    for plan in plans:
+        await queue_personal(core, plan)
+    return len(plans)
 
 
 def chart_for(core: Core, run_id: int) -> bytes | None:
     return core.store.digests.chart(run_id)
+
+
+def personal_embed(core: Core, payload: dict[str, object]) -> dict[str, object] | None:
+    """The embed a personal digest's outbox row stands for; None once its round was pruned."""
+    if "embed" in payload:  # queued before rounds stored their views apart
+        return payload["embed"]  # type: ignore[return-value]
+    return core.store.digests.view(int(payload["run_id"]), int(payload["view_id"]))  # type: ignore[arg-type]
 
 
 # ----- on demand -----

@@ -7,6 +7,7 @@ thread with its own read-only connection.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -49,6 +50,17 @@ class Delivery:
     target: str
     payload: str
     due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A claimed round's personal rows: (user id, view id) in sending order, the first ``queued`` already queued."""
+
+    run_id: int
+    coalition_id: int
+    personal: list[tuple[int, int]]
+    queued: int
+    created_at: datetime
 
 
 class Digests:
@@ -144,12 +156,59 @@ class Digests:
         """Forget charts older than ``before``; their digests were delivered or given up long ago."""
         return self.db.execute("DELETE FROM digest_charts WHERE created_at < ?", [to_iso(before)]).rowcount
 
+    def save_views(self, run_id: int, embeds: list[str], now: datetime) -> None:
+        """A round's distinct personal digests, as embed JSON; view ids are positions in ``embeds``."""
+        self.db.conn.executemany(
+            "INSERT INTO digest_views (run_id, view_id, embed) VALUES (?, ?, ?)",
+            [(run_id, view_id, embed) for view_id, embed in enumerate(embeds)],
+        )
+
+    def view(self, run_id: int, view_id: int) -> dict[str, object] | None:
+        """The embed of one personal digest, as Discord's API takes it; None once pruned."""
+        row = self.db.execute(
+            "SELECT embed FROM digest_views WHERE run_id = ? AND view_id = ?", [run_id, view_id]
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def prune_views(self, before: datetime) -> int:
+        """Forget the personal digests of rounds read before ``before``; they were sent or given up long ago."""
+        return self.db.execute(
+            "DELETE FROM digest_views WHERE run_id IN (SELECT id FROM digest_runs WHERE ran_at < ?)", [to_iso(before)]
+        ).rowcount
+
+    def save_plan(self, run_id: int, coalition_id: int, personal: str, total: int, now: datetime) -> None:
+        """The personal rows a round still has to queue: ``personal`` is JSON of [user id, view id] pairs."""
+        self.db.execute(
+            "INSERT INTO digest_plans (run_id, coalition_id, personal, total, created_at) VALUES (?, ?, ?, ?, ?)",
+            [run_id, coalition_id, personal, total, to_iso(now)],
+        )
+
+    def advance_plan(self, run_id: int, queued: int, upto: int) -> bool:
+        """Mark rows ``queued``..``upto`` of the plan as queued; False when someone queued them first."""
+        cursor = self.db.execute(
+            "UPDATE digest_plans SET queued = ? WHERE run_id = ? AND queued = ?", [upto, run_id, queued]
+        )
+        if cursor.rowcount == 1:
+            self.db.execute("DELETE FROM digest_plans WHERE run_id = ? AND queued = total", [run_id])
+        return cursor.rowcount == 1
+
+    def unfinished_plans(self) -> list[Plan]:
+        """Rounds claimed but not fully queued: the process stopped part-way."""
+        return [
+            Plan(run_id, coalition_id, [(int(u), int(v)) for u, v in json.loads(personal)], queued, from_iso(at))  # type: ignore[arg-type]
+            for run_id, coalition_id, personal, queued, at in self.db.execute(
+                "SELECT run_id, coalition_id, personal, queued, created_at FROM digest_plans ORDER BY run_id"
+            ).fetchall()
+        ]
+
     def queue(self, coalition_id: int, deliveries: list[Delivery], now: datetime) -> int:
         """Outbox rows for a round, each due at its own time so a large round is paced."""
+        created = to_iso(now)
+        due = {at: to_iso(at) for at in {d.due_at for d in deliveries}}  # a round has a few distinct times
         self.db.conn.executemany(
             "INSERT INTO outbox (coalition_id, kind, target, payload, next_attempt_at, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            [(coalition_id, d.kind, d.target, d.payload, to_iso(d.due_at), to_iso(now)) for d in deliveries],
+            [(coalition_id, d.kind, d.target, d.payload, due[d.due_at], created) for d in deliveries],
         )
         return len(deliveries)
 

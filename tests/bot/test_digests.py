@@ -339,6 +339,15 @@ def outbox_rows(core: Core) -> list[dict]:
     return list(core.store.db.query("SELECT * FROM outbox ORDER BY id"))
 
 
+def embeds_sent(core: Core) -> list[dict]:
+    """What each queued digest will show: the channel's embed, or the stored view a DM names."""
+    embeds = []
+    for row in outbox_rows(core):
+        payload = json.loads(row["payload"])
+        embeds.append(payload["embed"] if row["kind"] == "digest" else digests.personal_embed(core, payload))
+    return embeds
+
+
 async def test_a_round_queues_one_row_per_channel_and_subscriber_with_the_run_and_its_chart(seed, core, clock):
     coalition_id = seeded_round(seed, core)
     for user_id in (101, 102):
@@ -359,8 +368,31 @@ async def test_a_round_queues_one_row_per_channel_and_subscriber_with_the_run_an
     assert payload["run_id"] == outcome.run_id
     assert core.store.digests.chart(outcome.run_id).startswith(b"\x89PNG")
     assert core.store.digests.has_run(coalition_id, slot)
-    text = json.dumps([json.loads(r["payload"]) for r in rows])
-    assert "Since the last digest" in text and "1 committed" in text
+    text = json.dumps(embeds_sent(core))
+    assert "Since the last digest" in text and "1 committed" in text and "Your digest" in text
+
+
+async def test_volunteers_who_chose_alike_share_one_stored_view(seed, core, clock):
+    coalition_id = seeded_round(seed, core)
+    core.store.digests.subscribe(coalition_id, 101, DigestFilter(), T0)
+    core.store.digests.subscribe(coalition_id, 102, DigestFilter(frozenset({"food"})), T0)
+    core.store.digests.subscribe(coalition_id, 103, DigestFilter(), T0)
+    clock.now = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
+
+    outcome = await digests.run_digest_round(core, coalition_id, clock.now)
+
+    payloads = {r["target"]: json.loads(r["payload"]) for r in outbox_rows(core) if r["kind"] == "digest_dm"}
+    assert payloads["user:101"] == payloads["user:103"] == {"run_id": outcome.run_id, "view_id": 0}
+    assert payloads["user:102"] == {"run_id": outcome.run_id, "view_id": 1}
+    food = digests.personal_embed(core, payloads["user:102"])
+    assert "Filtered to: Food Security." in food["description"]
+    assert "WASH" not in json.dumps(food)
+
+
+def test_a_dm_queued_with_its_embed_still_shows_that_embed(core):
+    embed = {"title": "Your digest: Gulf Coast Relief", "description": "", "fields": []}
+
+    assert digests.personal_embed(core, {"embed": embed}) == embed
 
 
 async def test_a_slot_is_sent_at_most_once(seed, core, clock):
@@ -371,11 +403,30 @@ async def test_a_slot_is_sent_at_most_once(seed, core, clock):
     first = await digests.run_digest_round(core, coalition_id, slot)
     again = await digests.run_digest_round(core, coalition_id, slot)
     prepared = digests.build_round(core.store.path, coalition_id, slot, slot - timedelta(hours=12), slot, [555])
-    raced = digests.record_round(core, prepared)
+    raced = await digests.record_round(core, prepared)
 
     assert first is not None and again is None and raced is None
     assert len(outbox_rows(core)) == 1
     assert core.store.digests.run_count(coalition_id) == 1
+
+
+async def test_a_round_stopped_after_its_claim_queues_each_dm_once_when_taken_up(seed, core, clock):
+    coalition_id = seeded_round(seed, core)
+    for user_id in (101, 102):
+        core.store.digests.subscribe(coalition_id, user_id, DigestFilter(), T0)
+    slot = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
+    clock.now = slot
+    prepared = digests.build_round(core.store.path, coalition_id, slot, slot - timedelta(hours=12), slot, [555])
+
+    run_id = digests.claim_round(core, prepared)  # the process stops here, before queueing any DM
+    stopped = [r["target"] for r in outbox_rows(core)]
+    finished = await digests.finish_interrupted_rounds(core)
+    again = await digests.finish_interrupted_rounds(core)
+
+    assert run_id is not None and stopped == ["channel:555"]
+    assert (finished, again) == (1, 0)
+    assert [r["target"] for r in outbox_rows(core)] == ["channel:555", "user:101", "user:102"]
+    assert await digests.run_digest_round(core, coalition_id, slot) is None
 
 
 async def test_digests_never_carry_contacts_or_notes(seed, core, clock):
@@ -385,7 +436,7 @@ async def test_digests_never_carry_contacts_or_notes(seed, core, clock):
 
     await digests.run_digest_round(core, coalition_id, clock.now)
 
-    text = json.dumps([r["payload"] for r in outbox_rows(core)])
+    text = json.dumps([r["payload"] for r in outbox_rows(core)] + embeds_sent(core))
     assert "Houston Food Bank" in text
     for private in ("ops@example.org", "555", "Ana"):
         assert private not in text
@@ -405,15 +456,21 @@ async def test_a_volunteer_with_nothing_in_their_filter_gets_no_dm(seed, core, c
 
 async def test_a_large_round_is_paced_in_bursts(seed, core, clock):
     coalition_id = seeded_round(seed, core)
-    for user_id in range(1000, 1060):
-        core.store.digests.subscribe(coalition_id, user_id, DigestFilter(), T0)
+    subscribers = digests.QUEUE_CHUNK + 60  # queued in two transactions
+    with core.store.atomic():
+        for user_id in range(1000, 1000 + subscribers):
+            core.store.digests.subscribe(coalition_id, user_id, DigestFilter(), T0)
     clock.now = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
 
     await digests.run_digest_round(core, coalition_id, clock.now)
 
-    due = [datetime.fromisoformat(r["next_attempt_at"]) for r in outbox_rows(core) if r["kind"] == "digest_dm"]
-    offsets = sorted({(d - clock.now).total_seconds() for d in due})
-    assert offsets == [0.0, digests.DM_BURST_SECONDS, 2 * digests.DM_BURST_SECONDS]
+    rows = [r for r in outbox_rows(core) if r["kind"] == "digest_dm"]
+    assert [r["target"] for r in rows] == [f"user:{u}" for u in range(1000, 1000 + subscribers)]
+    due = [datetime.fromisoformat(r["next_attempt_at"]) for r in rows]
+    bursts = -(-subscribers // digests.DM_BURST)
+    assert sorted({(d - clock.now).total_seconds() for d in due}) == [
+        b * digests.DM_BURST_SECONDS for b in range(bursts)
+    ]
     assert sum(1 for d in due if d == clock.now) == digests.DM_BURST
 
 
