@@ -5,9 +5,12 @@ items (the same item, a synonym, a parent, a child or a sibling in the
 taxonomy), both still have something left, neither has expired, they come from
 different organisations, and they lie within the event's radius of each other.
 
-Pairs are ranked by a score in [0, 1] that weighs, in this order: how well the
-item fits, how much of the need the offer covers, how close the two are, how
-urgent the need is, and how soon either deadline falls.
+Pairs are ranked by a score in [0, 1] that weighs how well the item fits and how
+urgent the need is most (0.30 each), then how much of the need the offer covers
+and how close the two are (0.15 each), and how soon either deadline falls (0.10).
+Urgency weighs as much as fit because supply is scarce in a disaster: replayed
+against the hindsight optimum (benchmarks, match quality), a lighter urgency
+term let early low-urgency needs take what later critical ones needed.
 """
 
 from __future__ import annotations
@@ -22,10 +25,10 @@ from bot.models import Post, PostKind, PostStatus, Urgency
 from bot.taxonomy import Taxonomy
 
 # Weights of the score's terms; they sum to 1 so a perfect pair scores 1.
-FIT_WEIGHT = 0.35
-COVERAGE_WEIGHT = 0.25
+FIT_WEIGHT = 0.30
+COVERAGE_WEIGHT = 0.15
 PROXIMITY_WEIGHT = 0.15
-URGENCY_WEIGHT = 0.15
+URGENCY_WEIGHT = 0.30
 DEADLINE_WEIGHT = 0.10
 
 # A deadline within a day presses fully; two weeks or more away, not at all.
