@@ -202,11 +202,13 @@ class DigestIndex:
         rows: list[OpenNeed | NewPost | MatchChange] = [*needs, *posts, *changes]
         event = np.array([self._event_pos[r.event_id] for r in rows], dtype=np.int64)
         sector = np.array([self.sector_position(r.sector) for r in rows], dtype=np.int64)
-        places, place = np.unique(
-            np.array([(r.lat, r.lon) for r in rows], dtype=np.float64).reshape(-1, 2), axis=0, return_inverse=True
+        # A place as one complex number (lat + lon·i): a plain numeric sort, and no tuple per row to collect.
+        coordinates = np.array([r.lat for r in rows], dtype=np.float64) + 1j * np.array(
+            [r.lon for r in rows], dtype=np.float64
         )
-        self._place_lat = np.radians(places[:, 0])
-        self._place_lon = np.radians(places[:, 1])
+        places, place = np.unique(coordinates, return_inverse=True)
+        self._place_lat = np.radians(places.real)
+        self._place_lon = np.radians(places.imag)
         self._place_cos_lat = np.cos(self._place_lat)
         n_events, n_sectors, n_places = len(snapshot.events), len(self._sector_pos), len(places)
         keys, cell = np.unique((event * n_sectors + sector) * n_places + place.reshape(-1), return_inverse=True)

@@ -233,7 +233,7 @@ class Digests:
                     "SELECT kind, event_id, org_id, sector, lat, lon FROM posts"
                     " WHERE coalition_id = ? AND created_at > ? AND created_at <= ?",
                     [coalition_id, to_iso(since), to_iso(until)],
-                ).fetchall()
+                )
             )
             changes = tuple(self._match_changes(coalition_id, since, until))
             org_names = dict(
@@ -260,7 +260,7 @@ class Digests:
             " WHERE p.coalition_id = ? AND p.kind = 'need' AND p.status = 'open' AND p.remaining > 0"
             " AND e.status = 'open'",
             [coalition_id],
-        ).fetchall()
+        )  # iterated, not fetched whole: each row tuple is freed as soon as its need is built
         urgencies = {u.value: u for u in Urgency}
         for row in rows:
             yield OpenNeed(*row[:4], urgencies.get(row[4], Urgency.NORMAL), *row[5:11], from_iso(row[11]))
