@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import discord
 from discord import app_commands
@@ -63,10 +64,12 @@ class CoalesceTree(app_commands.CommandTree):
         # The moment the gateway handed us the interaction: how long it then queues behind others on the loop
         # decides whether a command must acknowledge at once (see cogs.common.acknowledge_if_behind).
         interaction.extras["received"] = time.perf_counter()
+        cast("CoalesceBot", self.client).waiting.arrived()
         super()._from_interaction(interaction)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         interaction.extras["started"] = time.perf_counter()
+        cast("CoalesceBot", self.client).waiting.started()
         return True
 
 
@@ -83,6 +86,36 @@ async def send_ephemeral(interaction: discord.Interaction, message: str) -> None
         log.warning("could not answer expired interaction %s", interaction.id)
 
 
+class WaitingInteractions:
+    """Interactions handed to us that have not started yet: background sends give way to them.
+
+    A person waits on a command (Discord gives it 3 s); nobody waits on a channel
+    announcement to the millisecond. So the outbox dispatcher lets every command
+    that has arrived start before its next send, and a burst of commands is not
+    slowed by the notifications of the commands before it.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._none = asyncio.Event()
+        self._none.set()
+
+    def arrived(self) -> None:
+        self.count += 1
+        self._none.clear()
+
+    def started(self) -> None:
+        self.count = max(0, self.count - 1)
+        if self.count == 0:
+            self._none.set()
+
+    async def until_none(self, *, at_most: float) -> None:
+        """Return once no interaction waits to start, or after ``at_most`` seconds whatever happens."""
+        if self.count:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._none.wait(), at_most)
+
+
 class CoalesceBot(commands.Bot):
     def __init__(self, core: Core, *, scheduler_enabled: bool = True) -> None:
         intents = discord.Intents.default()
@@ -96,6 +129,7 @@ class CoalesceBot(commands.Bot):
         )
         self.core = core
         self.scheduler_enabled = scheduler_enabled
+        self.waiting = WaitingInteractions()
 
     async def setup_hook(self) -> None:
         # The gazetteer and taxonomy load once, off the loop, before the first command needs them.

@@ -46,6 +46,8 @@ BATCH = 50
 # How often the dispatcher looks for rows that fell due (retries, rows queued outside a command).
 # A retry therefore leaves at most this long after its time, and never before it.
 POLL_SECONDS = 1.0
+# Commands that have arrived go before the next send, but a notification waits at most this long for them.
+COMMANDS_FIRST_S = 1.0
 # When a 429 names no wait (no body field, no header), wait this long before trying again.
 DEFAULT_RETRY_AFTER_S = 5.0
 # Discord codes that no retry will change: unknown channel/user, DMs closed, missing access/permissions.
@@ -151,6 +153,7 @@ class Dispatcher(commands.Cog):
                     break
                 for message in batch:
                     seen.add(message.id)
+                    await self.bot.waiting.until_none(at_most=COMMANDS_FIRST_S)
                     sent += await self._deliver(message)
                     if self._is_paused():
                         break
