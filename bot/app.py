@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
 from pathlib import Path
@@ -137,6 +138,9 @@ class CoalesceBot(commands.Bot):
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.tree.sync()
+        # What start-up built (the gazetteer's places, the taxonomy, every module) lives as long as the process:
+        # kept out of the collector's full passes, which would otherwise walk it all and stall the loop.
+        gc.freeze()
 
     async def on_app_command_completion(
         self, interaction: discord.Interaction, command: app_commands.Command | app_commands.ContextMenu
