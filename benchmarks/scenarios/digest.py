@@ -17,7 +17,7 @@ from typing import Any
 
 from benchmarks.generator import BENCH_NOW, CoalitionGenerator, load_coalition, load_posts
 from benchmarks.harness import LoopTicker
-from benchmarks.scenarios.match_latency import GUILD_ID, SteppingClock, build_core
+from benchmarks.scenarios.match_latency import GUILD_ID, SteppingClock, build_core, freeze_start_up
 
 CHUNK = 20_000
 TICK_S = 0.002
@@ -80,6 +80,7 @@ async def measure(open_posts: int, subscribers: int, *, seed: int = 8) -> dict[s
             load_posts(core.store.db, loaded, list(generator.posts(n, org_count, need_share=0.5)))
         small = max(1, subscribers // 10)
         _subscribe_all(core, generator, loaded.coalition_id, small, 50_000)
+        freeze_start_up()
         coalition = core.store.coalitions.get(loaded.coalition_id)
         slot = due_slot(coalition, clock())
         # Warm-up round (first chart of the process), then a tenth of the subscribers, then all.

@@ -7,6 +7,7 @@ candidate search, scoring and proposals, in one transaction — without Discord.
 
 from __future__ import annotations
 
+import gc
 import tempfile
 import time
 from dataclasses import dataclass
@@ -41,6 +42,16 @@ def build_core(path: Path, clock) -> Core:
     settings = load_settings(environ={}).with_overrides(database=path)
     # As the bot builds it: WAL checkpoints on their own thread, never inside a post's commit.
     return Core(store=Store(path, background_checkpoints=True), settings=settings, clock=clock)
+
+
+def freeze_start_up() -> None:
+    """What the bot does at the end of its start-up (``CoalesceBot.setup_hook``): long-lived objects frozen.
+
+    Without it a full collection walks the gazetteer and every module now and then, inside whichever
+    post happens to be running: a stall the bot process does not have.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def populate(core: Core, generator: CoalitionGenerator, *, per_kind: int, org_count: int) -> LoadedCoalition:
@@ -78,6 +89,7 @@ def measure_size(open_per_kind: int, samples: int, *, seed: int = 8, profile: bo
         generator = CoalitionGenerator(seed=seed)
         org_count = max(200, min(2000, open_per_kind // 20))
         loaded = populate(core, generator, per_kind=open_per_kind, org_count=org_count)
+        freeze_start_up()
         timings, proposals, profiler = _sample(core, loaded, generator, clock, org_count, samples, profile)
         core.store.close()
     both = timings[PostKind.NEED] + timings[PostKind.OFFER]
