@@ -30,21 +30,30 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
+        args = with_default_command(parser, args, token_set=settings.discord_token is not None)
         if getattr(args, "database", None):
             settings = settings.with_overrides(database=args.database)
     except SettingsError as exc:
         print(f"Setting error: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
-    command = args.command or ("serve" if settings.discord_token else "sandbox")
     try:
-        return COMMANDS[command](settings, args)
+        return COMMANDS[args.command](settings, args)
     except CoalesceError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("\nStopped.")
         return 0
+
+
+def with_default_command(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, *, token_set: bool
+) -> argparse.Namespace:
+    """No subcommand means serve when a token is set, else offline mode, each with its own defaults."""
+    if args.command is not None:
+        return args
+    return parser.parse_args(["serve" if token_set else "sandbox"])
 
 
 def build_parser() -> argparse.ArgumentParser:

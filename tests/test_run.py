@@ -101,3 +101,14 @@ def test_import_of_a_malformed_file_changes_nothing_and_says_why(tmp_path, capsy
     assert run.main(["import", str(tmp_path / "in"), "--database", str(live)]) == 1
 
     assert "Nothing was imported" in capsys.readouterr().err
+
+
+def test_no_subcommand_means_offline_mode_without_a_token_and_serve_with_one():
+    parser = run.build_parser()
+
+    offline = run.with_default_command(parser, parser.parse_args([]), token_set=False)
+    online = run.with_default_command(parser, parser.parse_args([]), token_set=True)
+
+    assert offline.command == "sandbox"
+    assert str(offline.database) == "data/sandbox.db" and offline.port is None and not offline.once
+    assert online.command == "serve"
