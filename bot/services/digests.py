@@ -12,7 +12,10 @@ row names its view instead of carrying the embed, which keeps the transaction sh
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -103,7 +106,8 @@ async def run_digest_round(core: Core, coalition_id: int, slot: datetime) -> Rou
     now = core.clock()
     since = period_start(core, coalition, slot)
     channel_ids = core.store.coalitions.channel_targets(coalition_id, ChannelKind.DIGEST)
-    prepared = await asyncio.to_thread(build_round, core.store.path, coalition_id, slot, since, now, channel_ids)
+    with collector_paused():
+        prepared = await asyncio.to_thread(build_round, core.store.path, coalition_id, slot, since, now, channel_ids)
     return await record_round(core, prepared)
 
 
@@ -114,6 +118,28 @@ def period_start(core: Core, coalition: Coalition, before: datetime) -> datetime
         return last
     earlier = previous_slot(coalition.digest_times, ZoneInfo(coalition.timezone), before)
     return earlier or before - timedelta(days=1)
+
+
+_pauses = 0
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic collection while a round is built: a full pass holds the GIL and stalls the event loop.
+
+    The round allocates tens of thousands of short-lived rows that reference counting frees by
+    itself; the collector then runs as usual. Nested rounds keep it paused until the last ends.
+    """
+    global _pauses
+    _pauses += 1
+    if _pauses == 1:
+        gc.disable()
+    try:
+        yield
+    finally:
+        _pauses -= 1
+        if _pauses == 0:
+            gc.enable()
 
 
 def build_round(
