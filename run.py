@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--port", type=int, help="port of the local page (default: setting 'preview_port')")
     sandbox.add_argument("--no-seed", action="store_true", help="start with an empty coalition")
     sandbox.add_argument("--once", action="store_true", help="build the demo, print what a person would see, and exit")
+    sandbox.add_argument(
+        "--console", action="store_true", help="type commands in this terminal instead of the browser page"
+    )
     check = sub.add_parser("check", help="check settings and the database; exit 0 when all is well")
     check.add_argument("--database", type=Path, help="SQLite file (default: setting 'database')")
     backup = sub.add_parser("backup", help="copy the database to PATH with SQLite's online backup")
@@ -136,7 +139,14 @@ def sandbox(settings: Settings, args: argparse.Namespace) -> int:
 
     port = args.port if args.port is not None else settings.preview_port
     return asyncio.run(
-        run_sandbox(args.database, settings=overrides_of(settings), port=port, seed=not args.no_seed, once=args.once)
+        run_sandbox(
+            args.database,
+            settings=overrides_of(settings),
+            port=port,
+            seed=not args.no_seed,
+            once=args.once,
+            console=args.console,
+        )
     )
 
 

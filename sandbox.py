@@ -8,10 +8,13 @@ composer and clickable buttons; the person picks which demo member they act as.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import re
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import discord
 import simcord
@@ -111,7 +114,13 @@ def print_bot_dms(bot: discord.Client, world: DemoWorld) -> None:
 
 
 async def run_sandbox(
-    database: Path, *, settings: dict[str, object], port: int | None, seed: bool = True, once: bool = False
+    database: Path,
+    *,
+    settings: dict[str, object],
+    port: int | None,
+    seed: bool = True,
+    once: bool = False,
+    console: bool = False,
 ) -> int:
     fresh_database(Path(database))
     bot = create_bot(database, **settings)
@@ -125,9 +134,15 @@ async def run_sandbox(
         if once:
             print(f"\n#{world.ops.name} now shows:\n{transcript(world.ops)}", flush=True)
             return 0
-        async with open_preview(env, world, port) as preview:
-            print_instructions(preview.url, world)
-            await preview.wait_closed()
+        if not console:
+            try:
+                async with open_preview(env, world, port) as preview:
+                    print_instructions(preview.url, world)
+                    await preview.wait_closed()
+                return 0
+            except (OSError, ImportError, simcord.SetupError) as exc:
+                print(f"The browser page could not start ({exc}); here is the terminal console instead.", flush=True)
+        await run_console(world, sys.stdin)
     return 0
 
 
@@ -139,11 +154,7 @@ def fresh_database(database: Path) -> None:
 
 
 def open_preview(env: simcord.Env, world: DemoWorld, port: int | None):
-    try:
-        return env.preview(world.ops, viewers=world.members, layout="channel", port=port)
-    except (OSError, simcord.SetupError) as exc:
-        log.warning("port %s unavailable (%s); picking a free one", port, exc)
-        return env.preview(world.ops, viewers=world.members, layout="channel")
+    return env.preview(world.ops, viewers=world.members, layout="channel", port=port)
 
 
 def print_instructions(url: str, world: DemoWorld) -> None:
@@ -162,3 +173,94 @@ on match proposals. Direct messages the bot sends appear in this terminal.
 Press Ctrl-C to stop; the demo starts afresh next time.""",
         flush=True,
     )
+
+
+CONSOLE_HELP = """Type as a member of the demo server, one line at a time:
+    alice /org list
+    dana /org verify org:Coastal Medics
+    bob /offer post sector:wash item:bottled water quantity:200 location:Baytown
+    alice click M-1 accept        (accept, decline, deliver or cancel a match)
+    show                          (what #relief-ops shows)
+    quit
+Members: {people}. Options are name:value; a value runs to the next name:."""
+
+_OPTION = re.compile(r"(?:^|\s)([a-z_]+):")
+
+
+def parse_options(text: str) -> dict[str, str]:
+    """``"name:Relief Now sectors:food"`` -> ``{"name": "Relief Now", "sectors": "food"}``."""
+    found = list(_OPTION.finditer(text))
+    return {m.group(1): text[m.end() : found[i + 1].start() if i + 1 < len(found) else len(text)].strip()
+            for i, m in enumerate(found)}  # fmt: skip
+
+
+async def run_console(world: DemoWorld, lines: TextIO) -> None:
+    """The terminal stand-in for the browser page: slash commands and button clicks, typed."""
+    people = {m.user.name: m for m in world.members}
+    print(CONSOLE_HELP.format(people=", ".join(people)), flush=True)
+    seen = len(list(world.ops.history()))
+    while raw := await asyncio.to_thread(lines.readline):  # the loop keeps running while a person types
+        line = raw.strip()
+        if line in ("quit", "exit"):
+            break
+        if not line:
+            continue
+        if line == "show":
+            print(transcript(world.ops), flush=True)
+            continue
+        name, _, rest = line.partition(" ")
+        member = people.get(name)
+        if member is None:
+            print(f"Who is {name!r}? Start the line with one of: {', '.join(people)}.", flush=True)
+            continue
+        try:
+            answer = await act(world, member, people, rest.strip())
+        except (simcord.SetupError, simcord.OptionError, ValueError) as exc:
+            print(f"Discord would not send that: {exc}", flush=True)
+            continue
+        print(answer, flush=True)
+        messages = list(world.ops.history())
+        for message in messages[seen:]:
+            print(f"  #{world.ops.name} · {transcript_line(message)}", flush=True)
+        seen = len(messages)
+
+
+async def act(world: DemoWorld, member: Any, people: dict[str, Any], command: str) -> str:
+    if command.startswith("click "):
+        _, ref, action = [*command.split(), "", ""][:3]
+        match_id = ref.upper().removeprefix("M-")
+        message = next((m for m in reversed(list(world.ops.history())) if f"**M-{match_id}**" in m.content), None)
+        if message is None:
+            raise ValueError(f"no message shows match {ref} in #{world.ops.name}")
+        result = await member.click(message, custom_id=f"coalesce:match:{match_id}:{action}")
+    else:
+        path, _, options_text = command.removeprefix("/").partition(" ")
+        words = path.split()
+        if len(words) == 1 and options_text and ":" not in options_text.split()[0]:
+            # "/org list" typed as two words: the subcommand is the first word of what follows.
+            sub, _, options_text = options_text.partition(" ")
+            words.append(sub)
+        options: dict[str, Any] = parse_options(options_text)
+        for key, value in options.items():
+            if value in people:
+                options[key] = people[value]
+            elif value.lstrip("-").isdigit():
+                options[key] = int(value)
+            elif value in ("true", "false"):
+                options[key] = value == "true"
+            elif value.startswith("#") and value[1:] == world.ops.name:
+                options[key] = world.ops
+        result = await member.slash(world.ops, " ".join(words), **options)
+    reply = result.response or (result.followups[-1] if result.followups else None)
+    if reply is None:
+        return "(no answer)"
+    privacy = "only you see this" if result.ephemeral else "everyone sees this"
+    return f"Coalesce ({privacy}): {transcript_line(reply)}"
+
+
+def transcript_line(message: Any) -> str:
+    text = message.content or ""
+    for embed in message.embeds:
+        text += f" [{embed.title or ''}{': ' + embed.description if embed.description else ''}]"
+        text += "".join(f" [{field.name}: {field.value}]" for field in embed.fields)
+    return text.strip()

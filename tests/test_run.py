@@ -112,3 +112,30 @@ def test_no_subcommand_means_offline_mode_without_a_token_and_serve_with_one():
     assert offline.command == "sandbox"
     assert str(offline.database) == "data/sandbox.db" and offline.port is None and not offline.once
     assert online.command == "serve"
+
+
+def test_offline_console_lets_a_person_register_an_org_and_accept_a_match(tmp_path, capsys, monkeypatch):
+    import io
+
+    typed = "\n".join(
+        [
+            "vic /org register name:Vic's Volunteers sectors:logistics location:Houston contact:vic@example.org",
+            "dana /org verify org:Vic's Volunteers",
+            "alice click M-1 accept",
+            "bob click M-1 accept",
+            "nobody /org list",
+            "quit",
+        ]
+    )
+    monkeypatch.setattr("sys.stdin", io.StringIO(typed + "\n"))
+
+    assert run.main(["sandbox", "--console", "--database", str(tmp_path / "console.db")]) == 0
+
+    out = capsys.readouterr().out
+    assert "Registered **Vic's Volunteers**" in out and "pending" in out
+    assert "**Vic's Volunteers** is verified" in out
+    assert "M-1 is committed" in out
+    assert "[DM to alice] 🤝 **M-1 is committed**" in out
+    assert "Who is 'nobody'?" in out
+    channel_lines = [line for line in out.splitlines() if line.startswith("  #relief-ops")]
+    assert channel_lines and not any("vic@example.org" in line or "555 01" in line for line in channel_lines)
