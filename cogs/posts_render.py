@@ -88,7 +88,8 @@ def posted_reply(result: PostResult) -> tuple[str, discord.Embed]:
                 f"{card.match.distance_km:,.0f} km"
             )
         embed.add_field(name="Best matches, proposed now", value="\n".join(lines)[:1024], inline=False)
-        follow = "Both organisations accept or decline in the matches channel."
+        where = "in the matches channel" if result.proposals_in_channel else "on the proposal sent to them by DM"
+        follow = f"Both organisations accept or decline {where}."
     else:
         follow = "No match yet: you will be proposed one as soon as a fitting post appears."
     noun = "need" if post.kind is PostKind.NEED else "offer"

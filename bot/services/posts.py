@@ -54,6 +54,8 @@ class PostResult:
     event: Event
     proposals: list[MatchCard]
     announced: bool
+    # Where the proposals' buttons are: the matches channel, or each side's DMs when none is set.
+    proposals_in_channel: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +211,7 @@ def _post(
         org=poster,
         event=on_event,
         proposals=proposed,
+        proposals_in_channel=bool(core.store.coalitions.channel_targets(coalition.id, ChannelKind.MATCHES)),
         announced=announced,
     )
 

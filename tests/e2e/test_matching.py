@@ -136,8 +136,9 @@ async def test_without_a_matches_channel_proposals_reach_both_sides_by_dm_and_wo
     world.env.bot.core.store.db.execute("DELETE FROM channels WHERE kind = 'matches'")
     await post_need(world, world.alice, quantity=100, urgency="high")
 
-    await post_offer(world, world.bob, quantity=100, location="Baytown")
+    offered = await post_offer(world, world.bob, quantity=100, location="Baytown")
 
+    assert "on the proposal sent to them by DM" in offered.response.content
     alice_dm = world.alice.user.dm_channel.last_message
     bob_dm = world.bob.user.dm_channel.last_message
     assert "**M-1**" in alice_dm.content and "**M-1**" in bob_dm.content
