@@ -262,3 +262,19 @@ def digest_views(db: Database) -> None:
         )
         """,
     )
+
+
+@migrations(name="0007_alert_roles")
+def alert_roles(db: Database) -> None:
+    # The role a server's alerts ping (critical needs, events opened): chosen by its admins, one per server.
+    _execute_all(
+        db,
+        """
+        CREATE TABLE alert_roles (
+            guild_id INTEGER PRIMARY KEY REFERENCES guild_links(guild_id),
+            role_id INTEGER NOT NULL,
+            set_by INTEGER NOT NULL,
+            set_at TEXT NOT NULL
+        );
+        """,
+    )

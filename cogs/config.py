@@ -66,6 +66,19 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Set u
             allowed_mentions=NO_PINGS,
         )
 
+    @app_commands.command(name="alert-role", description="Choose the role that alerts ping (critical needs, events)")
+    @app_commands.describe(role="The role of the people who respond; leave it out to stop the pings")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def alert_role(self, interaction: discord.Interaction, role: discord.Role | None = None) -> None:
+        coalition_config.set_alert_role(
+            core_of(interaction),
+            actor_of(interaction),
+            role.id if role else None,
+            role_is_everyone=role is not None and role.is_default(),
+        )
+        text = f"Alerts will ping {role.mention}." if role else "Alerts will ping nobody."
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
+
     @app_commands.command(name="show", description="Show this server's Coalesce settings")
     @app_commands.checks.has_permissions(manage_guild=True)
     async def show(self, interaction: discord.Interaction) -> None:
@@ -81,6 +94,8 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Set u
             value=f"{', '.join(summary.coalition.digest_times)} ({summary.coalition.timezone})",
             inline=False,
         )
+        role = f"<@&{summary.alert_role_id}>" if summary.alert_role_id else "none"
+        embed.add_field(name="Alerts ping", value=role, inline=False)
         embed.add_field(name="Open events", value=str(summary.open_events))
         embed.add_field(name="Organisations", value=f"{summary.verified_orgs} verified, {summary.pending_orgs} pending")
         await interaction.response.send_message(embed=embed, ephemeral=True)

@@ -254,6 +254,16 @@ class Dispatcher(commands.Cog):
 
 
 async def send_notice(message: OutboxMessage, destination: discord.abc.Messageable) -> None:
+    """A plain notice; an alert may ping the one role its server chose, never anyone else."""
+    role_id = message.payload.get("role_id")
+    if role_id:
+        role = discord.Object(int(role_id))  # type: ignore[call-overload]
+        await destination.send(
+            f"<@&{role.id}> {message.payload['text']}",
+            allowed_mentions=discord.AllowedMentions(everyone=False, users=False, roles=[role]),
+            nonce=outbox_nonce(message),
+        )
+        return
     await destination.send(str(message.payload["text"]), allowed_mentions=NO_PINGS, nonce=outbox_nonce(message))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.core import Core
-from bot.errors import Forbidden
+from bot.errors import Forbidden, InvalidInput
 from bot.models import Actor, ChannelKind, Coalition, EventStatus, OrgStatus
 from bot.validation import parse_digest_times, parse_timezone
 
@@ -41,6 +41,19 @@ def set_digest_schedule(core: Core, actor: Actor, *, times: str, timezone: str) 
     return core.store.coalitions.get(coalition.id)
 
 
+def set_alert_role(core: Core, actor: Actor, role_id: int | None, *, role_is_everyone: bool = False) -> Coalition:
+    """The role this server's alerts ping, or none."""
+    require_admin(actor)
+    if role_is_everyone:
+        raise InvalidInput("Alerts never ping @everyone; choose a role of the people who respond.")
+    coalition = core.coalition_of(actor)
+    now = core.clock()
+    with core.store.atomic():
+        core.store.coalitions.set_alert_role(actor.guild_id, role_id, actor.user_id, now)
+        core.store.audit.record(coalition.id, actor.user_id, "config.alert_role", "alerts", now, role_id=role_id)
+    return coalition
+
+
 @dataclass(frozen=True, slots=True)
 class ConfigSummary:
     coalition: Coalition
@@ -48,6 +61,7 @@ class ConfigSummary:
     open_events: int
     verified_orgs: int
     pending_orgs: int
+    alert_role_id: int | None = None
 
 
 def show_config(core: Core, actor: Actor) -> ConfigSummary:
@@ -59,4 +73,5 @@ def show_config(core: Core, actor: Actor) -> ConfigSummary:
         open_events=len(core.store.events.list(coalition.id, status=EventStatus.OPEN)),
         verified_orgs=len(core.store.orgs.list(coalition.id, status=OrgStatus.VERIFIED)),
         pending_orgs=len(core.store.orgs.list(coalition.id, status=OrgStatus.PENDING)),
+        alert_role_id=core.store.coalitions.alert_role(actor.guild_id),
     )

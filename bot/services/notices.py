@@ -9,7 +9,16 @@ from bot.models import ChannelKind, Coalition
 
 
 def notify_channel(core: Core, coalition: Coalition, kind: ChannelKind, text: str, now: datetime) -> int:
-    """Queue ``text`` for each linked server's channel of ``kind``; returns how many were queued."""
+    """Queue ``text`` for each linked server's channel of ``kind``; returns how many were queued.
+
+    Alerts also ping the role each server's admins chose for them (``/config alert-role``), and only it.
+    """
+    if kind is ChannelKind.ALERTS:
+        alerts = core.store.coalitions.alert_targets(coalition.id)
+        for channel_id, role_id in alerts:
+            payload: dict[str, object] = {"text": text, "role_id": role_id} if role_id else {"text": text}
+            core.store.outbox.enqueue(coalition.id, "notice", f"channel:{channel_id}", payload, now)
+        return len(alerts)
     targets = core.store.coalitions.channel_targets(coalition.id, kind)
     for channel_id in targets:
         core.store.outbox.enqueue(coalition.id, "notice", f"channel:{channel_id}", {"text": text}, now)

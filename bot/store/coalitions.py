@@ -80,6 +80,34 @@ class Coalitions:
             )
         ]
 
+    def set_alert_role(self, guild_id: int, role_id: int | None, set_by: int, now: datetime) -> None:
+        """The role this server's alerts ping; None stops the pings."""
+        if role_id is None:
+            self.db.execute("DELETE FROM alert_roles WHERE guild_id = ?", [guild_id])
+            return
+        self.db.execute(
+            "INSERT INTO alert_roles (guild_id, role_id, set_by, set_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (guild_id) DO UPDATE SET role_id = excluded.role_id, set_by = excluded.set_by,"
+            " set_at = excluded.set_at",
+            [guild_id, role_id, set_by, to_iso(now)],
+        )
+
+    def alert_role(self, guild_id: int) -> int | None:
+        row = self.db.execute("SELECT role_id FROM alert_roles WHERE guild_id = ?", [guild_id]).fetchone()
+        return int(row[0]) if row else None
+
+    def alert_targets(self, coalition_id: int) -> list[tuple[int, int | None]]:
+        """Each linked server's alerts channel, with the role its alerts ping (if one is set)."""
+        return [
+            (row[0], row[1])
+            for row in self.db.execute(
+                "SELECT c.channel_id, r.role_id FROM channels c JOIN guild_links g ON g.guild_id = c.guild_id"
+                " LEFT JOIN alert_roles r ON r.guild_id = c.guild_id"
+                " WHERE g.coalition_id = ? AND c.kind = 'alerts' ORDER BY c.guild_id",
+                [coalition_id],
+            ).fetchall()
+        ]
+
     def _linked(self, guild_id: int) -> dict | None:
         rows = list(
             self.db.query(

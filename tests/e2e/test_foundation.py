@@ -99,3 +99,28 @@ async def test_registration_is_announced_to_admins_in_the_log_channel(world):
     note = world.channels["log"].last_message
     assert "awaiting verification" in note.content and "Houston Food Bank" in note.content
     assert "ops@example.org" not in note.content
+
+
+async def test_critical_needs_alert_the_role_admins_chose_and_ping_nobody_else(world):
+    from tests.e2e.matching_helpers import post_need, ready_world
+
+    await ready_world(world, members=("alice",))
+    responders = world.guild.create_role("Responders")
+    result = await world.admin.slash(world.general, "config alert-role", role=responders)
+    assert result.ephemeral and f"<@&{responders.id}>" in result.response.content
+
+    await post_need(world, world.alice, quantity=500, urgency="critical")
+
+    alert = world.channels["alerts"].last_message
+    assert alert.content.startswith(f"<@&{responders.id}>") and "Critical need N-1" in alert.content
+    sent = [r for r in world.env.http_requests if r.path == f"/channels/{world.channels['alerts'].id}/messages"]
+    mentions = sent[-1].json["allowed_mentions"]
+    assert mentions["parse"] == [] and [int(r) for r in mentions["roles"]] == [responders.id]
+    shown = await world.admin.slash(world.general, "config show")
+    assert f"<@&{responders.id}>" in str(shown.response.embeds[0].to_dict())
+
+
+async def test_alerts_never_ping_everyone(world):
+    refused = await world.admin.slash(world.general, "config alert-role", role=world.guild.default_role)
+
+    assert_refused(world.env, refused, "never ping @everyone")

@@ -41,6 +41,7 @@ ROWS = [
     Row("config channel", admin_only(hidden=True), lambda w, r: {"kind": "log", "channel": w.channels["log"]}),
     Row("config digest", admin_only(hidden=True), lambda w, r: {"times": "08:00", "timezone": "Europe/Paris"}),
     Row("config show", admin_only(hidden=True)),
+    Row("config alert-role", admin_only(hidden=True)),
     Row(
         "org register",
         EVERYONE,
