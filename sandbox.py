@@ -135,13 +135,17 @@ async def run_sandbox(
             print(f"\n#{world.ops.name} now shows:\n{transcript(world.ops)}", flush=True)
             return 0
         if not console:
-            try:
-                async with open_preview(env, world, port) as preview:
-                    print_instructions(preview.url, world)
-                    await preview.wait_closed()
-                return 0
-            except (OSError, ImportError, simcord.SetupError) as exc:
-                print(f"The browser page could not start ({exc}); here is the terminal console instead.", flush=True)
+            # The configured port first; if something else holds it, any free one; else the console.
+            for attempt in dict.fromkeys([port, None]):
+                try:
+                    async with open_preview(env, world, attempt) as preview:
+                        print_instructions(preview.url, world)
+                        await preview.wait_closed()
+                    return 0
+                except (OSError, ImportError, simcord.SetupError) as exc:
+                    reason = exc
+                    log.warning("the browser page could not start on port %s: %s", attempt or "any", exc)
+            print(f"The browser page could not start ({reason}); here is the terminal console.", flush=True)
         await run_console(world, sys.stdin)
     return 0
 
