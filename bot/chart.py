@@ -9,13 +9,44 @@ matplotlib is imported on the first chart, not with this module: it costs about
 from __future__ import annotations
 
 import io
+import logging
+import multiprocessing
+import threading
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, time, timedelta
 
 from bot.digests import URGENCIES, ChartData
 
+log = logging.getLogger("coalesce.chart")
+
+_pool: ProcessPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
 URGENCY_COLOURS = {"critical": "#c0392b", "high": "#e67e22", "normal": "#2e86c1", "low": "#a6acaf"}
 DELIVERED_COLOUR = "#1e8449"
 REQUESTED_COLOUR = "#566573"
+
+
+def draw_chart(data: ChartData) -> bytes:
+    """:func:`render_chart` in a process of its own, for a worker thread to wait on.
+
+    Agg draws in C++ holding the GIL for about 50 ms at a time: from a thread of
+    the bot's process that stalls the event loop just as long. A separate process
+    (started once, then reused) draws without touching it. Should it fail, the
+    chart is drawn here after all: a late digest beats none.
+    """
+    global _pool
+    try:
+        with _pool_lock:
+            if _pool is None:
+                _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            pool = _pool
+        return pool.submit(render_chart, data).result(timeout=120)
+    except Exception:
+        log.warning("could not draw the chart in its own process; drawing it here", exc_info=True)
+        with _pool_lock:
+            _pool = None
+        return render_chart(data)
 
 
 def render_chart(data: ChartData, *, dpi: int = 100) -> bytes:

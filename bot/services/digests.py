@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.chart import render_chart
+from bot.chart import draw_chart
 from bot.core import Core
 from bot.digest_render import DigestEmbed, render
 from bot.digest_schedule import last_slot, previous_slot
@@ -158,7 +158,7 @@ def build_round(
     if channel_ids:
         summary = index.summarise()
         channel = RenderedDigest(
-            render(summary, image=f"attachment://{CHART_NAME}"), render_chart(chart_data(summary, snapshot))
+            render(summary, image=f"attachment://{CHART_NAME}"), draw_chart(chart_data(summary, snapshot))
         )
     views: list[str] = []
     personal: list[tuple[int, int]] = []
@@ -293,7 +293,7 @@ def _build_now(database: Path, coalition_id: int, since: datetime, now: datetime
         db.close()
     summary = DigestIndex(snapshot).summarise()
     return RenderedDigest(
-        render(summary, image=f"attachment://{CHART_NAME}"), render_chart(chart_data(summary, snapshot))
+        render(summary, image=f"attachment://{CHART_NAME}"), draw_chart(chart_data(summary, snapshot))
     )
 
 

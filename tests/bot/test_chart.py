@@ -54,3 +54,9 @@ async def test_charts_render_in_worker_threads_side_by_side():
     charts = await asyncio.gather(*(asyncio.to_thread(render_chart, sample()) for _ in range(3)))
 
     assert all(png_size(png) == (1000, 450) for png in charts)
+
+
+def test_a_chart_drawn_in_its_own_process_is_the_same_picture():
+    from bot.chart import draw_chart
+
+    assert draw_chart(sample()) == render_chart(sample())
