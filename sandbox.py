@@ -88,14 +88,11 @@ def transcript(channel: Any, *, limit: int = 40) -> str:
     """The channel's history as plain text, oldest first."""
     lines = []
     for message in list(channel.history())[-limit:]:
-        text = message.content or ""
-        for embed in message.embeds:
-            text += f" [{embed.title or ''}{': ' + embed.description if embed.description else ''}]"
-            text += "".join(f" [{field.name}: {field.value}]" for field in embed.fields)
+        text = transcript_line(message)
         buttons = [c.label for row in message.components for c in getattr(row, "children", []) if c.label]
         if buttons:
             text += " " + " ".join(f"({label})" for label in buttons)
-        lines.append(f"{message.author.display_name}: {text.strip()}")
+        lines.append(f"{message.author.display_name}: {text}")
     return "\n".join(lines)
 
 
@@ -263,6 +260,7 @@ async def act(world: DemoWorld, member: Any, people: dict[str, Any], command: st
 
 
 def transcript_line(message: Any) -> str:
+    """One message as plain text: its content, then each embed's title, description and fields."""
     text = message.content or ""
     for embed in message.embeds:
         text += f" [{embed.title or ''}{': ' + embed.description if embed.description else ''}]"

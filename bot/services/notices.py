@@ -14,14 +14,12 @@ def notify_channel(core: Core, coalition: Coalition, kind: ChannelKind, text: st
     Alerts also ping the role each server's admins chose for them (``/config alert-role``), and only it.
     """
     if kind is ChannelKind.ALERTS:
-        alerts = core.store.coalitions.alert_targets(coalition.id)
-        for channel_id, role_id in alerts:
-            payload: dict[str, object] = {"text": text, "role_id": role_id} if role_id else {"text": text}
-            core.store.outbox.enqueue(coalition.id, "notice", f"channel:{channel_id}", payload, now)
-        return len(alerts)
-    targets = core.store.coalitions.channel_targets(coalition.id, kind)
-    for channel_id in targets:
-        core.store.outbox.enqueue(coalition.id, "notice", f"channel:{channel_id}", {"text": text}, now)
+        targets = core.store.coalitions.alert_targets(coalition.id)
+    else:
+        targets = [(channel_id, None) for channel_id in core.store.coalitions.channel_targets(coalition.id, kind)]
+    for channel_id, role_id in targets:
+        payload: dict[str, object] = {"text": text, "role_id": role_id} if role_id else {"text": text}
+        core.store.outbox.enqueue(coalition.id, "notice", f"channel:{channel_id}", payload, now)
     return len(targets)
 
 

@@ -58,18 +58,14 @@ class Events:
         return [_event(row) for row in self.db.query(sql + " ORDER BY status DESC, opened_at DESC LIMIT ?", params)]
 
     def search(self, coalition_id: int, text: str, *, status: EventStatus | None, limit: int = 25) -> list[Event]:
-        pattern = "%" + name_key(text).replace("%", "").replace("_", "") + "%"
-        return [e for e in self.list(coalition_id, status=status, limit=500) if _like(e.name, pattern)][:limit]
+        needle = name_key(text)
+        return [e for e in self.list(coalition_id, status=status, limit=500) if needle in name_key(e.name)][:limit]
 
     def close(self, event_id: int, closed_by: int, now: datetime) -> None:
         self.db.execute(
             "UPDATE events SET status = 'closed', closed_by = ?, closed_at = ? WHERE id = ?",
             [closed_by, to_iso(now), event_id],
         )
-
-
-def _like(name: str, pattern: str) -> bool:
-    return pattern.strip("%") in name_key(name)
 
 
 def _event(row: dict) -> Event:
