@@ -23,7 +23,7 @@ import time
 import traceback
 from typing import Any
 
-SCENARIOS = ("match_latency", "e2e", "quality", "digest", "memory")
+SCENARIOS = ("match_latency", "e2e", "quality", "digest", "memory", "notify")
 
 FULL: dict[str, Any] = {
     "match_sizes": [1_000, 3_000, 10_000, 30_000, 100_000],
@@ -39,6 +39,9 @@ FULL: dict[str, Any] = {
     "digest_subscribers": 10_000,
     "memory_open_posts": 100_000,
     "memory_matched_posts": 2_000,
+    "notify_rate_per_s": 2,
+    "notify_steady_s": 600,
+    "notify_burst": 1_000,
 }
 QUICK: dict[str, Any] = {
     "match_sizes": [100, 1_000, 10_000],
@@ -54,6 +57,9 @@ QUICK: dict[str, Any] = {
     "digest_subscribers": 1_000,
     "memory_open_posts": 10_000,
     "memory_matched_posts": 200,
+    "notify_rate_per_s": 2,
+    "notify_steady_s": 30,
+    "notify_burst": 100,
 }
 
 # key: (label, target text, predicate, unit)
@@ -74,6 +80,17 @@ TARGETS: dict[str, tuple[str, str, Any, str]] = {
     "loop_max_stall_ms": ("loop max stall during the digest round", "<= 50 ms", lambda v: v <= 50, "ms"),
     "digest_growth_10x_subscribers": ("digest time growth, 10x subscribers", "<= 10x", lambda v: v <= 10, "x"),
     "peak_rss_mb": ("peak RSS, open posts loaded and matched", "<= 200 MB", lambda v: v <= 200, "MB"),
+    "notify_proposal_p50_s": ("proposal shown, p50, steady 2 posts/s", "—", None, "s"),
+    "notify_proposal_p99_s": ("proposal shown, p99, steady 2 posts/s", "—", None, "s"),
+    "notify_burst_proposal_p50_s": ("proposal shown, p50, burst", "—", None, "s"),
+    "notify_burst_proposal_p99_s": ("proposal shown, p99, burst", "—", None, "s"),
+    "notify_burst_makespan_s": ("burst: every notification delivered", "—", None, "s"),
+    "notify_burst_bound_s": ("burst: least time the limits allow", "—", None, "s"),
+    "notify_makespan_vs_bound": ("burst makespan / bound", "<= 1.25x", lambda v: v <= 1.25, "x"),
+    "notify_messages_per_post": ("messages per post under backlog", "<= 1.0", lambda v: v <= 1.0, ""),
+    "notify_429_share": ("share of requests answered 429", "<= 1%", lambda v: v <= 0.01, ""),
+    "notify_invalid_requests_10min": ("invalid requests in any 10 min", "<< 10,000", lambda v: v <= 1_000, ""),
+    "notify_head_of_line_s": ("delay beside a saturated channel", "<= 1 s", lambda v: v <= 1, "s"),
 }
 
 
