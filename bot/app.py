@@ -35,6 +35,7 @@ EXTENSIONS = (
     "cogs.housekeeping",
 )
 
+RATE_LIMIT_WAIT_MAX_S = 30.0
 GENERIC_APOLOGY = "Something went wrong on our side; it has been logged. Please try again in a moment."
 
 
@@ -127,6 +128,9 @@ class CoalesceBot(commands.Bot):
             help_command=None,
             # User text never pings anyone unless a message opts in for named users.
             allowed_mentions=discord.AllowedMentions.none(),
+            # A rate limit longer than this raises RateLimited instead of discord.py sleeping inside the send:
+            # the outbox dispatcher parks that one destination and the others keep going (30 s is the least allowed).
+            max_ratelimit_timeout=RATE_LIMIT_WAIT_MAX_S,
         )
         self.core = core
         self.scheduler_enabled = scheduler_enabled
@@ -154,10 +158,6 @@ class CoalesceBot(commands.Bot):
             interaction.user.id,
             elapsed_ms,
         )
-        # Whatever the command queued in the outbox leaves now, after the reply.
-        from cogs.dispatcher import dispatcher_of
-
-        dispatcher_of(self).kick()
 
     async def close(self) -> None:
         await super().close()

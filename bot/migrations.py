@@ -278,3 +278,18 @@ def alert_roles(db: Database) -> None:
         );
         """,
     )
+
+
+@migrations(name="0012_outbox_leases")
+def outbox_leases(db: Database) -> None:
+    # A row is claimed before it is sent: by which process (lease_owner) and until when (lease_until),
+    # so two bot processes on one database never send the same row and a crashed one's claims expire.
+    # A destination's pending rows are read in order, to claim it whole and send it in order.
+    _execute_all(
+        db,
+        """
+        ALTER TABLE outbox ADD COLUMN lease_owner TEXT;
+        ALTER TABLE outbox ADD COLUMN lease_until TEXT;
+        CREATE INDEX outbox_pending_by_target ON outbox(target, id) WHERE status = 'pending'
+        """,
+    )

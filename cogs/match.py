@@ -25,7 +25,14 @@ from bot.services import matches
 from bot.services.matches import MatchCard
 from cogs.common import COLOUR, NO_PINGS, actor_of, core_of
 from cogs.dispatcher import dispatcher_of, outbox_nonce
-from cogs.posts_render import announcement_embed, contact_message, match_embed, match_headline, match_line
+from cogs.posts_render import (
+    announcement_embed,
+    announcements_embed,
+    contact_message,
+    match_embed,
+    match_headline,
+    match_line,
+)
 
 if TYPE_CHECKING:
     from bot.app import CoalesceBot
@@ -130,7 +137,7 @@ class MatchCog(commands.GroupCog, group_name="match", group_description="Propose
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(MatchButton)
         dispatcher = dispatcher_of(self.bot)
-        dispatcher.register("post_announcement", self.send_announcement)
+        dispatcher.register("post_announcement", self.send_announcement, group=self.send_announcements)
         dispatcher.register("match_proposal", self.send_proposal)
         dispatcher.register("match_update", self.send_update)
         dispatcher.register("contact_reveal", self.send_contact)
@@ -161,6 +168,12 @@ class MatchCog(commands.GroupCog, group_name="match", group_description="Propose
         await destination.send(
             embed=announcement_embed(message.payload), allowed_mentions=NO_PINGS, nonce=outbox_nonce(message)
         )
+
+    async def send_announcements(self, messages: list[OutboxMessage], destination: discord.abc.Messageable) -> int:
+        """Several waiting announcements as one message (under backlog); returns how many it carried."""
+        embed, carried = announcements_embed([m.payload for m in messages])
+        await destination.send(embed=embed, allowed_mentions=NO_PINGS, nonce=outbox_nonce(messages[0]))
+        return carried
 
     async def send_proposal(self, message: OutboxMessage, destination: discord.abc.Messageable) -> None:
         """Post the proposal, pinging both sides' coordinators only, and remember the message for edits."""

@@ -116,6 +116,58 @@ def announcement_embed(payload: dict[str, object]) -> discord.Embed:
     return embed
 
 
+# Discord's embed limits: a description of 4,096 characters, 6,000 across the whole embed.
+EMBED_DESCRIPTION_MAX = 4096
+EMBED_TOTAL_MAX = 6000
+EMBED_TITLE_MAX = 256
+ANNOUNCEMENT_LINE_MAX = 300
+
+
+def _flat(value: object) -> str:
+    """User text on one line of a list: whitespace runs (newlines too) become one space, markdown escaped."""
+    return esc(" ".join(str(value).split()))
+
+
+def announcement_line(payload: dict[str, object]) -> str:
+    """One post of a grouped announcement: ref, urgency, amount, item, place, organisation; user text escaped."""
+    is_need = payload["kind"] == PostKind.NEED.value
+    mark = URGENCY_MARK[Urgency(str(payload["urgency"]))].split()[0] + " " if is_need else ""
+    line = (
+        f"`{_flat(payload['ref'])}` {mark}**{int(payload['quantity']):,} {_flat(payload['unit'])}** of "  # type: ignore[call-overload]
+        f"{_flat(payload['item'])} in {_flat(payload['place'])} · {_flat(payload['org'])}"
+    )
+    return line if len(line) <= ANNOUNCEMENT_LINE_MAX else line[: ANNOUNCEMENT_LINE_MAX - 1] + "…"
+
+
+def announcements_embed(payloads: list[dict[str, object]]) -> tuple[discord.Embed, int]:
+    """Several new posts as one message, a line each, within every embed limit; returns it and how many it holds."""
+    lines: list[str] = []
+    size = 0
+    for payload in payloads:
+        line = announcement_line(payload)
+        if size + len(line) + 1 > EMBED_DESCRIPTION_MAX:
+            break
+        lines.append(line)
+        size += len(line) + 1
+    lines = lines or [announcement_line(payloads[0])]
+    kinds = {str(p["kind"]) for p in payloads[: len(lines)]}
+    noun = (
+        {PostKind.NEED.value: "needs", PostKind.OFFER.value: "offers"}.get(kinds.pop(), "posts")
+        if len(kinds) == 1
+        else "posts"
+    )
+    critical = any(
+        p.get("urgency") == Urgency.CRITICAL.value and p["kind"] == PostKind.NEED.value for p in payloads[: len(lines)]
+    )
+    embed = discord.Embed(
+        title=f"{len(lines)} new {noun}"[:EMBED_TITLE_MAX],
+        colour=discord.Colour.red() if critical else COLOUR,
+        description="\n".join(lines),
+    )
+    embed.set_footer(text="Details: /need list and /offer list")
+    return embed, len(lines)
+
+
 def ended_note(count: int) -> str:
     return f" {count} of its matches ended; the other sides will be re-matched." if count else ""
 

@@ -3,6 +3,13 @@
 A row is ``pending`` until the dispatcher delivers it (``sent``) or gives up on a
 permanent error (``failed``). Delivery is at least once from the store's side;
 the dispatcher marks a row sent in the same step that confirms the send.
+
+Several bot processes may share one database. A process *claims* rows before it
+sends them: a lease names the process and when the claim lapses. A destination
+(``target``) is claimed by one process at a time, so its rows leave in order and
+no row is sent by two processes; a crashed process's leases lapse and its rows are
+claimed again. Each claim is one ``UPDATE ... RETURNING`` statement: SQLite runs it
+under the write lock, so two processes cannot both win a row.
 """
 
 from __future__ import annotations
@@ -37,26 +44,84 @@ class Outbox:
         )
         return [_message(row) for row in rows]
 
-    def next_due_at(self) -> datetime | None:
-        row = self.db.execute("SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'").fetchone()
+    def claim(
+        self, owner: str, now: datetime, until: datetime, *, limit: int, after_id: int = 0
+    ) -> list[OutboxMessage]:
+        """Lease to ``owner`` up to ``limit`` due rows (ids above ``after_id``), oldest first.
+
+        A row is skipped while anyone's live lease is on it, and while another
+        owner's live lease is on any pending row of its destination.
+        """
+        moment = to_iso(now)
+        # One transaction around the statement: RETURNING keeps it open until its rows are read.
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE id IN ("
+                " SELECT o.id FROM outbox o WHERE o.status = 'pending' AND o.next_attempt_at <= ? AND o.id > ?"
+                " AND (o.lease_until IS NULL OR o.lease_until <= ?)"
+                " AND NOT EXISTS (SELECT 1 FROM outbox b WHERE b.target = o.target AND b.status = 'pending'"
+                "  AND b.lease_owner != ? AND b.lease_until > ?)"
+                " ORDER BY o.id LIMIT ?) RETURNING *",
+                [owner, to_iso(until), moment, after_id, moment, owner, moment, limit],
+            )
+            columns = [column[0] for column in cursor.description]
+            rows = cursor.fetchall()
+        return sorted((_message(dict(zip(columns, row, strict=True))) for row in rows), key=lambda m: m.id)
+
+    def renew(self, owner: str, until: datetime) -> set[int]:
+        """Extend every pending lease ``owner`` holds; returns the ids it still holds."""
+        with self.db.atomic():
+            rows = self.db.execute(
+                "UPDATE outbox SET lease_until = ? WHERE lease_owner = ? AND status = 'pending' RETURNING id",
+                [to_iso(until), owner],
+            ).fetchall()
+        return {int(row[0]) for row in rows}
+
+    def release(self, owner: str, message_ids: list[int] | None = None) -> None:
+        """Give up ``owner``'s leases (all of them, or these rows), so any process may claim the rows at once."""
+        if message_ids is None:
+            self.db.execute(
+                "UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ? AND status = 'pending'",
+                [owner],
+            )
+            return
+        self.db.conn.executemany(
+            "UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?",
+            [(message_id, owner) for message_id in message_ids],
+        )
+
+    def next_due_at(self, owner: str | None = None, now: datetime | None = None) -> datetime | None:
+        """When a row not held by ``owner`` may next be claimed: its retry time, or when another's lease lapses."""
+        if owner is None or now is None:
+            row = self.db.execute("SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'").fetchone()
+        else:
+            row = self.db.execute(
+                "SELECT MIN(CASE WHEN lease_until > next_attempt_at THEN lease_until ELSE next_attempt_at END)"
+                " FROM outbox WHERE status = 'pending'"
+                " AND (lease_owner IS NULL OR lease_owner != ? OR lease_until <= ?)",
+                [owner, to_iso(now)],
+            ).fetchone()
         return from_iso(row[0]) if row and row[0] else None
 
     def mark_sent(self, message_id: int, now: datetime) -> None:
         self.db.execute(
-            "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL"
-            " WHERE id = ? AND status = 'pending'",
+            "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL,"
+            " lease_owner = NULL, lease_until = NULL WHERE id = ? AND status = 'pending'",
             [to_iso(now), message_id],
         )
 
-    def retry_later(self, message_id: int, error: str, at: datetime) -> None:
+    def retry_later(self, message_id: int, error: str, at: datetime, *, release: bool = False) -> None:
+        """Try again at ``at``; ``release`` drops the lease so the row is claimed afresh when due."""
+        lease = ", lease_owner = NULL, lease_until = NULL" if release else ""
         self.db.execute(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?",
+            f"UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?{lease} WHERE id = ?",  # noqa: S608 - a fixed fragment
             [error[:500], to_iso(at), message_id],
         )
 
     def give_up(self, message_id: int, error: str, now: datetime) -> None:
         self.db.execute(
-            "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?, sent_at = ? WHERE id = ?",
+            "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?, sent_at = ?,"
+            " lease_owner = NULL, lease_until = NULL WHERE id = ?",
             [error[:500], to_iso(now), message_id],
         )
 

@@ -10,7 +10,6 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from cogs.dispatcher import (
     DEFAULT_RETRY_AFTER_S,
-    POLL_SECONDS,
     backoff_seconds,
     dispatcher_of,
     is_permanent,
@@ -121,7 +120,8 @@ async def test_verification_dm_honours_a_429_and_then_arrives_once(world, clock)
     assert row["status"] == "pending"
     assert row["next_attempt_at"] == (clock.now + _seconds(DEFAULT_RETRY_AFTER_S)).isoformat(timespec="seconds")
     dispatcher = dispatcher_of(world.env.bot)
-    assert dispatcher.paused_until == clock.now + _seconds(DEFAULT_RETRY_AFTER_S)
+    target = f"user:{world.alice.user.id}"
+    assert dispatcher.paused_until(target) == clock.now + _seconds(DEFAULT_RETRY_AFTER_S)
 
     clock.advance(seconds=DEFAULT_RETRY_AFTER_S - 1)
     assert await deliver(world) == 0
@@ -134,17 +134,17 @@ async def test_verification_dm_honours_a_429_and_then_arrives_once(world, clock)
     assert len(world.alice.user.dm_channel.history()) == 1
 
 
-async def test_a_rate_limit_pauses_every_row_until_it_lifts(world, clock):
+async def test_a_rate_limit_pauses_only_its_own_destination(world, clock):
     await set_channel(world, "log")
     await set_channel(world, "alerts")
     world.env.inject_error("POST", MESSAGES, status=429, times=1)
 
     await register(world, world.alice)  # the 429 lands on this note
-    await world.admin.slash(world.general, "event open", name="Flood")  # queued behind the pause
+    await world.admin.slash(world.general, "event open", name="Flood")  # another channel: not held back
 
-    assert world.channels["log"].history() == [] and world.channels["alerts"].history() == []
+    assert world.channels["log"].history() == [] and len(world.channels["alerts"].history()) == 1
     clock.advance(seconds=DEFAULT_RETRY_AFTER_S)
-    assert await deliver(world) == 2
+    assert await deliver(world) == 1
     assert len(world.channels["log"].history()) == 1 and len(world.channels["alerts"].history()) == 1
 
 
@@ -244,6 +244,6 @@ async def test_a_retry_leaves_on_its_own_once_its_time_comes(world, clock):
     assert world.channels["alerts"].history() == []
 
     clock.advance(seconds=backoff_seconds(0))
-    await world.env.advance_time(POLL_SECONDS * 2)  # no command, no manual kick: the poll finds the row
+    await world.env.advance_time(backoff_seconds(0))  # no command, no manual kick: the dispatcher wakes for it
 
     assert [m.content for m in world.channels["alerts"].history()] == ["Event opened: **Tornado**."]
