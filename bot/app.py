@@ -25,6 +25,7 @@ log = logging.getLogger("coalesce")
 EXTENSIONS = (
     "cogs.dispatcher",
     "cogs.config",
+    "cogs.coalition",
     "cogs.org",
     "cogs.event",
     "cogs.need",

@@ -10,6 +10,7 @@ from bot.geo import Gazetteer, default_gazetteer
 from bot.models import Actor, Coalition
 from bot.settings import Settings
 from bot.store import Store
+from bot.store.audit import acting_guild
 from bot.taxonomy import Taxonomy, default_taxonomy
 
 
@@ -32,7 +33,12 @@ class Core:
         _ = (self.gazetteer, self.taxonomy)
 
     def coalition_of(self, actor: Actor) -> Coalition:
-        """The coalition the actor's server belongs to (formed on first sight)."""
+        """The coalition the actor's server belongs to (formed on first sight).
+
+        Also notes the actor's server as the origin of the audit rows this use case writes.
+        """
+        if actor.guild_id:
+            acting_guild.set(actor.guild_id)
         return self.store.coalitions.for_guild(
             actor.guild_id,
             actor.guild_name,
