@@ -10,8 +10,9 @@ from discord.ext import commands
 
 from bot.models import AuditEntry
 from bot.services import audit, status
+from bot.text import escape
+from bot.text import escape as esc
 from cogs.common import COLOUR, NO_PINGS, actor_of, choice, core_of
-from cogs.posts_render import esc
 
 MAX_DESCRIPTION = 4000
 
@@ -27,7 +28,7 @@ def entry_line(entry: AuditEntry, servers: dict[int, str] | None = None) -> str:
     if entry.guild_id is not None and servers:
         who += f" in *{esc(servers.get(entry.guild_id, str(entry.guild_id)))}*"
     detail = ", ".join(f"{key}={value}" for key, value in sorted(entry.detail.items()))
-    detail = f" — {discord.utils.escape_markdown(detail[:150])}" if detail else ""
+    detail = f" — {escape(detail[:150])}" if detail else ""
     return f"{discord.utils.format_dt(entry.at, 'f')} {who} **{entry.action}** {entry.subject}{detail}"
 
 

@@ -7,8 +7,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.services import coalitions
+from bot.text import escape as esc
 from cogs.common import COLOUR, NO_PINGS, actor_of, core_of
-from cogs.posts_render import esc
 
 
 @app_commands.guild_only()

@@ -21,6 +21,7 @@ from bot.models import Actor, ChannelKind, Coalition
 from bot.services.coalition_config import require_admin
 from bot.services.notices import notify_channel
 from bot.store.federation import GuildLink, JoinClash, Moved
+from bot.text import escape
 from bot.validation import clean_text
 
 INVITE_VALID = timedelta(hours=24)
@@ -88,8 +89,8 @@ def create_coalition(core: Core, actor: Actor, name: str) -> Coalition:
     lead = coalition.lead_guild_id
     if lead not in (None, actor.guild_id) and core.store.federation.is_linked(coalition.id, lead):
         raise Forbidden(
-            f"This server belongs to {coalition.name}, which another server leads: its admins name it. To lead a "
-            "coalition of your own, leave this one first with `/coalition leave`."
+            f"This server belongs to {escape(coalition.name)}, which another server leads: its admins name it. "
+            "To lead a coalition of your own, leave this one first with `/coalition leave`."
         )
     now = core.clock()
     with core.store.atomic():
@@ -130,11 +131,11 @@ def join(core: Core, actor: Actor, code: str) -> Joined:
     if issued.expires_at <= now:
         raise Conflict("That invite code has expired (codes are valid 24 hours). Ask for a new one.")
     if issued.coalition_id == current.id:
-        raise Conflict(f"This server is already part of {current.name}.")
+        raise Conflict(f"This server is already part of {escape(current.name)}.")
     if len(core.store.federation.links(current.id)) > 1:
         raise Conflict(
-            f"This server is part of {current.name}, with other servers. Leave it first with `/coalition leave`, "
-            "then join with the code; the records stay with the coalition you leave."
+            f"This server is part of {escape(current.name)}, with other servers. Leave it first with "
+            "`/coalition leave`, then join with the code; the records stay with the coalition you leave."
         )
     target = core.store.coalitions.get(issued.coalition_id)
     if not core.store.federation.links(target.id):
@@ -148,8 +149,8 @@ def join(core: Core, actor: Actor, code: str) -> Joined:
             )
         except JoinClash as clash:
             raise Conflict(
-                f"This server's records can't join {target.name}: its {clash.table} clash with the coalition's. "
-                "Nothing was changed; write to the maintainers with this message."
+                f"This server's records can't join {escape(target.name)}: its {clash.table} clash with the "
+                "coalition's. Nothing was changed; write to the maintainers with this message."
             ) from None
         core.store.federation.relink(actor.guild_id, target.id, actor.guild_name, now)
         core.store.federation.expire_invites(current.id, now)
@@ -160,7 +161,7 @@ def join(core: Core, actor: Actor, code: str) -> Joined:
         )  # fmt: skip
         notify_channel(
             core, target, ChannelKind.LOG,
-            f"The server **{actor.guild_name}** joined {target.name}, bringing "
+            f"The server **{escape(actor.guild_name)}** joined {escape(target.name)}, bringing "
             f"{moved.rows.get('orgs', 0)} organisations and {moved.rows.get('posts', 0)} needs and offers.",
             now,
         )  # fmt: skip
@@ -193,7 +194,13 @@ def leave(core: Core, actor: Actor) -> Left:
         if former.lead_guild_id == actor.guild_id:
             remaining = [link.guild_id for link in links if link.guild_id != actor.guild_id]
             core.store.federation.set_lead(former.id, remaining[0])
-        notify_channel(core, former, ChannelKind.LOG, f"The server **{actor.guild_name}** left {former.name}.", now)
+        notify_channel(
+            core,
+            former,
+            ChannelKind.LOG,
+            f"The server **{escape(actor.guild_name)}** left {escape(former.name)}.",
+            now,
+        )
     return Left(
         former=core.store.coalitions.get(former.id), own=core.store.coalitions.get(own_id), orgs_staying=staying
     )

@@ -11,6 +11,7 @@ from bot.geo import distance_km
 from bot.models import Actor, ChannelKind, Coalition, Event, EventStatus
 from bot.services.coalition_config import require_admin
 from bot.services.notices import notify_channel, notify_user
+from bot.text import escape, parse_id
 from bot.validation import clean_text
 
 MAX_NAME = 80
@@ -46,7 +47,7 @@ def open_at(
 ) -> Event:
     """Open the event (one transaction): its announcement in every member server, and a DM to nearby orgs."""
     if core.store.events.open_by_name(coalition.id, name) is not None:
-        raise Conflict(f"An open event called {name} already exists.")
+        raise Conflict(f"An open event called {escape(name)} already exists.")
     now = core.clock()
     with core.store.atomic():
         event_id = core.store.events.insert(
@@ -61,8 +62,8 @@ def open_at(
             now=now,
         )
         core.store.audit.record(coalition.id, actor.user_id, "event.open", f"event:{event_id}", now, name=name, **audit)
-        where = f" around {site.label} ({radius_km:,.0f} km)" if site else ""
-        notify_channel(core, coalition, ChannelKind.ALERTS, f"Event opened: **{name}**{where}.", now)
+        where = f" around {escape(site.label)} ({radius_km:,.0f} km)" if site else ""
+        notify_channel(core, coalition, ChannelKind.ALERTS, f"Event opened: **{escape(name)}**{where}.", now)
         if site is not None:
             alert_nearby_orgs(core, coalition, event_id, name, site, radius_km, now)
     event = core.store.events.get(event_id)
@@ -85,8 +86,8 @@ def alert_nearby_orgs(
             continue
         alerted += 1
         text = (
-            f"**{name}** opened {km:,.0f} km from {org.name}: post what you need or can offer with `/need post`, "
-            "`/offer post`. (Stop these messages with `/org alerts off`.)"
+            f"**{escape(name)}** opened {km:,.0f} km from {escape(org.name)}: post what you need or can offer "
+            "with `/need post`, `/offer post`. (Stop these messages with `/org alerts off`.)"
         )
         for member_id in core.store.orgs.member_ids(org.id):
             notify_user(core, coalition, member_id, text, now)
@@ -104,11 +105,12 @@ def resolve_event(core: Core, coalition: Coalition, text: str | None, *, open_on
         if not open_events:
             raise NotFound("There is no open event. An admin opens one with `/event open`.")
         raise InvalidInput("Several events are open; choose one with the `event` option.")
-    event = core.store.events.get(int(text)) if text.isdigit() else None
+    event_id = parse_id(text)
+    event = core.store.events.get(event_id) if event_id is not None else None
     if event is None or event.coalition_id != coalition.id:
         event = core.store.events.open_by_name(coalition.id, text)
     if event is None or (status is not None and event.status is not status):
-        raise NotFound(f"No open event called {text[:80]}. See `/event list`.")
+        raise NotFound(f"No open event called {escape(text[:80])}. See `/event list`.")
     return event
 
 
@@ -124,8 +126,8 @@ def close_event(core: Core, actor: Actor, event_text: str | None) -> Event:
             core,
             coalition,
             ChannelKind.LOG,
-            f"Event closed: **{event.name}**. Export its records with `python run.py export`; contacts are purged "
-            f"after {core.settings.retention_days} days.",
+            f"Event closed: **{escape(event.name)}**. Export its records with `python run.py export`; "
+            f"contacts are purged after {core.settings.retention_days} days.",
             now,
         )
     closed = core.store.events.get(event.id)
