@@ -14,7 +14,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.clock import Clock, utc_now
+from bot.clock import Clock
 from bot.core import Core
 from bot.errors import UserError
 from bot.settings import load_settings
@@ -221,10 +221,16 @@ def create_bot(database: str | Path, clock: Clock | None = None, **settings: Any
     """A bot with every cog loaded, not yet connected, its SQLite at ``database``.
 
     ``settings`` override the defaults of :class:`~bot.settings.Settings` by name;
-    ``clock`` replaces the real clock (tests and the scheduler share it).
+    ``clock`` replaces the default clock (tests and the scheduler share it). The default is
+    ``discord.utils.utcnow``: the real time on Discord, the simulator's under simcord, so
+    simulated time moves every timer, deadline and display together.
     """
     scheduler_enabled = bool(settings.pop("scheduler", True))
     # The defaults file, never the process environment: a bot built twice is built the same.
     resolved = load_settings(environ={}).with_overrides(database=database, **settings)
-    core = Core(store=Store(resolved.database, background_checkpoints=True), settings=resolved, clock=clock or utc_now)
+    core = Core(
+        store=Store(resolved.database, background_checkpoints=True),
+        settings=resolved,
+        clock=clock or discord.utils.utcnow,
+    )
     return CoalesceBot(core, scheduler_enabled=scheduler_enabled)
