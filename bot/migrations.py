@@ -278,3 +278,17 @@ def alert_roles(db: Database) -> None:
         );
         """,
     )
+
+
+@migrations(name="0008_units")
+def units(db: Database) -> None:
+    # A match moves whole units of the offer and credits the need in its own unit: the two differ when the posts
+    # count in different units (200 litres credit 52 gallons). ``quantity`` stays the need's side, as before;
+    # rows from before units converted moved one for one, so their offer side is the same number.
+    _execute_all(
+        db,
+        """
+        ALTER TABLE matches ADD COLUMN offer_quantity INTEGER;
+        UPDATE matches SET offer_quantity = quantity;
+        """,
+    )

@@ -25,7 +25,7 @@ from bot.services import matches
 from bot.services.matches import MatchCard
 from cogs.common import COLOUR, NO_PINGS, actor_of, core_of
 from cogs.dispatcher import dispatcher_of, outbox_nonce
-from cogs.posts_render import announcement_embed, contact_message, match_embed, match_headline, match_line
+from cogs.posts_render import announcement_embed, contact_message, esc, match_embed, match_headline, match_line
 
 if TYPE_CHECKING:
     from bot.app import CoalesceBot
@@ -97,7 +97,7 @@ def outcome(card: MatchCard, action: str, user_id: int) -> str:
     if action == "accept":
         if match.status is MatchStatus.COMMITTED:
             return (
-                f"{ref} is committed: {match.quantity:,} {card.need.unit} reserved. The other side's contact is "
+                f"{ref} is committed: {esc(card.amounts())} reserved. The other side's contact is "
                 "on its way to you by DM."
             )
         if match.status is MatchStatus.LAPSED:
@@ -107,8 +107,8 @@ def outcome(card: MatchCard, action: str, user_id: int) -> str:
     if action == "decline":
         return f"You declined {ref}. Both posts will be matched with other partners."
     if action == "deliver":
-        return f"Thank you: {ref} is marked delivered ({match.quantity:,} {card.need.unit})."
-    return f"{ref} is cancelled; {match.quantity:,} {card.need.unit} are open again on both posts."
+        return f"Thank you: {ref} is marked delivered ({esc(card.amounts())})."
+    return f"{ref} is cancelled; {esc(card.amounts())} are open again on both posts."
 
 
 def match_view(card: MatchCard) -> discord.ui.View | None:

@@ -155,7 +155,7 @@ def match_embed(card: MatchCard) -> discord.Embed:
         value=post_summary(offer) + (f"\navailable until {when(offer.deadline)}" if offer.deadline else ""),
         inline=False,
     )
-    embed.add_field(name="Quantity", value=amount(card.live_quantity, need.unit or offer.unit))
+    embed.add_field(name="Quantity", value=esc(card.amounts())[:1024])
     embed.add_field(name="Distance", value=f"{match.distance_km:,.0f} km")
     embed.add_field(name="Status", value=status_line(card), inline=False)
     embed.set_footer(text=f"Score {match.score:.2f} · contacts are shared by DM once both sides accept")
@@ -177,11 +177,11 @@ def status_line(card: MatchCard) -> str:
         return f"Accepted by {accepted[0]}; waiting for {waiting}."
     if match.status is MatchStatus.COMMITTED:
         return (
-            f"Committed {when(match.committed_at)}: {amount(match.quantity, card.need.unit)} reserved. "
+            f"Committed {when(match.committed_at)}: {esc(card.amounts())} reserved. "
             "Contacts were sent by DM; press **Delivered** once it has arrived."
         )
     if match.status is MatchStatus.DELIVERED:
-        return f"Delivered {when(match.delivered_at)}: {amount(match.quantity, card.need.unit)}."
+        return f"Delivered {when(match.delivered_at)}: {esc(card.amounts())}."
     return {
         MatchStatus.DECLINED: "Declined; both posts look for other partners.",
         MatchStatus.CANCELLED: "Cancelled; the quantity is open again on both posts.",
@@ -191,7 +191,7 @@ def status_line(card: MatchCard) -> str:
 
 def match_line(card: MatchCard) -> str:
     return (
-        f"`{card.match.ref}` {STATUS_MARK[card.match.status]} · {amount(card.live_quantity, card.need.unit)} "
+        f"`{card.match.ref}` {STATUS_MARK[card.match.status]} · {esc(card.amounts())} "
         f"{esc(card.need.item_label)} · {card.offer.ref} {esc(card.offer_org.name)} → {card.need.ref} "
         f"{esc(card.need_org.name)} · {card.match.distance_km:,.0f} km"
     )
@@ -202,7 +202,7 @@ def contact_message(reveal: ContactReveal) -> str:
     card = reveal.card
     contact = esc(reveal.partner.contact) if reveal.partner.contact else "(no longer on file; ask an admin)"
     return (
-        f"🤝 **{card.match.ref} is committed**: {amount(card.match.quantity, card.need.unit)} of "
+        f"🤝 **{card.match.ref} is committed**: {esc(card.amounts())} of "
         f"{esc(card.need.item_label)} from **{esc(card.offer_org.name)}** ({esc(card.offer.place_label)}) to "
         f"**{esc(card.need_org.name)}** ({esc(card.need.place_label)}).\n"
         f"Contact for **{esc(reveal.partner.name)}**: {contact}\n"

@@ -79,6 +79,7 @@ def propose_for(core: Core, post_id: int, now: datetime) -> list[MatchCard]:
             score=proposal.score,
             distance_km=round(proposal.distance_km, 1),
             quantity=proposal.quantity,
+            offer_quantity=proposal.offer_quantity,
             now=now,
         )
         if match_id is None:

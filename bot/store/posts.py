@@ -18,7 +18,7 @@ _COLUMNS = (
     " place_label, lat, lon, urgency, deadline, notes, status, posted_by, created_at"
 )
 BAND_FACTOR = 4  # a latitude band stands for several cells, so it may return more
-_CANDIDATE_COLUMNS = "id, item_key, remaining, lat, lon, urgency, deadline"
+_CANDIDATE_COLUMNS = "id, item_key, remaining, unit, lat, lon, urgency, deadline"
 _MATCHABLE = "status = 'open' AND remaining > 0 AND (deadline IS NULL OR deadline > ?) AND org_id != ?"
 _UNPAIRED = {
     PostKind.OFFER: "NOT EXISTS (SELECT 1 FROM matches m WHERE m.need_id = ? AND m.offer_id = posts.id)",
@@ -102,8 +102,8 @@ class Posts:
                 for cell in cells:
                     rows += execute(sql, [post.event_id, other.value, key, cell, *common, limit]).fetchall()
         return [
-            Candidate(post_id, item_key, remaining, lat, lon, Urgency(urgency), from_iso(deadline))
-            for post_id, item_key, remaining, lat, lon, urgency, deadline in rows
+            Candidate(post_id, item_key, remaining, unit, lat, lon, Urgency(urgency), from_iso(deadline))
+            for post_id, item_key, remaining, unit, lat, lon, urgency, deadline in rows
         ]
 
     def list_open(
