@@ -83,13 +83,16 @@ def posted_reply(result: PostResult) -> tuple[str, discord.Embed]:
         for card in result.proposals:
             other = card.offer if post.kind is PostKind.NEED else card.need
             other_org = card.offer_org if post.kind is PostKind.NEED else card.need_org
+            moved = f" · moves {esc(card.amounts())}" if card.converts else ""
             lines.append(
                 f"**{card.match.ref}** ↔ {other.ref} {esc(other_org.name)}: {post_summary(other)}, "
-                f"{card.match.distance_km:,.0f} km"
+                f"{card.match.distance_km:,.0f} km{moved}"
             )
         embed.add_field(name="Best matches, proposed now", value="\n".join(lines)[:1024], inline=False)
         where = "in the matches channel" if result.proposals_in_channel else "on the proposal sent to them by DM"
         follow = f"Both organisations accept or decline {where}."
+    elif result.unit_hint:
+        follow = f"No match yet. {esc(result.unit_hint)}"
     else:
         follow = "No match yet: you will be proposed one as soon as a fitting post appears."
     noun = "need" if post.kind is PostKind.NEED else "offer"
