@@ -34,6 +34,13 @@ PHYSICAL = {
 }
 # Words people use for "one of the item", whatever it is: all the same count.
 GENERIC = {"unit", "each", "ea", "pc", "pcs", "piece", "item", "no", "nos", "number", "qty", "x"}
+# The physical units goods are counted in. pint knows many more, some of them also everyday container words
+# ("bag" is 94 lb of cement, "cup", "barrel", "stone"): those stay counts of the container here.
+MEASURES = {
+    "liter", "milliliter", "centiliter", "gallon", "imperial_gallon", "quart", "meter ** 3",
+    "kilogram", "gram", "milligram", "pound", "ounce", "metric_ton",
+    "meter", "centimeter", "kilometer", "foot", "inch", "yard", "meter ** 2", "foot ** 2", "hectare",
+}  # fmt: skip
 # How a physical unit is written in a conversion ("200 L ≈ 52.8 gal").
 SYMBOLS = {
     "liter": "L",
@@ -104,6 +111,7 @@ NAMES = {
     "foot ** 2": "sq ft",
 }
 MAX_NESTING = 3
+MAX_SIZE = 1_000_000
 EPSILON = Fraction(1, 10**9)
 
 _SIZE_OF = re.compile(r"^(?P<noun>[^\d()]+?)\s+of\s+(?P<size>\d.*)$")  # "cartons of 24 tins"
@@ -172,22 +180,21 @@ def _physical(text: str) -> tuple[str, str, Fraction] | None:
     ureg = registry()
     try:
         unit = ureg.Unit(name)
-    except (pint.errors.UndefinedUnitError, pint.errors.DefinitionSyntaxError, ValueError, AttributeError, TypeError):
-        return None
-    except Exception:
+    except Exception:  # pint's parser raises assorted errors on odd text: any of them means "not physical"
         return None
     dimension = PHYSICAL.get(tuple(sorted((str(k), int(v)) for k, v in unit.dimensionality.items())))
-    if dimension is None:
+    canonical = _canonical(ureg, name)
+    if dimension is None or canonical not in MEASURES:
         return None
     in_base = ureg.Quantity(Fraction(1), unit).to_base_units().magnitude
-    return dimension, _canonical(ureg, name), Fraction(in_base)
+    return dimension, canonical, Fraction(in_base)
 
 
 def _canonical(ureg: pint.UnitRegistry, name: str) -> str:
     """pint's own name of a unit ("litres" -> "liter"); compound ones ("meter ** 3") as written."""
     try:
         return ureg.get_name(name)
-    except Exception:  # noqa: BLE001 - pint refuses compound expressions here; they are named as written
+    except Exception:  # pint refuses compound expressions here; they are named as written
         return name
 
 
@@ -236,8 +243,10 @@ def _sized(noun_text: str, size_text: str, sizes: dict[str, str], depth: int) ->
     if amount is None:
         raise UnitError(f"Say the size as a number and a unit, like “{noun_text} of 24 tins” or “(1.5 L)”.")
     number = _number(amount["number"])
-    if number <= 0:
-        raise UnitError("A size must be more than zero.")
+    if not 0 < number <= MAX_SIZE:
+        raise UnitError(f"A size must be more than zero and at most {MAX_SIZE:,}.")
+    if _physical(_words(noun_text)) is not None:
+        raise UnitError(f"“{noun_text}” is a measure, not a pack: say e.g. “bags of 25 kg” or “cartons of 24 tins”.")
     inner = _parse(amount["unit"].strip(), sizes, depth + 1)
     container = count_unit(noun_text)
     if container.dimensions & inner.dimensions:
