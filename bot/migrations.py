@@ -292,3 +292,14 @@ def units(db: Database) -> None:
         UPDATE matches SET offer_quantity = quantity;
         """,
     )
+
+
+@migrations(name="0016_digest_now_runs")
+def digest_now_runs(db: Database) -> None:
+    # /digest now is a digest too: /status reports the latest, scheduled or asked for.
+    _execute_all(
+        db,
+        """
+        ALTER TABLE coalitions ADD COLUMN last_digest_now_at TEXT;
+        """,
+    )

@@ -364,8 +364,18 @@ def mismatch_hint(need: Unit, offer: Unit, *, item: str, own: Unit, other_kind: 
     """Why a pair of compatible items was not proposed: their units don't convert. Said to the poster."""
     other = offer if own is need else need
     if any(d.startswith("count:") for d in own.dimensions) and not own.size_stated:
+        example = _example_size(other)
         return (
             f"{other_kind} of {item} exist in {other.label}; say your {singular(own.label)} size to match them "
-            f"(e.g. unit “{own.label} of 1.5 L” or “{own.label} of 24 tins”)."
+            f"(e.g. unit “{own.label} of {example}”)."
         )
     return f"{other_kind} of {item} exist in {other.label}, which doesn't convert to {own.label}."
+
+
+def _example_size(unit: Unit) -> str:
+    """A plausible size in ``unit``'s terms, for a hint: "1.5 L", "25 kg", "24 tins"."""
+    bases = dict(unit.bases)
+    for dimension, example in (("volume", "1.5 L"), ("mass", "25 kg"), ("length", "10 m"), ("area", "10 m²")):
+        if dimension in bases:
+            return example
+    return f"24 {unit.label}"

@@ -330,7 +330,7 @@ def my_open_posts(core: Core, actor: Actor, kind: PostKind, text: str) -> list[P
     """The actor's orgs' open posts whose ref or item contains ``text`` (for autocomplete)."""
     coalition = core.coalition_of(actor)
     org_ids = [o.id for o in core.store.orgs.of_member(coalition.id, actor.user_id)]
-    return core.store.posts.search_open_of_orgs(org_ids, kind, text)
+    return core.store.posts.search_open_of_orgs(org_ids, kind, text, now=core.clock())
 
 
 def expire_due(core: Core) -> list[Post]:
