@@ -7,6 +7,7 @@ import contextlib
 import gc
 import logging
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -14,7 +15,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.clock import Clock, utc_now
+from bot.clock import Clock
 from bot.core import Core
 from bot.errors import UserError
 from bot.settings import load_settings
@@ -33,6 +34,7 @@ EXTENSIONS = (
     "cogs.admin",
     "cogs.digest",
     "cogs.housekeeping",
+    "cogs.follow_through",
 )
 
 GENERIC_APOLOGY = "Something went wrong on our side; it has been logged. Please try again in a moment."
@@ -156,12 +158,20 @@ class CoalesceBot(commands.Bot):
         )
         # Whatever the command queued in the outbox leaves now, after the reply.
         from cogs.dispatcher import dispatcher_of
+        from cogs.housekeeping import reschedule
 
         dispatcher_of(self).kick()
+        # The command may have brought a freshness step or a time-out closer than the sleeping timer.
+        reschedule(self)
 
     async def close(self) -> None:
         await super().close()
         self.core.store.close()
+
+
+def discord_now() -> datetime:
+    """The bot's clock: ``discord.utils.utcnow()``, an aware UTC datetime."""
+    return discord.utils.utcnow()
 
 
 def create_bot(database: str | Path, clock: Clock | None = None, **settings: Any) -> commands.Bot:
@@ -173,5 +183,8 @@ def create_bot(database: str | Path, clock: Clock | None = None, **settings: Any
     scheduler_enabled = bool(settings.pop("scheduler", True))
     # The defaults file, never the process environment: a bot built twice is built the same.
     resolved = load_settings(environ={}).with_overrides(database=database, **settings)
-    core = Core(store=Store(resolved.database, background_checkpoints=True), settings=resolved, clock=clock or utc_now)
+    # The default clock is discord.py's: the real time on Discord, the simulator's under simcord.
+    core = Core(
+        store=Store(resolved.database, background_checkpoints=True), settings=resolved, clock=clock or discord_now
+    )
     return CoalesceBot(core, scheduler_enabled=scheduler_enabled)

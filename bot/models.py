@@ -154,6 +154,8 @@ class Post:
     status: PostStatus
     posted_by: int
     created_at: datetime
+    # Set once its poster has let a freshness prompt and its grace pass unanswered; answering clears it.
+    unconfirmed_since: datetime | None = None
 
     @property
     def ref(self) -> str:
@@ -176,10 +178,22 @@ class Match:
     created_at: datetime
     committed_at: datetime | None
     delivered_at: datetime | None
+    # When a proposal expires or a commitment is next chased; None once nothing more is chased.
+    due_at: datetime | None = None
+    nudges: int = 0
+    # The offering side's delivery report, waiting for the needing side's Received.
+    reported_at: datetime | None = None
+    reported_by: int | None = None
+    # A hand-off proposal: the stalled commitment it takes over when it commits.
+    replaces_id: int | None = None
 
     @property
     def ref(self) -> str:
         return f"M-{self.id}"
+
+    @property
+    def is_reported(self) -> bool:
+        return self.status is MatchStatus.COMMITTED and self.reported_at is not None
 
 
 @dataclass(frozen=True, slots=True)

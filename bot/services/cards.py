@@ -25,6 +25,9 @@ class MatchCard:
     @property
     def live_quantity(self) -> int:
         """What the match moves: the committed amount, or what both sides have left while proposed."""
+        if self.match.status is MatchStatus.PROPOSED and self.match.replaces_id is not None:
+            # A hand-off moves the stalled commitment's quantity, which the need's remainder does not show.
+            return min(self.match.quantity, self.offer.remaining)
         if self.match.status is MatchStatus.PROPOSED:
             return allocation(self.need.remaining, self.offer.remaining)
         return self.match.quantity
