@@ -15,11 +15,12 @@ from discord.ext import commands
 from bot.models import MatchStatus, OutboxMessage, PostKind
 from bot.services import freshness
 from bot.services.cards import match_card
+from bot.text import escape
 from cogs.common import NO_PINGS
 from cogs.dispatcher import dispatcher_of, outbox_nonce
 from cogs.follow_through_views import FreshnessButton, OnTheWayButton, ReceivedButton
 from cogs.match import MatchButton
-from cogs.posts_render import URGENCY_MARK, amount, esc, when
+from cogs.posts_render import URGENCY_MARK, amount, when
 
 if TYPE_CHECKING:
     from bot.app import CoalesceBot
@@ -54,8 +55,8 @@ class FollowThrough(commands.Cog):
             noun = "need" if post.kind is PostKind.NEED else "offer"
             mark = f" · {URGENCY_MARK[post.urgency]}" if post.kind is PostKind.NEED else ""
             lines.append(
-                f"{row + 1}. {noun} **{post.ref}**: {amount(post.quantity, post.unit)} of {esc(post.item_label)} in "
-                f"{esc(post.place_label)}{mark} ({post.remaining:,} not yet pledged), posted {when(post.created_at)}"
+                f"{row + 1}. {noun} **{post.ref}**: {amount(post.quantity, post.unit)} of {escape(post.item_label)} in "
+                f"{escape(post.place_label)}{mark} ({post.remaining:,} not yet pledged), posted {when(post.created_at)}"
             )
             for action in ("confirm", "quantity", "close"):
                 button = FreshnessButton(post.kind, post.id, action)
@@ -73,8 +74,9 @@ class FollowThrough(commands.Cog):
         view.add_item(OnTheWayButton(match.id))
         view.add_item(MatchButton(match.id, "cancel"))
         text = (
-            f"⏰ **{match.ref}**: {amount(match.quantity, card.need.unit)} of {esc(card.need.item_label)} from "
-            f"**{esc(card.offer_org.name)}** to **{esc(card.need_org.name)}**, committed {when(match.committed_at)}, "
+            f"⏰ **{match.ref}**: {amount(match.quantity, card.need.unit)} of {escape(card.need.item_label)} from "
+            f"**{escape(card.offer_org.name)}** to **{escape(card.need_org.name)}**, "
+            f"committed {when(match.committed_at)}, "
             "has no delivery report yet. Has it arrived? **Delivered** reports it, **Still on the way** asks again "
             "in 12 h, **Cancel** returns the quantity to both posts. Without an answer the coalition's admins are "
             "told."
@@ -89,8 +91,8 @@ class FollowThrough(commands.Cog):
         view = discord.ui.View(timeout=None)
         view.add_item(ReceivedButton(match.id))
         text = (
-            f"📦 **{esc(card.offer_org.name)}** reports **{match.ref}** delivered: "
-            f"{amount(match.quantity, card.need.unit)} of {esc(card.need.item_label)} for {card.need.ref}. "
+            f"📦 **{escape(card.offer_org.name)}** reports **{match.ref}** delivered: "
+            f"{amount(match.quantity, card.need.unit)} of {escape(card.need.item_label)} for {card.need.ref}. "
             "Press **Received** once it is with you; if less arrived, lower the quantity in the form and the rest "
             "returns to both posts."
         )

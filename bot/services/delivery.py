@@ -16,6 +16,7 @@ from bot.models import Actor, MatchStatus
 from bot.services import matches as lifecycle
 from bot.services.cards import MatchCard, match_card
 from bot.services.notices import notify_user
+from bot.text import escape
 from bot.windows import STILL_ON_THE_WAY
 
 
@@ -28,7 +29,9 @@ def report_delivered(core: Core, actor: Actor, match_id: int) -> MatchCard:
     if on_need:
         return receive(core, actor, match_id)
     if card.match.is_reported:
-        raise Conflict(f"{card.match.ref} is already reported delivered; waiting for {card.need_org.name}'s Received.")
+        raise Conflict(
+            f"{card.match.ref} is already reported delivered; waiting for {escape(card.need_org.name)}'s Received."
+        )
     now = core.clock()
     with core.store.atomic():
         core.store.matches.report_delivered(match_id, actor.user_id, now)
@@ -45,7 +48,9 @@ def receive(core: Core, actor: Actor, match_id: int, quantity: int | str | None 
     card = lifecycle.card_for(core, coalition, match_id)
     on_need, _ = lifecycle.sides(core, actor, card, "confirm receipt of")
     if not on_need:
-        raise Forbidden(f"Only coordinators of {card.need_org.name}, who receive it, can confirm {card.match.ref}.")
+        raise Forbidden(
+            f"Only coordinators of {escape(card.need_org.name)}, who receive it, can confirm {card.match.ref}."
+        )
     lifecycle.require_status(card, MatchStatus.COMMITTED, "confirmed received")
     committed = card.match.quantity
     received = committed if quantity is None or str(quantity).strip() == "" else _whole(quantity, committed)
@@ -103,7 +108,8 @@ def _tell_offer_side(core: Core, card: MatchCard, received: int, short: int, now
     for member_id in card.offer_member_ids:
         notify_user(
             core, coalition, member_id,
-            f"{card.need_org.name} confirmed {card.match.ref}: {received:,} of {card.match.quantity:,} {unit} of "
-            f"{card.need.item_label} received. The {short:,} not received are open again on {card.offer.ref}.",
+            f"{escape(card.need_org.name)} confirmed {card.match.ref}: {received:,} of {card.match.quantity:,} "
+            f"{escape(unit)} of {escape(card.need.item_label)} received. "
+            f"The {short:,} not received are open again on {card.offer.ref}.",
             now,
         )  # fmt: skip

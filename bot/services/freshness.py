@@ -16,6 +16,7 @@ from bot.errors import Conflict, Forbidden, InvalidInput, NotFound
 from bot.models import Actor, Post, PostKind, PostStatus, Urgency
 from bot.services.matches import propose_for
 from bot.services.proposals import SYSTEM_ACTOR
+from bot.text import escape
 from bot.windows import FRESHNESS_HOURS, MAX_FRESHNESS_HOURS, PROMPT_SPACING, freshness_window
 
 # A Discord message holds five rows of buttons: one row per post.
@@ -131,8 +132,8 @@ def change_quantity(core: Core, actor: Actor, kind: PostKind, post_id: int, text
     if quantity < max(1, pledged):
         if pledged:
             raise InvalidInput(
-                f"{pledged:,} {post.unit} of {post.ref} are already pledged or delivered, so the total can't go "
-                f"below that. Cancel a match first, or close the post if it no longer stands."
+                f"{pledged:,} {escape(post.unit)} of {post.ref} are already pledged or delivered, so the total "
+                f"can't go below that. Cancel a match first, or close the post if it no longer stands."
             )
         raise InvalidInput("The quantity must be at least 1; close the post instead if it no longer stands.")
     if quantity > 1_000_000_000:
@@ -193,7 +194,7 @@ def _own_open_post(core: Core, actor: Actor, kind: PostKind, post_id: int, verb:
     org = core.store.orgs.get(post.org_id)
     if org is None or not core.store.orgs.is_member(org.id, actor.user_id):
         owner = org.name if org else "the posting organisation"
-        raise Forbidden(f"Only coordinators of {owner} can {verb} {post.ref}.")
+        raise Forbidden(f"Only coordinators of {escape(owner)} can {verb} {post.ref}.")
     if post.status is not PostStatus.OPEN:
         raise Conflict(f"{post.ref} is already {post.status.value}.")
     return post

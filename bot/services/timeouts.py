@@ -20,6 +20,7 @@ from bot.services import matches as lifecycle
 from bot.services.cards import match_card
 from bot.services.notices import notify_channel, notify_user
 from bot.services.proposals import SYSTEM_ACTOR, find_proposals, propose_pairs
+from bot.text import escape
 from bot.windows import delivery_window, proposal_window
 
 SWEEP_BATCH = 200
@@ -60,8 +61,9 @@ def _expire(core: Core, match: Match, now: datetime) -> None:
     lifecycle.refresh_messages(core, match.id, now)
     coalition = core.store.coalitions.get(match.coalition_id)
     text = (
-        f"⌛ Proposal {match.ref} ({card.offer.ref} {card.offer_org.name} → {card.need.ref} {card.need_org.name}, "
-        f"{card.need.item_label}) expired: it was not accepted by both sides within {hours} h. "
+        f"⌛ Proposal {match.ref} ({card.offer.ref} {escape(card.offer_org.name)} → {card.need.ref} "
+        f"{escape(card.need_org.name)}, {escape(card.need.item_label)}) expired: "
+        f"it was not accepted by both sides within {hours} h. "
         "Each post is proposed to its next-best partner now; this pair will not be proposed again."
     )
     for member_id in dict.fromkeys((*card.need_member_ids, *card.offer_member_ids)):
@@ -99,14 +101,15 @@ def _escalate(core: Core, match: Match, now: datetime) -> None:
     coalition = core.store.coalitions.get(match.coalition_id)
     committed = card.match.committed_at.strftime("%Y-%m-%d %H:%M UTC") if card.match.committed_at else "?"
     text = (
-        f"⚠️ {match.ref}: {match.quantity:,} {card.need.unit} of {card.need.item_label} from {card.offer_org.name} "
-        f"({card.offer.ref}) to {card.need_org.name} ({card.need.ref}), committed {committed}, has no delivery "
-        "report after a reminder to both sides."
+        f"⚠️ {match.ref}: {match.quantity:,} {escape(card.need.unit)} of {escape(card.need.item_label)} from "
+        f"{escape(card.offer_org.name)} ({card.offer.ref}) to {escape(card.need_org.name)} ({card.need.ref}), "
+        f"committed {committed}, has no delivery report after a reminder to both sides."
     )
     if handed:
         text += (
-            f" The need is critical, so {handed[0].match.ref} proposes the quantity to {handed[0].offer_org.name} "
-            f"({handed[0].offer.ref}); {match.ref} keeps its reservation until that one commits."
+            f" The need is critical, so {handed[0].match.ref} proposes the quantity to "
+            f"{escape(handed[0].offer_org.name)} ({handed[0].offer.ref}); "
+            f"{match.ref} keeps its reservation until that one commits."
         )
     elif card.need.urgency is Urgency.CRITICAL:
         text += " The need is critical, but no other offer can cover it now."
