@@ -178,6 +178,9 @@ class Match:
     created_at: datetime
     committed_at: datetime | None
     delivered_at: datetime | None
+    # What leaves the offer, in the offer's unit; ``quantity`` is what the need is credited, in the need's unit.
+    # The two are equal when both posts count in the same unit.
+    offer_quantity: int
     # When a proposal expires or a commitment is next chased; None once nothing more is chased.
     due_at: datetime | None = None
     nudges: int = 0
@@ -194,6 +197,10 @@ class Match:
     @property
     def is_reported(self) -> bool:
         return self.status is MatchStatus.COMMITTED and self.reported_at is not None
+
+    def side_quantity(self, kind: PostKind) -> int:
+        """What this match moves for a post of ``kind``, in that post's own unit."""
+        return self.quantity if kind is PostKind.NEED else self.offer_quantity
 
 
 @dataclass(frozen=True, slots=True)

@@ -105,8 +105,8 @@ def outcome(card: MatchCard, action: str, user_id: int) -> str:
     if action == "accept":
         if match.status is MatchStatus.COMMITTED:
             return (
-                f"{ref} is committed: {match.quantity:,} {escape(card.need.unit)} reserved. The other side's "
-                "contact is on its way to you by DM."
+                f"{ref} is committed: {escape(card.amounts())} reserved. The other side's contact is "
+                "on its way to you by DM."
             )
         if match.status is MatchStatus.LAPSED:
             return f"{ref} lapsed: one side has nothing left to give or receive. New matches will be proposed."
@@ -116,12 +116,12 @@ def outcome(card: MatchCard, action: str, user_id: int) -> str:
         return f"You declined {ref}. Both posts will be matched with other partners."
     if action == "deliver" and match.is_reported:
         return (
-            f"Thank you: {ref} is reported delivered ({match.quantity:,} {card.need.unit}). "
+            f"Thank you: {ref} is reported delivered ({escape(card.amounts())}). "
             f"{escape(card.need_org.name)} confirms with **Received**."
         )
     if action == "deliver":
-        return f"Thank you: {ref} is delivered ({match.quantity:,} {escape(card.need.unit)})."
-    return f"{ref} is cancelled; {match.quantity:,} {escape(card.need.unit)} are open again on both posts."
+        return f"Thank you: {ref} is delivered ({escape(card.amounts())})."
+    return f"{ref} is cancelled; {escape(card.amounts())} are open again on both posts."
 
 
 def match_view(card: MatchCard) -> discord.ui.View | None:

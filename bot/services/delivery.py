@@ -17,6 +17,7 @@ from bot.services import matches as lifecycle
 from bot.services.cards import MatchCard, match_card
 from bot.services.notices import notify_user
 from bot.text import escape
+from bot.units import amount, factor, movement
 from bot.windows import STILL_ON_THE_WAY
 
 
@@ -55,12 +56,15 @@ def receive(core: Core, actor: Actor, match_id: int, quantity: int | str | None 
     committed = card.match.quantity
     received = committed if quantity is None or str(quantity).strip() == "" else _whole(quantity, committed)
     now = core.clock()
+    # The offer's side of what arrived, in its own unit: as many of its units as the received amount needs.
+    sent = movement(received, card.match.offer_quantity, factor(card.need_unit, card.offer_unit)).offer
+    sent = card.match.offer_quantity if received == committed or not sent else sent
     with core.store.atomic():
-        short = committed - received
+        short, offer_short = committed - received, card.match.offer_quantity - sent
         if short:
-            core.store.matches.set_committed_quantity(match_id, received)
+            core.store.matches.set_committed_quantity(match_id, received, sent)
             core.store.posts.release(card.need.id, short)
-            core.store.posts.release(card.offer.id, short)
+            core.store.posts.release(card.offer.id, offer_short)
         core.store.matches.deliver(match_id, actor.user_id, now)
         core.store.audit.record(
             coalition.id, actor.user_id, "match.deliver", f"match:{match_id}", now,
@@ -70,7 +74,7 @@ def receive(core: Core, actor: Actor, match_id: int, quantity: int | str | None 
             lifecycle.fulfil_if_done(core, post.id, actor.user_id, now)
         lifecycle.refresh_messages(core, match_id, now)
         if short:
-            _tell_offer_side(core, card, received, short, now)
+            _tell_offer_side(core, card, received, amount(offer_short, card.offer_unit), now)
             lifecycle.propose_for(core, card.need.id, now)
             lifecycle.propose_for(core, card.offer.id, now)
     return match_card(core, match_id)
@@ -102,14 +106,13 @@ def _whole(text: int | str, committed: int) -> int:
     return value
 
 
-def _tell_offer_side(core: Core, card: MatchCard, received: int, short: int, now: datetime) -> None:
+def _tell_offer_side(core: Core, card: MatchCard, received: int, returned: str, now: datetime) -> None:
     coalition = core.store.coalitions.get(card.match.coalition_id)
-    unit = card.need.unit
     for member_id in card.offer_member_ids:
         notify_user(
             core, coalition, member_id,
-            f"{escape(card.need_org.name)} confirmed {card.match.ref}: {received:,} of {card.match.quantity:,} "
-            f"{escape(unit)} of {escape(card.need.item_label)} received. "
-            f"The {short:,} not received are open again on {card.offer.ref}.",
+            f"{escape(card.need_org.name)} confirmed {card.match.ref}: {received:,} of "
+            f"{escape(amount(card.match.quantity, card.need_unit))} of {escape(card.need.item_label)} received. "
+            f"{escape(returned)} not received are open again on {card.offer.ref}.",
             now,
         )  # fmt: skip

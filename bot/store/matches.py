@@ -11,7 +11,8 @@ from bot.models import Match, MatchStatus
 
 _COLUMNS = (
     "id, coalition_id, event_id, need_id, offer_id, score, distance_km, quantity, status, need_accepted_by,"
-    " offer_accepted_by, created_at, committed_at, delivered_at, due_at, nudges, reported_at, reported_by, replaces_id"
+    " offer_accepted_by, created_at, committed_at, delivered_at, offer_quantity, due_at, nudges, reported_at,"
+    " reported_by, replaces_id"
 )
 _LIVE = "('proposed', 'committed')"
 
@@ -30,20 +31,23 @@ class Matches:
         score: float,
         distance_km: float,
         quantity: int,
+        offer_quantity: int,
         now: datetime,
         due_at: datetime | None = None,
         replaces_id: int | None = None,
     ) -> int | None:
         """A new proposal's id; None if this pair was ever proposed before (it never is twice).
 
-        ``due_at``: when it expires unanswered; ``replaces_id``: the stalled commitment it would take over.
+        ``quantity`` is in the need's unit, ``offer_quantity`` in the offer's; ``due_at``: when it expires
+        unanswered; ``replaces_id``: the stalled commitment it would take over.
         """
         cursor = self.db.execute(
             "INSERT OR IGNORE INTO matches (coalition_id, event_id, need_id, offer_id, score, distance_km, quantity,"
-            " status, created_at, due_at, replaces_id) VALUES (?, ?, ?, ?, ?, ?, ?, 'proposed', ?, ?, ?)",
+            " offer_quantity, status, created_at, due_at, replaces_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'proposed', ?, ?, ?)",
             [
-                coalition_id, event_id, need_id, offer_id, round(score, 6), distance_km, quantity, to_iso(now),
-                to_iso(due_at) if due_at else None, replaces_id,
+                coalition_id, event_id, need_id, offer_id, round(score, 6), distance_km, quantity, offer_quantity,
+                to_iso(now), to_iso(due_at) if due_at else None, replaces_id,
             ],
         )  # fmt: skip
         return int(cursor.lastrowid) if cursor.rowcount == 1 and cursor.lastrowid else None
@@ -60,12 +64,15 @@ class Matches:
             [need_side, offer_side, match_id],
         )
 
-    def commit(self, match_id: int, quantity: int, now: datetime, *, due_at: datetime | None = None) -> bool:
-        """Commit a proposal; ``due_at`` is when its delivery is first chased."""
+    def commit(
+        self, match_id: int, quantity: int, offer_quantity: int, now: datetime, *, due_at: datetime | None = None
+    ) -> bool:
+        """Commit a proposal: ``quantity`` credited to the need (its unit), ``offer_quantity`` from the offer;
+        ``due_at`` is when its delivery is first chased."""
         cursor = self.db.execute(
-            "UPDATE matches SET status = 'committed', quantity = ?, committed_at = ?, due_at = ?, nudges = 0"
-            " WHERE id = ? AND status = 'proposed'",
-            [quantity, to_iso(now), to_iso(due_at) if due_at else None, match_id],
+            "UPDATE matches SET status = 'committed', quantity = ?, offer_quantity = ?, committed_at = ?, due_at = ?,"
+            " nudges = 0 WHERE id = ? AND status = 'proposed'",
+            [quantity, offer_quantity, to_iso(now), to_iso(due_at) if due_at else None, match_id],
         )
         return cursor.rowcount == 1
 
@@ -78,11 +85,12 @@ class Matches:
         )
         return cursor.rowcount == 1
 
-    def set_committed_quantity(self, match_id: int, quantity: int) -> bool:
-        """Lower a commitment to what actually arrived (the caller returns the difference to both posts)."""
+    def set_committed_quantity(self, match_id: int, quantity: int, offer_quantity: int) -> bool:
+        """Lower a commitment to what actually arrived, each side in its unit (the caller returns the difference)."""
         cursor = self.db.execute(
-            "UPDATE matches SET quantity = ? WHERE id = ? AND status = 'committed' AND quantity >= ?",
-            [quantity, match_id, quantity],
+            "UPDATE matches SET quantity = ?, offer_quantity = ?"
+            " WHERE id = ? AND status = 'committed' AND quantity >= ? AND offer_quantity >= ?",
+            [quantity, offer_quantity, match_id, quantity, offer_quantity],
         )
         return cursor.rowcount == 1
 
@@ -131,8 +139,11 @@ class Matches:
         )
         return cursor.rowcount == 1
 
-    def set_proposed_quantity(self, match_id: int, quantity: int) -> None:
-        self.db.execute("UPDATE matches SET quantity = ? WHERE id = ? AND status = 'proposed'", [quantity, match_id])
+    def set_proposed_quantity(self, match_id: int, quantity: int, offer_quantity: int) -> None:
+        self.db.execute(
+            "UPDATE matches SET quantity = ?, offer_quantity = ? WHERE id = ? AND status = 'proposed'",
+            [quantity, offer_quantity, match_id],
+        )
 
     def live_for_post(self, post_id: int) -> list[Match]:
         """Proposed and committed matches that involve the post, oldest first."""
@@ -152,7 +163,7 @@ class Matches:
     def _total(self, post_id: int, status: MatchStatus) -> int:
         row = self.db.execute(
             "SELECT (SELECT COALESCE(SUM(quantity), 0) FROM matches WHERE need_id = ? AND status = ?)"
-            " + (SELECT COALESCE(SUM(quantity), 0) FROM matches WHERE offer_id = ? AND status = ?)",
+            " + (SELECT COALESCE(SUM(offer_quantity), 0) FROM matches WHERE offer_id = ? AND status = ?)",
             [post_id, status.value, post_id, status.value],
         ).fetchone()
         return int(row[0])
@@ -203,8 +214,8 @@ class Matches:
 def _match(row: tuple) -> Match:
     (
         match_id, coalition_id, event_id, need_id, offer_id, score, distance, quantity, status,
-        need_accepted_by, offer_accepted_by, created_at, committed_at, delivered_at, due_at, nudges, reported_at,
-        reported_by, replaces_id,
+        need_accepted_by, offer_accepted_by, created_at, committed_at, delivered_at, offer_quantity, due_at, nudges,
+        reported_at, reported_by, replaces_id,
     ) = row  # fmt: skip
     return Match(
         id=match_id,
@@ -221,6 +232,7 @@ def _match(row: tuple) -> Match:
         created_at=from_iso(created_at),  # type: ignore[arg-type]
         committed_at=from_iso(committed_at),
         delivered_at=from_iso(delivered_at),
+        offer_quantity=quantity if offer_quantity is None else offer_quantity,
         due_at=from_iso(due_at),
         nudges=nudges,
         reported_at=from_iso(reported_at),

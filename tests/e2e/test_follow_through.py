@@ -230,7 +230,7 @@ async def test_delivered_by_the_offer_side_is_reported_and_received_with_less_re
 
     assert "delivered" in done.response.content and "250" in done.response.content
     assert "delivered" in match_message(world, "M-1").embeds[0].title
-    assert "50 not received are open again on O-2" in dm_text(world.bob)
+    assert "50 bottles not received are open again on O-2" in dm_text(world.bob)
     needs = await listing(world)
     assert "50 left" in needs
     offers = await listing(world, "offer")
