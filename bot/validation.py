@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from dateparser.date import DateDataParser
 
 from bot.errors import InvalidInput
+from bot.text import BIDI_CONTROLS, escape, strip_invisible
 
 _MASS_MENTION = re.compile(r"@(everyone|here)\b", re.IGNORECASE)
 _DISCORD_MENTION = re.compile(r"<(@[!&]?|#)\d+>")
@@ -25,8 +26,18 @@ MAX_DEADLINE_AHEAD = timedelta(days=3653)
 def clean_text(
     value: str | None, field: str, *, max_length: int, required: bool = True, multiline: bool = False
 ) -> str:
-    """Trimmed text that is safe to store and echo: no pings, no invites, no control characters."""
-    text = (value or "").strip()
+    """Trimmed text that is safe to store and echo: no pings, no invites, no control characters.
+
+    Direction-changing characters (U+202E and friends) are refused: they make text
+    read differently from what it is. Other invisible characters (zero-width
+    space, soft hyphen, BOM ...) are dropped.
+    """
+    raw = value or ""
+    if any(ch in BIDI_CONTROLS for ch in raw):
+        raise InvalidInput(
+            f"The {field} contains hidden characters that change the direction of the text; type it as plain text."
+        )
+    text = strip_invisible(raw).strip()
     if not multiline:
         text = " ".join(text.split())
     if not text:
@@ -52,7 +63,7 @@ def parse_timezone(value: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise InvalidInput(
-            f"{name or 'That'} is not a time zone I know. Use an IANA name such as "
+            f"{escape(name[:40]) or 'That'} is not a time zone I know. Use an IANA name such as "
             "America/Chicago, Europe/Paris or Asia/Manila."
         ) from None
 
@@ -86,7 +97,7 @@ def parse_digest_times(value: str) -> tuple[str, ...]:
     for part in parts:
         found = _CLOCK_TIME.match(part)
         if not found:
-            raise InvalidInput(f'"{part[:20]}" is not a time; use HH:MM in 24-hour form, e.g. "08:00,20:00".')
+            raise InvalidInput(f'"{escape(part[:20])}" is not a time; use HH:MM in 24-hour form, e.g. "08:00,20:00".')
         times.add(time(int(found.group(1)), int(found.group(2))))
     return tuple(t.strftime("%H:%M") for t in sorted(times))
 
@@ -113,7 +124,7 @@ def parse_deadline(value: str | None, *, zone: ZoneInfo, now: datetime, field: s
     parsed = _exact_date(text) or _spoken_date(text, now.astimezone(zone))
     if parsed is None:
         raise InvalidInput(
-            f'The {field} "{text[:30]}" is not a date; use YYYY-MM-DD, "YYYY-MM-DD HH:MM", '
+            f'The {field} "{escape(text[:30])}" is not a date; use YYYY-MM-DD, "YYYY-MM-DD HH:MM", '
             '"tomorrow", "in 3 days" or "friday 18:00".'
         )
     return check_deadline(parsed, zone=zone, now=now, field=field, text=text)
@@ -139,11 +150,11 @@ def check_deadline(moment: datetime, *, zone: ZoneInfo, now: datetime, field: st
     latest = local_now + MAX_DEADLINE_AHEAD
     if wall > latest:
         raise InvalidInput(
-            f"The {field} ({text[:30]}) is more than ten years ahead; give a date before {latest:%Y-%m-%d}."
+            f"The {field} ({escape(text[:30])}) is more than ten years ahead; give a date before {latest:%Y-%m-%d}."
         )
     if wall <= local_now:
         shown = wall.strftime("%Y-%m-%d %H:%M")
-        raise InvalidInput(f"The {field} ({text[:30]}, read as {shown}) is already past; give a future date.")
+        raise InvalidInput(f"The {field} ({escape(text[:30])}, read as {shown}) is already past; give a future date.")
     return wall.replace(tzinfo=zone)
 
 
