@@ -24,6 +24,7 @@ from bot.store.digests import Digests
 from bot.store.events import Events
 from bot.store.federation import Federation
 from bot.store.follow_through import Freshness
+from bot.store.hazards import Hazards
 from bot.store.matches import Matches
 from bot.store.orgs import Orgs
 from bot.store.outbox import Outbox
@@ -72,6 +73,7 @@ class Store:
         self.matches = Matches(self.db)
         self.federation = Federation(self.db)
         self.freshness = Freshness(self.db)
+        self.hazards = Hazards(self.db)
 
     @contextmanager
     def atomic(self) -> Iterator[None]:
