@@ -35,6 +35,7 @@ EXTENSIONS = (
     "cogs.digest",
     "cogs.housekeeping",
     "cogs.follow_through",
+    "cogs.hazards",
 )
 
 GENERIC_APOLOGY = "Something went wrong on our side; it has been logged. Please try again in a moment."

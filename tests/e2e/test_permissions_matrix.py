@@ -41,6 +41,8 @@ ROWS = [
     Row("config channel", admin_only(hidden=True), lambda w, r: {"kind": "log", "channel": w.channels["log"]}),
     Row("config digest", admin_only(hidden=True), lambda w, r: {"times": "08:00", "timezone": "Europe/Paris"}),
     Row("config show", admin_only(hidden=True)),
+    Row("config area", admin_only(hidden=True), lambda w, r: {"location": "Houston", "radius_km": 300}),
+    Row("config feeds", admin_only(hidden=True), lambda w, r: {"feed": "usgs", "enabled": True}),
     Row("config alert-role", admin_only(hidden=True)),
     Row("config freshness", admin_only(hidden=True), lambda w, r: {"critical": 6}),
     Row(
