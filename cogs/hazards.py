@@ -111,8 +111,7 @@ class HazardCog(commands.Cog):
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(OpenEventButton)
         dispatcher_of(self.bot).register(hazards.ALERT_KIND, self.send_alert)
-        if self.bot.scheduler_enabled:
-            self._task = asyncio.get_running_loop().create_task(self.watcher.run(), name="coalesce-hazard-watcher")
+        self.restart_watcher()
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(OpenEventButton)
@@ -122,9 +121,18 @@ class HazardCog(commands.Cog):
                 await self._task
         await self.watcher.close()
 
+    def restart_watcher(self) -> None:
+        """(Re)start the watcher with the scheduler: it plans afresh, and ends by itself when nothing is watched."""
+        if not self.bot.scheduler_enabled:
+            return
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        if self.watcher.next_due() is not None:
+            self._task = asyncio.get_running_loop().create_task(self.watcher.run(), name="coalesce-hazard-watcher")
+
     @commands.Cog.listener()
     async def on_hazard_settings_changed(self) -> None:
-        self.watcher.wake()
+        self.restart_watcher()
 
     async def send_alert(self, message: OutboxMessage, destination: discord.abc.Messageable) -> None:
         hazard_id = int(cast("int", message.payload["hazard_id"]))

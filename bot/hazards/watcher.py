@@ -10,7 +10,6 @@ sends can stop the watcher or half-store an alert.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -58,7 +57,6 @@ class Watcher:
         self.timeout_s = timeout_s
         self.sleep = sleep
         self.on_alerts = on_alerts
-        self._wake = asyncio.Event()
         self._session: aiohttp.ClientSession | None = None
 
     # --- one poll -----------------------------------------------------------------------------------------
@@ -112,22 +110,17 @@ class Watcher:
         first = min(due_at.values())
         return first, [feed for feed, at in due_at.items() if at <= first]
 
-    def wake(self) -> None:
-        """A coalition changed its area or feeds: look again at what is due."""
-        self._wake.set()
-
     async def run(self) -> None:
-        """Poll forever: each feed when it falls due, sleeping until then (or until woken by a change)."""
-        while True:
-            self._wake.clear()
-            planned = self.next_due()
-            if planned is None:
-                await self._wake.wait()
-                continue
+        """Poll each watched feed when it falls due, sleeping until then; return once no feed is watched.
+
+        A change of area or feeds restarts it (the sleep is cancelled and the plan made afresh). Sleeping
+        is one timer, so a simulated clock can skip to the next poll at once.
+        """
+        while (planned := self.next_due()) is not None:
             due_at, feeds = planned
             delay = (due_at - self.core.clock()).total_seconds()
             if delay > 0:
-                await self._nap(delay)
+                await self.sleep(delay)
                 continue  # plans may have changed while asleep
             for feed in feeds:
                 try:
@@ -137,17 +130,6 @@ class Watcher:
                     log.exception("feed %s poll failed", feed)
                     state = self.core.store.hazards.feed_state(feed)
                     self._failed(state, timedelta(seconds=FEEDS[feed].poll_s), RuntimeError("poll failed"))
-
-    async def _nap(self, seconds: float) -> None:
-        sleeper = asyncio.ensure_future(self.sleep(seconds))
-        woken = asyncio.ensure_future(self._wake.wait())
-        try:
-            await asyncio.wait({sleeper, woken}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (sleeper, woken):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:

@@ -90,12 +90,13 @@ async def feeds():
 
 
 @pytest.fixture
-def core(tmp_path: Path) -> Core:
+def core(tmp_path: Path):
     clock = Clock()
     core = Core(store=Store(tmp_path / "c.db"), settings=Settings(), clock=clock)
     coalition_config.set_channel(core, ADMIN, ChannelKind.ALERTS, ALERTS_CHANNEL)
     hazards.set_area(core, ADMIN, location="Houston", radius_km=500)
-    return core
+    yield core
+    core.store.close()
 
 
 @pytest.fixture
