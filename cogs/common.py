@@ -34,6 +34,24 @@ def actor_of(interaction: discord.Interaction) -> Actor:
     )
 
 
+async def server_still_joined(client: discord.Client, guild_ids: list[int], user_id: int) -> int | None:
+    """The first of these servers the user still belongs to, asked of Discord now; None if none.
+
+    Asked, not looked up: without the members intent the cache does not hear of
+    departures, so a cached member may have left long ago.
+    """
+    for guild_id in guild_ids:
+        guild = client.get_guild(guild_id)
+        if guild is None:
+            continue  # the bot is no longer in that server
+        try:
+            await guild.fetch_member(user_id)
+        except discord.NotFound:
+            continue
+        return guild_id
+    return None
+
+
 def choice(name: str, value: str) -> app_commands.Choice[str]:
     return app_commands.Choice(name=name[:100], value=value[:100])
 
