@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import replace
 from typing import TYPE_CHECKING, Literal, cast
 
 import discord
@@ -20,12 +19,12 @@ from discord.ext import commands
 
 from bot.app import GENERIC_APOLOGY, log_outcome, send_ephemeral
 from bot.core import Core
-from bot.errors import Forbidden, NotFound, UserError
+from bot.errors import NotFound, UserError
 from bot.models import Actor, MatchStatus, OutboxMessage
-from bot.services import delivery, matches
+from bot.services import authority, delivery, matches
 from bot.services.matches import MatchCard
 from bot.text import escape, parse_id
-from cogs.common import COLOUR, NO_PINGS, actor_of, core_of, server_still_joined
+from cogs.common import COLOUR, NO_PINGS, acting_in, actor_of, core_of, server_still_joined
 from cogs.dispatcher import dispatcher_of, outbox_nonce
 from cogs.follow_through_views import ReceivedButton
 from cogs.housekeeping import reschedule
@@ -79,7 +78,7 @@ class MatchButton(
         try:
             if not self.match_id:
                 raise NotFound("That button names no match. See `/match list`.")
-            actor = await acting_member(interaction, self.match_id)
+            actor = await acting_in(interaction, authority.servers_of_match(core, self.match_id))
             card = SERVICES[self.action](core, actor, self.match_id)
         except UserError as error:
             log_outcome(interaction, "refused", error.code, action=action)
@@ -96,23 +95,6 @@ class MatchButton(
             # Component clicks don't fire the app-command completion hook that kicks the dispatcher.
             dispatcher_of(interaction.client).kick()
             reschedule(interaction.client)
-
-
-async def acting_member(interaction: discord.Interaction, match_id: int) -> Actor:
-    """The clicker as a member of a server of the match's coalition, checked now.
-
-    A click in a server channel comes from a member of that server. A click in a
-    DM carries no server: the clicker must still belong to one of the coalition's,
-    or they act for nobody (and learn nothing of the match's orgs).
-    """
-    actor = actor_of(interaction)
-    if actor.guild_id:
-        return actor
-    servers = matches.servers_of_match(core_of(interaction), match_id)
-    guild_id = await server_still_joined(interaction.client, servers, actor.user_id)
-    if guild_id is None:
-        raise Forbidden(f"You are no longer in a server where M-{match_id} was proposed, so you can't act on it.")
-    return replace(actor, guild_id=guild_id, is_admin=False)
 
 
 async def _reply(interaction: discord.Interaction, text: str) -> None:
@@ -242,7 +224,7 @@ class MatchCog(commands.GroupCog, group_name="match", group_description="Propose
         core = self.bot.core
         match_id = int(message.payload["match_id"])  # type: ignore[call-overload]
         recipient_id = int(message.target.partition(":")[2])
-        servers = matches.servers_of_match(core, match_id)
+        servers = authority.servers_of_match(core, match_id)
         in_server = await server_still_joined(self.bot, servers, recipient_id) is not None
         reveal = matches.contact_reveal(
             core,

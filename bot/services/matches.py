@@ -47,19 +47,6 @@ class ContactReveal:
     own: Org
 
 
-def servers_of_match(core: Core, match_id: int) -> list[int]:
-    """The servers whose members may act on the match: those of its coalition.
-
-    A click in a DM carries no server of its own; the Discord layer checks the
-    clicker still belongs to one of these before acting for them there.
-    """
-    match = core.store.matches.get(match_id)
-    guild_ids = core.store.coalitions.guild_ids(match.coalition_id) if match else []
-    if not guild_ids:
-        raise NotFound(f"There is no match M-{match_id}.")
-    return guild_ids
-
-
 def contact_reveal(
     core: Core, match_id: int, partner_org_id: int, *, recipient_id: int, in_server: bool
 ) -> ContactReveal | None:
