@@ -22,6 +22,7 @@ from bot.store.checkpoints import Checkpointer
 from bot.store.coalitions import Coalitions
 from bot.store.digests import Digests
 from bot.store.events import Events
+from bot.store.imports import Imports
 from bot.store.matches import Matches
 from bot.store.orgs import Orgs
 from bot.store.outbox import Outbox
@@ -68,6 +69,7 @@ class Store:
         self.digests = Digests(self.db)
         self.posts = Posts(self.db)
         self.matches = Matches(self.db)
+        self.imports = Imports(self.db)
 
     @contextmanager
     def atomic(self) -> Iterator[None]:
