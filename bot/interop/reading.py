@@ -29,8 +29,13 @@ class RowProblem(InvalidInput):
 
     def __init__(self, file: str, row: int | None, column: str | None, message: str) -> None:
         where = file + (f" row {row}" if row is not None else "") + (f", column {column}" if column else "")
-        super().__init__(f"{where}: {message}")
+        super().__init__(_one_printable_line(f"{where}: {message}"))
         self.file, self.row, self.column = file, row, column
+
+
+def _one_printable_line(text: str) -> str:
+    """A problem quotes the cell it is about: never let that cell break the line or drive a terminal."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
 
 
 @dataclass(frozen=True, slots=True)
