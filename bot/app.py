@@ -17,6 +17,7 @@ from discord.ext import commands
 from bot.clock import Clock, utc_now
 from bot.core import Core
 from bot.errors import UserError
+from bot.ops import OpsMetrics
 from bot.settings import load_settings
 from bot.store import Store
 
@@ -33,6 +34,7 @@ EXTENSIONS = (
     "cogs.admin",
     "cogs.digest",
     "cogs.housekeeping",
+    "cogs.ops",
 )
 
 GENERIC_APOLOGY = "Something went wrong on our side; it has been logged. Please try again in a moment."
@@ -43,6 +45,7 @@ class CoalesceTree(app_commands.CommandTree):
 
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         original = getattr(error, "original", error)
+        outcome = "refused"
         if isinstance(original, UserError):
             message = original.message
         elif isinstance(error, app_commands.MissingPermissions):
@@ -52,6 +55,7 @@ class CoalesceTree(app_commands.CommandTree):
         elif isinstance(error, app_commands.CheckFailure):
             message = "You can't use this command here."
         else:
+            outcome = "failed"
             log.error(
                 "command failed: interaction=%s command=%s",
                 interaction.id,
@@ -59,6 +63,12 @@ class CoalesceTree(app_commands.CommandTree):
                 exc_info=original,
             )
             message = GENERIC_APOLOGY
+        started = interaction.extras.get("started")
+        cast("CoalesceBot", self.client).ops.command(
+            interaction.command.qualified_name if interaction.command else "?",
+            outcome,
+            time.perf_counter() - started if started else None,
+        )
         await send_ephemeral(interaction, message)
 
     def _from_interaction(self, interaction: discord.Interaction) -> None:
@@ -131,6 +141,7 @@ class CoalesceBot(commands.Bot):
         self.core = core
         self.scheduler_enabled = scheduler_enabled
         self.waiting = WaitingInteractions()
+        self.ops = OpsMetrics(core)
 
     async def setup_hook(self) -> None:
         # The gazetteer and taxonomy load once, off the loop, before the first command needs them.
@@ -154,6 +165,7 @@ class CoalesceBot(commands.Bot):
             interaction.user.id,
             elapsed_ms,
         )
+        self.ops.command(command.qualified_name, "ok", elapsed_ms / 1000 if started else None)
         # Whatever the command queued in the outbox leaves now, after the reply.
         from cogs.dispatcher import dispatcher_of
 
