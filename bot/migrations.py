@@ -278,3 +278,23 @@ def alert_roles(db: Database) -> None:
         );
         """,
     )
+
+
+@migrations(name="0013_identity")
+def identity(db: Database) -> None:
+    # Names are now unique by what a reader sees (NFKC, invisible characters dropped, case folded):
+    # recompute the keys of orgs and events. Look-alikes registered before this keep a key of their
+    # own, suffixed with their id, so the migration never fails on them; no new one can join them.
+    from bot.text import identity_key
+
+    for table, unique_when in (("orgs", None), ("events", "open")):
+        rows = list(db.execute(f"SELECT id, coalition_id, name, {'status' if unique_when else 'NULL'} FROM {table}"))  # noqa: S608 - fixed names
+        db.execute(f"UPDATE {table} SET name_key = '#' || id")  # noqa: S608 - clears every key before any is reused
+        taken: set[tuple[int, str]] = set()
+        for row_id, coalition_id, name, status in sorted(rows):
+            key = identity_key(name)
+            if unique_when is None or status == unique_when:
+                if (coalition_id, key) in taken:
+                    key = f"{key} #{row_id}"
+                taken.add((coalition_id, key))
+            db.execute(f"UPDATE {table} SET name_key = ? WHERE id = ?", [key, row_id])  # noqa: S608 - fixed names

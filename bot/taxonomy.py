@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import InvalidInput, SettingsError, UnknownSector
+from bot.text import escape
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 DEFAULT_PATH = CONFIG_DIR / "taxonomy.toml"
@@ -66,7 +67,7 @@ def sector_by_key(text: str) -> Sector:
     wanted = " ".join(text.split()).casefold()
     found = _SECTOR_LOOKUP.get(wanted) or _SECTOR_LOOKUP.get(wanted.replace(" ", "_"))
     if found is None:
-        shown = wanted[:40] or "(empty)"
+        shown = escape(wanted[:40]) or "(empty)"
         valid = ", ".join(s.key for s in SECTORS)
         raise UnknownSector(f"“{shown}” is not a sector. Choose one of: {valid}.")
     return found

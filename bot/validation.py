@@ -7,6 +7,7 @@ from datetime import datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.errors import InvalidInput
+from bot.text import BIDI_CONTROLS, escape, strip_invisible
 
 _MASS_MENTION = re.compile(r"@(everyone|here)\b", re.IGNORECASE)
 _DISCORD_MENTION = re.compile(r"<(@[!&]?|#)\d+>")
@@ -20,8 +21,18 @@ MAX_DIGEST_TIMES = 6
 def clean_text(
     value: str | None, field: str, *, max_length: int, required: bool = True, multiline: bool = False
 ) -> str:
-    """Trimmed text that is safe to store and echo: no pings, no invites, no control characters."""
-    text = (value or "").strip()
+    """Trimmed text that is safe to store and echo: no pings, no invites, no control characters.
+
+    Direction-changing characters (U+202E and friends) are refused: they make text
+    read differently from what it is. Other invisible characters (zero-width
+    space, soft hyphen, BOM ...) are dropped.
+    """
+    raw = value or ""
+    if any(ch in BIDI_CONTROLS for ch in raw):
+        raise InvalidInput(
+            f"The {field} contains hidden characters that change the direction of the text; type it as plain text."
+        )
+    text = strip_invisible(raw).strip()
     if not multiline:
         text = " ".join(text.split())
     if not text:
@@ -47,7 +58,7 @@ def parse_timezone(value: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise InvalidInput(
-            f"{name or 'That'} is not a time zone I know. Use an IANA name such as "
+            f"{escape(name[:40]) or 'That'} is not a time zone I know. Use an IANA name such as "
             "America/Chicago, Europe/Paris or Asia/Manila."
         ) from None
 
@@ -81,7 +92,7 @@ def parse_digest_times(value: str) -> tuple[str, ...]:
     for part in parts:
         found = _CLOCK_TIME.match(part)
         if not found:
-            raise InvalidInput(f'"{part[:20]}" is not a time; use HH:MM in 24-hour form, e.g. "08:00,20:00".')
+            raise InvalidInput(f'"{escape(part[:20])}" is not a time; use HH:MM in 24-hour form, e.g. "08:00,20:00".')
         times.add(time(int(found.group(1)), int(found.group(2))))
     return tuple(t.strftime("%H:%M") for t in sorted(times))
 
@@ -107,6 +118,6 @@ def parse_deadline(value: str | None, *, zone: ZoneInfo, now: datetime, field: s
             parsed = parsed.replace(hour=23, minute=59)
         moment = parsed.replace(tzinfo=zone)
         if moment <= now:
-            raise InvalidInput(f"The {field} ({text}) is already past; give a future date.")
+            raise InvalidInput(f"The {field} ({escape(text[:30])}) is already past; give a future date.")
         return moment
-    raise InvalidInput(f'The {field} "{text[:30]}" is not a date; use YYYY-MM-DD or "YYYY-MM-DD HH:MM".')
+    raise InvalidInput(f'The {field} "{escape(text[:30])}" is not a date; use YYYY-MM-DD or "YYYY-MM-DD HH:MM".')

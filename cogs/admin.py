@@ -10,6 +10,7 @@ from discord.ext import commands
 
 from bot.models import AuditEntry
 from bot.services import audit, status
+from bot.text import escape
 from cogs.common import COLOUR, NO_PINGS, actor_of, choice, core_of
 
 MAX_DESCRIPTION = 4000
@@ -24,7 +25,7 @@ async def action_autocomplete(interaction: discord.Interaction, current: str) ->
 def entry_line(entry: AuditEntry) -> str:
     who = "Coalesce" if entry.actor_id == audit.SYSTEM_ACTOR else f"<@{entry.actor_id}>"
     detail = ", ".join(f"{key}={value}" for key, value in sorted(entry.detail.items()))
-    detail = f" — {discord.utils.escape_markdown(detail[:150])}" if detail else ""
+    detail = f" — {escape(detail[:150])}" if detail else ""
     return f"{discord.utils.format_dt(entry.at, 'f')} {who} **{entry.action}** {entry.subject}{detail}"
 
 

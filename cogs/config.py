@@ -10,6 +10,7 @@ from discord.ext import commands
 
 from bot.models import ChannelKind
 from bot.services import coalition_config
+from bot.text import escape
 from bot.validation import search_timezones
 from cogs.common import COLOUR, NO_PINGS, actor_of, choice, core_of
 
@@ -83,7 +84,7 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Set u
     @app_commands.checks.has_permissions(manage_guild=True)
     async def show(self, interaction: discord.Interaction) -> None:
         summary = coalition_config.show_config(core_of(interaction), actor_of(interaction))
-        embed = discord.Embed(title=f"Coalesce settings: {summary.coalition.name}", colour=COLOUR)
+        embed = discord.Embed(title=f"Coalesce settings: {escape(summary.coalition.name)}"[:256], colour=COLOUR)
         lines = []
         for kind in ChannelKind:
             channel_id = summary.channels.get(kind)

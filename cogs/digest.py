@@ -25,6 +25,7 @@ from discord.ext import commands
 from bot.digest_schedule import digest_trigger
 from bot.models import Coalition, OutboxMessage
 from bot.services import digests
+from bot.text import escape
 from cogs.common import NO_PINGS, actor_of, core_of, place_autocomplete
 from cogs.dispatcher import dispatcher_of, outbox_nonce
 
@@ -210,7 +211,7 @@ class DigestCog(
             self.plan(done.coalition)
         await interaction.response.send_message(
             f"You'll get a personal digest by DM at {', '.join(done.coalition.digest_times)} "
-            f"({done.coalition.timezone}), filtered to: {done.subscription.filter.describe()}. "
+            f"({done.coalition.timezone}), filtered to: {escape(done.subscription.filter.describe())}. "
             "Keep DMs from this server open so it can reach you; stop any time with `/digest unsubscribe`.",
             ephemeral=True,
         )
@@ -219,7 +220,7 @@ class DigestCog(
     async def unsubscribe(self, interaction: discord.Interaction) -> None:
         coalition = digests.unsubscribe(core_of(interaction), actor_of(interaction))
         await interaction.response.send_message(
-            f"Your personal digest from {discord.utils.escape_markdown(coalition.name)} is stopped.", ephemeral=True
+            f"Your personal digest from {escape(coalition.name)} is stopped.", ephemeral=True
         )
 
 

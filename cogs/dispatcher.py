@@ -32,6 +32,7 @@ import discord
 from discord.ext import commands, tasks
 
 from bot.models import ChannelKind, OutboxMessage
+from bot.text import escape
 from cogs.common import NO_PINGS
 
 if TYPE_CHECKING:
@@ -245,7 +246,7 @@ class Dispatcher(commands.Cog):
             is_dm = message.target.startswith("user:")
             what = "a direct message" if is_dm else "a channel message"
             subject = f"<@{message.target[5:]}>" if is_dm else f"<#{message.target[8:]}>"
-            text = f"Could not deliver {what} ({message.kind}) to {subject}: {error[:300]}"
+            text = f"Could not deliver {what} ({message.kind}) to {subject}: {escape(error[:300])}"
             for channel_id in core.store.coalitions.channel_targets(message.coalition_id, ChannelKind.LOG):
                 if f"channel:{channel_id}" != message.target:
                     core.store.outbox.enqueue(

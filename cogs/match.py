@@ -23,6 +23,7 @@ from bot.errors import UserError
 from bot.models import Actor, MatchStatus, OutboxMessage
 from bot.services import matches
 from bot.services.matches import MatchCard
+from bot.text import escape, parse_id
 from cogs.common import COLOUR, NO_PINGS, actor_of, core_of
 from cogs.dispatcher import dispatcher_of, outbox_nonce
 from cogs.posts_render import announcement_embed, contact_message, match_embed, match_headline, match_line
@@ -52,7 +53,8 @@ SERVICES: dict[str, Callable[[Core, Actor, int], MatchCard]] = {
 
 class MatchButton(
     discord.ui.DynamicItem[discord.ui.Button],
-    template=r"coalesce:match:(?P<id>\d+):(?P<action>accept|decline|deliver|cancel)",
+    # Any id is taken here and read strictly below: a malformed one is answered "not found", not ignored.
+    template=rf"coalesce:match:(?P<id>[^:]{{1,40}}):(?P<action>{'|'.join(ACTIONS)})",
 ):
     """One of a match's buttons; answers the clicker privately and queues the message's update."""
 
@@ -66,10 +68,13 @@ class MatchButton(
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
     ) -> MatchButton:
-        return cls(int(match["id"]), match["action"])
+        return cls(parse_id(match["id"]) or 0, match["action"])
 
     async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
         core = core_of(interaction)
+        if not self.match_id:
+            await _reply(interaction, "That button names no match. See `/match list`.")
+            return
         try:
             actor = matches.acting_in_match(core, actor_of(interaction), self.match_id)
             card = SERVICES[self.action](core, actor, self.match_id)
@@ -97,18 +102,18 @@ def outcome(card: MatchCard, action: str, user_id: int) -> str:
     if action == "accept":
         if match.status is MatchStatus.COMMITTED:
             return (
-                f"{ref} is committed: {match.quantity:,} {card.need.unit} reserved. The other side's contact is "
-                "on its way to you by DM."
+                f"{ref} is committed: {match.quantity:,} {escape(card.need.unit)} reserved. The other side's "
+                "contact is on its way to you by DM."
             )
         if match.status is MatchStatus.LAPSED:
             return f"{ref} lapsed: one side has nothing left to give or receive. New matches will be proposed."
-        waiting = card.offer_org.name if match.need_accepted_by == user_id else card.need_org.name
+        waiting = escape(card.offer_org.name if match.need_accepted_by == user_id else card.need_org.name)
         return f"You accepted {ref}. It commits as soon as {waiting} accepts too."
     if action == "decline":
         return f"You declined {ref}. Both posts will be matched with other partners."
     if action == "deliver":
-        return f"Thank you: {ref} is marked delivered ({match.quantity:,} {card.need.unit})."
-    return f"{ref} is cancelled; {match.quantity:,} {card.need.unit} are open again on both posts."
+        return f"Thank you: {ref} is marked delivered ({match.quantity:,} {escape(card.need.unit)})."
+    return f"{ref} is cancelled; {match.quantity:,} {escape(card.need.unit)} are open again on both posts."
 
 
 def match_view(card: MatchCard) -> discord.ui.View | None:

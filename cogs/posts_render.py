@@ -10,6 +10,7 @@ from bot.models import MatchStatus, Post, PostKind, PostStatus, Urgency
 from bot.services.matches import ContactReveal, MatchCard
 from bot.services.posts import PostLine, PostResult
 from bot.taxonomy import sector_by_key
+from bot.text import escape
 from cogs.common import COLOUR, mention_list
 
 URGENCY_MARK = {
@@ -33,12 +34,8 @@ STATUS_COLOUR = {
 }
 
 
-def esc(text: str) -> str:
-    return discord.utils.escape_markdown(text)
-
-
 def amount(quantity: int, unit: str) -> str:
-    return f"{quantity:,} {esc(unit)}"
+    return f"{quantity:,} {escape(unit)}"
 
 
 def when(moment: datetime | None) -> str:
@@ -49,15 +46,15 @@ def when(moment: datetime | None) -> str:
 def post_summary(post: Post) -> str:
     """One line: what, how much is left, where."""
     left = "" if post.remaining == post.quantity else f" ({post.remaining:,} left)"
-    return f"**{esc(post.item_label)}**: {amount(post.quantity, post.unit)}{left} · {esc(post.place_label)}"
+    return f"**{escape(post.item_label)}**: {amount(post.quantity, post.unit)}{left} · {escape(post.place_label)}"
 
 
 def post_embed(post: Post, org_name: str, *, event_name: str | None = None) -> discord.Embed:
     """A post as its poster and the channel see it."""
     noun = "Need" if post.kind is PostKind.NEED else "Offer"
-    embed = discord.Embed(title=f"{post.ref} · {noun}: {post.item_label}"[:256], colour=COLOUR)
-    embed.description = f"**{amount(post.quantity, post.unit)}** in {esc(post.place_label)}"
-    embed.add_field(name="Organisation", value=esc(org_name))
+    embed = discord.Embed(title=f"{post.ref} · {noun}: {escape(post.item_label)}"[:256], colour=COLOUR)
+    embed.description = f"**{amount(post.quantity, post.unit)}** in {escape(post.place_label)}"
+    embed.add_field(name="Organisation", value=escape(org_name))
     embed.add_field(name="Sector", value=sector_by_key(post.sector).label)
     if post.kind is PostKind.NEED:
         embed.add_field(name="Urgency", value=URGENCY_MARK[post.urgency])
@@ -68,7 +65,7 @@ def post_embed(post: Post, org_name: str, *, event_name: str | None = None) -> d
     if post.remaining != post.quantity or post.status is not PostStatus.OPEN:
         embed.add_field(name="Left", value=f"{post.remaining:,} · {post.status.value}")
     if post.notes:
-        embed.add_field(name="Notes", value=esc(post.notes)[:1024], inline=False)
+        embed.add_field(name="Notes", value=escape(post.notes)[:1024], inline=False)
     if event_name:
         embed.set_footer(text=f"Event: {event_name}")
     return embed
@@ -84,7 +81,7 @@ def posted_reply(result: PostResult) -> tuple[str, discord.Embed]:
             other = card.offer if post.kind is PostKind.NEED else card.need
             other_org = card.offer_org if post.kind is PostKind.NEED else card.need_org
             lines.append(
-                f"**{card.match.ref}** ↔ {other.ref} {esc(other_org.name)}: {post_summary(other)}, "
+                f"**{card.match.ref}** ↔ {other.ref} {escape(other_org.name)}: {post_summary(other)}, "
                 f"{card.match.distance_km:,.0f} km"
             )
         embed.add_field(name="Best matches, proposed now", value="\n".join(lines)[:1024], inline=False)
@@ -100,11 +97,12 @@ def announcement_embed(payload: dict[str, object]) -> discord.Embed:
     """A new post, as announced in the needs or offers channel (built from the outbox payload)."""
     is_need = payload["kind"] == PostKind.NEED.value
     embed = discord.Embed(
-        title=f"{payload['ref']} · {'Need' if is_need else 'Offer'}: {payload['item']}"[:256],
+        title=f"{payload['ref']} · {'Need' if is_need else 'Offer'}: {escape(payload['item'])}"[:256],
         colour=discord.Colour.red() if payload.get("urgency") == Urgency.CRITICAL.value and is_need else COLOUR,
     )
-    embed.description = f"**{int(payload['quantity']):,} {esc(str(payload['unit']))}** in {esc(str(payload['place']))}"  # type: ignore[call-overload]
-    embed.add_field(name="Organisation", value=esc(str(payload["org"])))
+    quantity = int(payload["quantity"])  # type: ignore[call-overload]
+    embed.description = f"**{quantity:,} {escape(payload['unit'])}** in {escape(payload['place'])}"
+    embed.add_field(name="Organisation", value=escape(str(payload["org"])))
     embed.add_field(name="Sector", value=sector_by_key(str(payload["sector"])).label)
     if is_need:
         embed.add_field(name="Urgency", value=URGENCY_MARK[Urgency(str(payload["urgency"]))])
@@ -112,7 +110,7 @@ def announcement_embed(payload: dict[str, object]) -> discord.Embed:
         moment = datetime.fromisoformat(str(payload["deadline"]))
         embed.add_field(name="Needed by" if is_need else "Available until", value=when(moment))
     if payload.get("notes"):
-        embed.add_field(name="Notes", value=esc(str(payload["notes"]))[:1024], inline=False)
+        embed.add_field(name="Notes", value=escape(str(payload["notes"]))[:1024], inline=False)
     return embed
 
 
@@ -124,7 +122,7 @@ def post_line(line: PostLine) -> str:
     post = line.post
     mark = URGENCY_MARK[post.urgency].split()[0] + " " if post.kind is PostKind.NEED else ""
     due = f" · by {discord.utils.format_dt(post.deadline, 'd')}" if post.deadline else ""
-    return f"`{post.ref}` {mark}{post_summary(post)} · {esc(line.org_name)}{due}"
+    return f"`{post.ref}` {mark}{post_summary(post)} · {escape(line.org_name)}{due}"
 
 
 def match_headline(card: MatchCard) -> str:
@@ -132,8 +130,8 @@ def match_headline(card: MatchCard) -> str:
     need_people = mention_list(list(card.need_member_ids)) or "no coordinators"
     offer_people = mention_list(list(card.offer_member_ids)) or "no coordinators"
     return (
-        f"Match **{card.match.ref}**: {esc(card.need_org.name)} ({need_people}) needs what "
-        f"{esc(card.offer_org.name)} ({offer_people}) offers."
+        f"Match **{card.match.ref}**: {escape(card.need_org.name)} ({need_people}) needs what "
+        f"{escape(card.offer_org.name)} ({offer_people}) offers."
     )
 
 
@@ -141,17 +139,17 @@ def match_embed(card: MatchCard) -> discord.Embed:
     """The live state of a match: posts, quantities left, who has accepted."""
     match, need, offer = card.match, card.need, card.offer
     embed = discord.Embed(
-        title=f"{match.ref} · {need.item_label} · {STATUS_MARK[match.status]}"[:256],
+        title=f"{match.ref} · {escape(need.item_label)} · {STATUS_MARK[match.status]}"[:256],
         colour=STATUS_COLOUR.get(match.status, discord.Colour.light_grey()),
     )
     embed.add_field(
-        name=f"Need {need.ref} · {card.need_org.name}"[:256],
+        name=f"Need {need.ref} · {escape(card.need_org.name)}"[:256],
         value=f"{post_summary(need)}\n{URGENCY_MARK[need.urgency]}"
         + (f" · needed by {when(need.deadline)}" if need.deadline else ""),
         inline=False,
     )
     embed.add_field(
-        name=f"Offer {offer.ref} · {card.offer_org.name}"[:256],
+        name=f"Offer {offer.ref} · {escape(card.offer_org.name)}"[:256],
         value=post_summary(offer) + (f"\navailable until {when(offer.deadline)}" if offer.deadline else ""),
         inline=False,
     )
@@ -164,7 +162,7 @@ def match_embed(card: MatchCard) -> discord.Embed:
 
 def status_line(card: MatchCard) -> str:
     match = card.match
-    need_name, offer_name = esc(card.need_org.name), esc(card.offer_org.name)
+    need_name, offer_name = escape(card.need_org.name), escape(card.offer_org.name)
     if match.status is MatchStatus.PROPOSED:
         accepted = [
             name
@@ -192,20 +190,20 @@ def status_line(card: MatchCard) -> str:
 def match_line(card: MatchCard) -> str:
     return (
         f"`{card.match.ref}` {STATUS_MARK[card.match.status]} · {amount(card.live_quantity, card.need.unit)} "
-        f"{esc(card.need.item_label)} · {card.offer.ref} {esc(card.offer_org.name)} → {card.need.ref} "
-        f"{esc(card.need_org.name)} · {card.match.distance_km:,.0f} km"
+        f"{escape(card.need.item_label)} · {card.offer.ref} {escape(card.offer_org.name)} → {card.need.ref} "
+        f"{escape(card.need_org.name)} · {card.match.distance_km:,.0f} km"
     )
 
 
 def contact_message(reveal: ContactReveal) -> str:
     """The DM each side's coordinators receive when a match commits."""
     card = reveal.card
-    contact = esc(reveal.partner.contact) if reveal.partner.contact else "(no longer on file; ask an admin)"
+    contact = escape(reveal.partner.contact) if reveal.partner.contact else "(no longer on file; ask an admin)"
     return (
         f"🤝 **{card.match.ref} is committed**: {amount(card.match.quantity, card.need.unit)} of "
-        f"{esc(card.need.item_label)} from **{esc(card.offer_org.name)}** ({esc(card.offer.place_label)}) to "
-        f"**{esc(card.need_org.name)}** ({esc(card.need.place_label)}).\n"
-        f"Contact for **{esc(reveal.partner.name)}**: {contact}\n"
+        f"{escape(card.need.item_label)} from **{escape(card.offer_org.name)}** ({escape(card.offer.place_label)}) to "
+        f"**{escape(card.need_org.name)}** ({escape(card.need.place_label)}).\n"
+        f"Contact for **{escape(reveal.partner.name)}**: {contact}\n"
         "Arrange the handover directly. When it has arrived, either side presses **Delivered** on the match; "
         "if it falls through, **Cancel** returns the quantity to both posts. Please keep this contact private."
     )

@@ -7,6 +7,7 @@ from bot.errors import Conflict, InvalidInput, NotFound
 from bot.models import Actor, ChannelKind, Coalition, Event, EventStatus
 from bot.services.coalition_config import require_admin
 from bot.services.notices import notify_channel
+from bot.text import escape, parse_id
 from bot.validation import clean_text
 
 MAX_NAME = 80
@@ -24,7 +25,7 @@ def open_event(
         raise InvalidInput(f"The radius must be between 1 and {MAX_RADIUS_KM:,.0f} km.")
     coalition = core.coalition_of(actor)
     if core.store.events.open_by_name(coalition.id, clean_name) is not None:
-        raise Conflict(f"An open event called {clean_name} already exists.")
+        raise Conflict(f"An open event called {escape(clean_name)} already exists.")
     now = core.clock()
     with core.store.atomic():
         event_id = core.store.events.insert(
@@ -39,8 +40,8 @@ def open_event(
             now=now,
         )
         core.store.audit.record(coalition.id, actor.user_id, "event.open", f"event:{event_id}", now, name=clean_name)
-        where = f" around {place.label} ({radius:,.0f} km)" if place else ""
-        notify_channel(core, coalition, ChannelKind.ALERTS, f"Event opened: **{clean_name}**{where}.", now)
+        where = f" around {escape(place.label)} ({radius:,.0f} km)" if place else ""
+        notify_channel(core, coalition, ChannelKind.ALERTS, f"Event opened: **{escape(clean_name)}**{where}.", now)
     event = core.store.events.get(event_id)
     assert event is not None  # noqa: S101
     return event
@@ -57,11 +58,12 @@ def resolve_event(core: Core, coalition: Coalition, text: str | None, *, open_on
         if not open_events:
             raise NotFound("There is no open event. An admin opens one with `/event open`.")
         raise InvalidInput("Several events are open; choose one with the `event` option.")
-    event = core.store.events.get(int(text)) if text.isdigit() else None
+    event_id = parse_id(text)
+    event = core.store.events.get(event_id) if event_id is not None else None
     if event is None or event.coalition_id != coalition.id:
         event = core.store.events.open_by_name(coalition.id, text)
     if event is None or (status is not None and event.status is not status):
-        raise NotFound(f"No open event called {text[:80]}. See `/event list`.")
+        raise NotFound(f"No open event called {escape(text[:80])}. See `/event list`.")
     return event
 
 
@@ -77,8 +79,8 @@ def close_event(core: Core, actor: Actor, event_text: str | None) -> Event:
             core,
             coalition,
             ChannelKind.LOG,
-            f"Event closed: **{event.name}**. Export its records with `python run.py export`; contacts are purged "
-            f"after {core.settings.retention_days} days.",
+            f"Event closed: **{escape(event.name)}**. Export its records with `python run.py export`; "
+            f"contacts are purged after {core.settings.retention_days} days.",
             now,
         )
     closed = core.store.events.get(event.id)

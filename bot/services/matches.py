@@ -28,6 +28,7 @@ from bot.models import (
 from bot.services.cards import MatchCard, match_card
 from bot.services.notices import notify_user
 from bot.services.proposals import SYSTEM_ACTOR, propose_for
+from bot.text import escape
 
 # Re-exported: callers think of cards and proposing as part of matching.
 __all__ = ["SYSTEM_ACTOR", "MatchCard", "match_card", "propose_for"]
@@ -81,7 +82,7 @@ def accept_match(core: Core, actor: Actor, match_id: int) -> MatchCard:
     offer_side = actor.user_id if on_offer and card.match.offer_accepted_by is None else None
     if need_side is None and offer_side is None:
         waiting = card.offer_org if on_need else card.need_org
-        raise Conflict(f"Your organisation already accepted {card.match.ref}; waiting for {waiting.name}.")
+        raise Conflict(f"Your organisation already accepted {card.match.ref}; waiting for {escape(waiting.name)}.")
     now = core.clock()
     with core.store.atomic():
         core.store.matches.accept(match_id, need_side=need_side, offer_side=offer_side)
@@ -253,8 +254,8 @@ def _cancel_committed(core: Core, coalition: Coalition, match: Match, by: int, n
             if member_id != by:
                 notify_user(
                     core, coalition, member_id,
-                    f"Match {match.ref} ({match.quantity:,} {post.unit} of {post.item_label}) was {reason}. "
-                    f"The quantity is open again for {post.ref}.",
+                    f"Match {match.ref} ({match.quantity:,} {escape(post.unit)} of {escape(post.item_label)}) "
+                    f"was {reason}. The quantity is open again for {post.ref}.",
                     now,
                 )  # fmt: skip
 

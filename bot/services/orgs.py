@@ -10,6 +10,7 @@ from bot.models import Actor, ChannelKind, Coalition, Org, OrgStatus
 from bot.services.coalition_config import require_admin
 from bot.services.notices import notify_channel, notify_user
 from bot.taxonomy import sector_by_key
+from bot.text import escape, parse_id
 from bot.validation import clean_text, parse_sector_list
 
 MAX_NAME = 80
@@ -35,7 +36,7 @@ def register_org(
     clean_description = clean_text(description, "description", max_length=MAX_DESCRIPTION, required=False)
     coalition = core.coalition_of(actor)
     if core.store.orgs.by_name(coalition.id, clean_name) is not None:
-        raise Conflict(f"An organisation called {clean_name} is already registered here; pick another name.")
+        raise Conflict(f"An organisation called {escape(clean_name)} is already registered here; pick another name.")
     now = core.clock()
     with core.store.atomic():
         org_id = core.store.orgs.insert(
@@ -56,7 +57,7 @@ def register_org(
             core,
             coalition,
             ChannelKind.LOG,
-            f"New organisation awaiting verification: **{clean_name}** ({place.label}), "
+            f"New organisation awaiting verification: **{escape(clean_name)}** ({escape(place.label)}), "
             f"registered by <@{actor.user_id}>. An admin can run `/org verify`.",
             now,
         )
@@ -69,14 +70,15 @@ def resolve_org(core: Core, coalition: Coalition, text: str) -> Org:
     """An org named by its id (what autocomplete sends) or by its name."""
     text = (text or "").strip()
     org = None
-    if text.isdigit():
-        org = core.store.orgs.get(int(text))
+    org_id = parse_id(text)
+    if org_id is not None:
+        org = core.store.orgs.get(org_id)
         if org is not None and org.coalition_id != coalition.id:
             org = None
     if org is None and text:
         org = core.store.orgs.by_name(coalition.id, text)
     if org is None:
-        raise NotFound(f"No organisation called {text[:80] or 'that'} is registered here. See `/org list`.")
+        raise NotFound(f"No organisation called {escape(text[:80]) or 'that'} is registered here. See `/org list`.")
     return org
 
 
@@ -85,7 +87,7 @@ def verify_org(core: Core, actor: Actor, org_text: str) -> Org:
     coalition = core.coalition_of(actor)
     org = resolve_org(core, coalition, org_text)
     if org.is_verified:
-        raise Conflict(f"{org.name} is already verified.")
+        raise Conflict(f"{escape(org.name)} is already verified.")
     now = core.clock()
     with core.store.atomic():
         core.store.orgs.verify(org.id, actor.user_id, now)
@@ -95,7 +97,8 @@ def verify_org(core: Core, actor: Actor, org_text: str) -> Org:
                 core,
                 coalition,
                 member_id,
-                f"**{org.name}** is now verified in {coalition.name}: its coordinators can post needs and offers.",
+                f"**{escape(org.name)}** is now verified in {escape(coalition.name)}: its coordinators can post "
+                "needs and offers.",
                 now,
             )
     verified = core.store.orgs.get(org.id)
@@ -112,7 +115,7 @@ def add_member(core: Core, actor: Actor, *, member_id: int, member_is_bot: bool,
     now = core.clock()
     with core.store.atomic():
         if not core.store.orgs.add_member(org.id, member_id, added_by=actor.user_id, now=now):
-            raise Conflict(f"<@{member_id}> is already a member of {org.name}.")
+            raise Conflict(f"<@{member_id}> is already a member of {escape(org.name)}.")
         core.store.audit.record(
             coalition.id, actor.user_id, "org.add_member", f"org:{org.id}", now, member_id=member_id
         )
@@ -125,12 +128,12 @@ def acting_org(core: Core, coalition: Coalition, actor: Actor, org_text: str | N
     if org_text:
         org = resolve_org(core, coalition, org_text)
         if org.id not in {o.id for o in mine}:
-            raise Forbidden(f"You are not a member of {org.name}; only its members can act for it.")
+            raise Forbidden(f"You are not a member of {escape(org.name)}; only its members can act for it.")
         return org
     if not mine:
         raise Forbidden("You are not a member of any organisation here. Register one with `/org register`.")
     if len(mine) > 1:
-        names = ", ".join(o.name for o in mine)
+        names = ", ".join(escape(o.name) for o in mine)
         raise InvalidOrgChoice(f"You belong to several organisations ({names}); choose one with the `org` option.")
     return mine[0]
 

@@ -23,6 +23,7 @@ from bot.services.notices import notify_channel, notify_user
 from bot.services.orgs import acting_org
 from bot.store.posts import NewPost
 from bot.taxonomy import MAX_ITEM_TEXT, sector_by_key
+from bot.text import escape, parse_id
 from bot.validation import clean_text, parse_deadline
 
 MIN_QUANTITY = 1
@@ -88,7 +89,7 @@ def refuse_personal_data(text: str, field: str) -> None:
 def parse_ref(text: str, kind: PostKind) -> int:
     """``"N-12"``, ``"n12"``, ``"#12"`` or ``"12"`` -> 12; an offer's ref where a need's is expected is refused."""
     cleaned = re.sub(r"[\s#-]", "", (text or "").strip()).upper()
-    found = re.fullmatch(r"([NO]?)(\d{1,12})", cleaned)
+    found = re.fullmatch(r"([NO]?)([0-9]+)", cleaned)
     if found is None:
         raise InvalidInput(f'Give the {kind.value}\'s id, like "{kind.prefix}-12".')
     prefix, number = found.groups()
@@ -96,9 +97,12 @@ def parse_ref(text: str, kind: PostKind) -> int:
         other = kind.other
         verb = "/offer withdraw" if other is PostKind.OFFER else "/need close"
         raise InvalidInput(
-            f"{text.strip()[:20]} is {'an offer' if other is PostKind.OFFER else 'a need'}; use `{verb}`."
+            f"{escape(text.strip()[:20])} is {'an offer' if other is PostKind.OFFER else 'a need'}; use `{verb}`."
         )
-    return int(number)
+    post_id = parse_id(number)
+    if post_id is None:
+        raise NotFound(f"There is no {kind.value} {escape(text.strip()[:20])} here. See `/{kind.value} list`.")
+    return post_id
 
 
 def post_need(
@@ -168,7 +172,7 @@ def _post(
     poster = acting_org(core, coalition, actor, org)
     if not poster.is_verified:
         raise Forbidden(
-            f"{poster.name} is still pending verification; a server admin verifies it with `/org verify`, "
+            f"{escape(poster.name)} is still pending verification; a server admin verifies it with `/org verify`, "
             "and then its coordinators can post."
         )
     on_event = resolve_event(core, coalition, event, open_only=True)
@@ -226,8 +230,8 @@ def _announce(core: Core, coalition: Coalition, post: Post, org: Org, now) -> bo
     if post.kind is PostKind.NEED and post.urgency is Urgency.CRITICAL:
         notify_channel(
             core, coalition, ChannelKind.ALERTS,
-            f"🚨 Critical need {post.ref}: {post.quantity:,} {post.unit} of {post.item_label} in {post.place_label} "
-            f"({org.name}).",
+            f"🚨 Critical need {post.ref}: {post.quantity:,} {escape(post.unit)} of {escape(post.item_label)} in "
+            f"{escape(post.place_label)} ({escape(org.name)}).",
             now,
         )  # fmt: skip
     return bool(targets)
@@ -290,7 +294,7 @@ def close_post(core: Core, actor: Actor, kind: PostKind, ref: str) -> CloseResul
     post = get_post(core, coalition, kind, ref)
     org = core.store.orgs.get(post.org_id)
     if org is None or not core.store.orgs.is_member(org.id, actor.user_id):
-        owner = org.name if org else "the posting organisation"
+        owner = escape(org.name) if org else "the posting organisation"
         raise Forbidden(
             f"Only coordinators of {owner} can {'close' if kind is PostKind.NEED else 'withdraw'} {post.ref}."
         )
@@ -339,7 +343,7 @@ def expire_due(core: Core) -> list[Post]:
             coalition = core.store.coalitions.get(post.coalition_id)
             notify_user(
                 core, coalition, post.posted_by,
-                f"Your {post.kind.value} {post.ref} ({post.item_label}) passed its date and has expired; "
+                f"Your {post.kind.value} {post.ref} ({escape(post.item_label)}) passed its date and has expired; "
                 "post it again if it still stands.",
                 now,
             )  # fmt: skip

@@ -8,11 +8,12 @@ from sqlite_utils import Database
 
 from bot.clock import from_iso, to_iso
 from bot.models import Org, OrgStatus
+from bot.text import identity_key
 
 
 def name_key(name: str) -> str:
-    """Two names that differ only in case or spacing are the same org."""
-    return " ".join(name.casefold().split())
+    """Two names a reader could not tell apart are the same org (or open event): see :func:`bot.text.identity_key`."""
+    return identity_key(name)
 
 
 class Orgs:
