@@ -84,7 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Runs the real bot against a simulated Discord on this machine. Nothing leaves it.",
     )
     sandbox.add_argument(
-        "--database", type=Path, default=Path("data/sandbox.db"), help="SQLite file, recreated on start"
+        "--database",
+        type=Path,
+        help="SQLite file, recreated on start and refused while another offline mode uses it "
+        "(default: a fresh file of this run's own, removed when it ends)",
     )
     sandbox.add_argument("--port", type=int, help="port of the local page (default: setting 'preview_port')")
     sandbox.add_argument("--no-seed", action="store_true", help="start with an empty coalition")

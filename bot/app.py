@@ -14,7 +14,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.clock import Clock, utc_now
+from bot.clock import Clock
 from bot.core import Core
 from bot.errors import UserError
 from bot.ops import OpsMetrics
@@ -41,35 +41,33 @@ GENERIC_APOLOGY = "Something went wrong on our side; it has been logged. Please 
 
 
 class CoalesceTree(app_commands.CommandTree):
-    """One error path for every command: user errors become ephemeral replies, the rest an apology."""
+    """One error path for every command: refusals are answered where they arise, the rest is an apology.
+
+    A refusal (a :class:`UserError`, a failed permission or server check) is the
+    command's normal answer, not a failure: it is answered privately inside the
+    command's own invocation and never reaches :meth:`on_error`. So ``on_error``
+    (and whatever watches it: simcord's error log, offline mode's "action failed"
+    badge) sees only what went wrong on our side.
+    """
+
+    def add_command(self, command: Any, /, **kwargs: Any) -> None:
+        super().add_command(command, **kwargs)
+        leaves = command.walk_commands() if isinstance(command, app_commands.Group) else (command,)
+        for leaf in leaves:
+            if isinstance(leaf, app_commands.Command):
+                _answer_refusals_of(leaf)
 
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
-        original = getattr(error, "original", error)
-        outcome = "refused"
-        if isinstance(original, UserError):
-            message = original.message
-        elif isinstance(error, app_commands.MissingPermissions):
-            message = "Only server admins (Manage Server permission) can use this command."
-        elif isinstance(error, app_commands.NoPrivateMessage):
-            message = "Use this command in a server channel, not in DMs."
-        elif isinstance(error, app_commands.CheckFailure):
-            message = "You can't use this command here."
-        else:
-            outcome = "failed"
-            log.error(
-                "command failed: interaction=%s command=%s",
-                interaction.id,
-                interaction.command.qualified_name if interaction.command else "?",
-                exc_info=original,
-            )
-            message = GENERIC_APOLOGY
-        started = interaction.extras.get("started")
-        cast("CoalesceBot", self.client).ops.command(
+        if await answer_refusal(interaction, error):
+            return  # only reachable for a refusal raised outside a command's invocation
+        log.error(
+            "command failed: interaction=%s command=%s",
+            interaction.id,
             interaction.command.qualified_name if interaction.command else "?",
-            outcome,
-            time.perf_counter() - started if started else None,
+            exc_info=getattr(error, "original", error),
         )
-        await send_ephemeral(interaction, message)
+        count_outcome(interaction, "failed")
+        await send_ephemeral(interaction, GENERIC_APOLOGY)
 
     def _from_interaction(self, interaction: discord.Interaction) -> None:
         # The moment the gateway handed us the interaction: how long it then queues behind others on the loop
@@ -82,6 +80,64 @@ class CoalesceTree(app_commands.CommandTree):
         interaction.extras["started"] = time.perf_counter()
         cast("CoalesceBot", self.client).waiting.started()
         return True
+
+
+def refusal_message(error: BaseException) -> str | None:
+    """What to tell the person when ``error`` is a refusal; ``None`` when it is a failure of ours."""
+    original = getattr(error, "original", error)
+    if isinstance(original, UserError):
+        return original.message
+    if isinstance(error, app_commands.MissingPermissions):
+        return "Only server admins (Manage Server permission) can use this command."
+    if isinstance(error, app_commands.NoPrivateMessage):
+        return "Use this command in a server channel, not in DMs."
+    if isinstance(error, app_commands.CheckFailure):
+        return "You can't use this command here."
+    return None
+
+
+async def answer_refusal(interaction: discord.Interaction, error: BaseException) -> bool:
+    """Answer ``error`` privately if it is a refusal; ``False`` (nothing sent) if it is not one."""
+    message = refusal_message(error)
+    if message is None:
+        return False
+    interaction.command_failed = True  # not a completion: nothing to log as "ok", nothing queued to send
+    count_outcome(interaction, "refused")
+    log.info(
+        "command=%s guild=%s outcome=refused reason=%s",
+        interaction.command.qualified_name if interaction.command else "?",
+        interaction.guild_id,
+        type(getattr(error, "original", error)).__name__,
+    )
+    await send_ephemeral(interaction, message)
+    return True
+
+
+def count_outcome(interaction: discord.Interaction, outcome: str) -> None:
+    """Count a command's outcome and latency for /metrics (see bot.ops)."""
+    ops = getattr(interaction.client, "ops", None)
+    if ops is not None:
+        started = interaction.extras.get("started")
+        name = interaction.command.qualified_name if interaction.command else "?"
+        ops.command(name, outcome, time.perf_counter() - started if started else None)
+
+
+def _answer_refusals_of(command: app_commands.Command) -> None:
+    """Make ``command`` answer its own refusals, so they never leave its invocation as errors."""
+    invoke = command._invoke_with_namespace
+    if getattr(invoke, "answers_refusals", False):
+        return
+
+    async def invoke_answering_refusals(interaction: discord.Interaction, namespace: app_commands.Namespace) -> Any:
+        try:
+            return await invoke(interaction, namespace)
+        except app_commands.AppCommandError as error:
+            if not await answer_refusal(interaction, error):
+                raise
+            return None
+
+    invoke_answering_refusals.answers_refusals = True  # type: ignore[attr-defined]
+    command._invoke_with_namespace = invoke_answering_refusals  # type: ignore[method-assign]
 
 
 async def send_ephemeral(interaction: discord.Interaction, message: str) -> None:
@@ -180,10 +236,16 @@ def create_bot(database: str | Path, clock: Clock | None = None, **settings: Any
     """A bot with every cog loaded, not yet connected, its SQLite at ``database``.
 
     ``settings`` override the defaults of :class:`~bot.settings.Settings` by name;
-    ``clock`` replaces the real clock (tests and the scheduler share it).
+    ``clock`` replaces the default clock (tests and the scheduler share it). The default is
+    ``discord.utils.utcnow``: the real time on Discord, the simulator's under simcord, so
+    simulated time moves every timer, deadline and display together.
     """
     scheduler_enabled = bool(settings.pop("scheduler", True))
     # The defaults file, never the process environment: a bot built twice is built the same.
     resolved = load_settings(environ={}).with_overrides(database=database, **settings)
-    core = Core(store=Store(resolved.database, background_checkpoints=True), settings=resolved, clock=clock or utc_now)
+    core = Core(
+        store=Store(resolved.database, background_checkpoints=True),
+        settings=resolved,
+        clock=clock or discord.utils.utcnow,
+    )
     return CoalesceBot(core, scheduler_enabled=scheduler_enabled)

@@ -170,7 +170,7 @@ def test_no_subcommand_means_offline_mode_without_a_token_and_serve_with_one():
     online = run.with_default_command(parser, parser.parse_args([]), token_set=True)
 
     assert offline.command == "sandbox"
-    assert str(offline.database) == "data/sandbox.db" and offline.port is None and not offline.once
+    assert offline.database is None and offline.port is None and not offline.once
     assert online.command == "serve"
 
 
