@@ -298,3 +298,28 @@ def identity(db: Database) -> None:
                     key = f"{key} #{row_id}"
                 taken.add((coalition_id, key))
             db.execute(f"UPDATE {table} SET name_key = ? WHERE id = ?", [key, row_id])  # noqa: S608 - fixed names
+
+
+@migrations(name="0008_units")
+def units(db: Database) -> None:
+    # A match moves whole units of the offer and credits the need in its own unit: the two differ when the posts
+    # count in different units (200 litres credit 52 gallons). ``quantity`` stays the need's side, as before;
+    # rows from before units converted moved one for one, so their offer side is the same number.
+    _execute_all(
+        db,
+        """
+        ALTER TABLE matches ADD COLUMN offer_quantity INTEGER;
+        UPDATE matches SET offer_quantity = quantity;
+        """,
+    )
+
+
+@migrations(name="0016_digest_now_runs")
+def digest_now_runs(db: Database) -> None:
+    # /digest now is a digest too: /status reports the latest, scheduled or asked for.
+    _execute_all(
+        db,
+        """
+        ALTER TABLE coalitions ADD COLUMN last_digest_now_at TEXT;
+        """,
+    )

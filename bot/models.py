@@ -176,10 +176,17 @@ class Match:
     created_at: datetime
     committed_at: datetime | None
     delivered_at: datetime | None
+    # What leaves the offer, in the offer's unit; ``quantity`` is what the need is credited, in the need's unit.
+    # The two are equal when both posts count in the same unit.
+    offer_quantity: int
 
     @property
     def ref(self) -> str:
         return f"M-{self.id}"
+
+    def side_quantity(self, kind: PostKind) -> int:
+        """What this match moves for a post of ``kind``, in that post's own unit."""
+        return self.quantity if kind is PostKind.NEED else self.offer_quantity
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,8 @@ from typing import Any
 
 from bot.errors import InvalidInput, SettingsError, UnknownSector
 from bot.text import escape
+from bot.units import Unit, UnitError, singular
+from bot.units import parse as parse_unit
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 DEFAULT_PATH = CONFIG_DIR / "taxonomy.toml"
@@ -83,6 +85,10 @@ class Item:
     synonyms: tuple[str, ...]
     parent: str | None
     unit: str
+    # Units people post this item in, most usual first (autocomplete offers them), and sizes the catalogue
+    # knows for its packs ("case": "12 meals"): a post in cases then converts to meals without saying so.
+    usual_units: tuple[str, ...] = ()
+    sizes: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,10 +226,17 @@ class Taxonomy:
         ranked.sort(key=lambda entry: entry[:3])
         return [entry[3] for entry in ranked[: max(limit, 0)]]
 
-    def units(self, prefix: str = "") -> list[str]:
-        """Common units starting with ``prefix``, for autocomplete."""
+    def units(self, prefix: str = "", item_key: str | None = None) -> list[str]:
+        """Units starting with ``prefix`` for autocomplete: the item's usual ones first, then the common ones."""
         wanted = prefix.strip().casefold()
-        return [unit for unit in self.unit_names if unit.startswith(wanted)][:25]
+        item = self._by_key.get(item_key or "")
+        ordered = dict.fromkeys((*(item.usual_units if item else ()), *self.unit_names))
+        return [unit for unit in ordered if unit.casefold().startswith(wanted)][:25]
+
+    def unit(self, item_key: str, text: str) -> Unit:
+        """A post's unit read with what the catalogue knows of the item's pack sizes."""
+        item = self._by_key.get(item_key)
+        return parse_unit(text, item.sizes if item else ())
 
     def _parent(self, key: str) -> str | None:
         item = self._by_key.get(key)
@@ -268,7 +281,14 @@ def _parse_item(raw: dict[str, Any], units: set[str]) -> Item:
         raise SettingsError(f"taxonomy: {key} has unit {unit!r}, which is not in the units list")
     synonyms = tuple(str(s) for s in raw.get("synonyms", ()))
     parent = raw.get("parent")
-    return Item(key, label, sector, synonyms, str(parent) if parent else None, unit)
+    usual = tuple(dict.fromkeys((unit, *(str(u) for u in raw.get("units", ())))))
+    sizes = tuple(sorted((singular(str(k).casefold()), str(v)) for k, v in raw.get("sizes", {}).items()))
+    for noun, size in sizes:
+        try:
+            parse_unit(f"{noun} of {size}")
+        except UnitError as exc:
+            raise SettingsError(f"taxonomy: {key} has an unreadable size for {noun!r}: {exc}") from exc
+    return Item(key, label, sector, synonyms, str(parent) if parent else None, unit, usual, sizes)
 
 
 def _check_keys(items: tuple[Item, ...]) -> None:

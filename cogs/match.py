@@ -102,8 +102,8 @@ def outcome(card: MatchCard, action: str, user_id: int) -> str:
     if action == "accept":
         if match.status is MatchStatus.COMMITTED:
             return (
-                f"{ref} is committed: {match.quantity:,} {escape(card.need.unit)} reserved. The other side's "
-                "contact is on its way to you by DM."
+                f"{ref} is committed: {escape(card.amounts())} reserved. The other side's contact is "
+                "on its way to you by DM."
             )
         if match.status is MatchStatus.LAPSED:
             return f"{ref} lapsed: one side has nothing left to give or receive. New matches will be proposed."
@@ -112,8 +112,8 @@ def outcome(card: MatchCard, action: str, user_id: int) -> str:
     if action == "decline":
         return f"You declined {ref}. Both posts will be matched with other partners."
     if action == "deliver":
-        return f"Thank you: {ref} is marked delivered ({match.quantity:,} {escape(card.need.unit)})."
-    return f"{ref} is cancelled; {match.quantity:,} {escape(card.need.unit)} are open again on both posts."
+        return f"Thank you: {ref} is marked delivered ({escape(card.amounts())})."
+    return f"{ref} is cancelled; {escape(card.amounts())} are open again on both posts."
 
 
 def match_view(card: MatchCard) -> discord.ui.View | None:

@@ -80,13 +80,16 @@ def posted_reply(result: PostResult) -> tuple[str, discord.Embed]:
         for card in result.proposals:
             other = card.offer if post.kind is PostKind.NEED else card.need
             other_org = card.offer_org if post.kind is PostKind.NEED else card.need_org
+            moved = f" · moves {escape(card.amounts())}" if card.converts else ""
             lines.append(
                 f"**{card.match.ref}** ↔ {other.ref} {escape(other_org.name)}: {post_summary(other)}, "
-                f"{card.match.distance_km:,.0f} km"
+                f"{card.match.distance_km:,.0f} km{moved}"
             )
         embed.add_field(name="Best matches, proposed now", value="\n".join(lines)[:1024], inline=False)
         where = "in the matches channel" if result.proposals_in_channel else "on the proposal sent to them by DM"
         follow = f"Both organisations accept or decline {where}."
+    elif result.unit_hint:
+        follow = f"No match yet. {escape(result.unit_hint)}"
     else:
         follow = "No match yet: you will be proposed one as soon as a fitting post appears."
     noun = "need" if post.kind is PostKind.NEED else "offer"
@@ -153,7 +156,7 @@ def match_embed(card: MatchCard) -> discord.Embed:
         value=post_summary(offer) + (f"\navailable until {when(offer.deadline)}" if offer.deadline else ""),
         inline=False,
     )
-    embed.add_field(name="Quantity", value=amount(card.live_quantity, need.unit or offer.unit))
+    embed.add_field(name="Quantity", value=escape(card.amounts())[:1024])
     embed.add_field(name="Distance", value=f"{match.distance_km:,.0f} km")
     embed.add_field(name="Status", value=status_line(card), inline=False)
     embed.set_footer(text=f"Score {match.score:.2f} · contacts are shared by DM once both sides accept")
@@ -175,11 +178,11 @@ def status_line(card: MatchCard) -> str:
         return f"Accepted by {accepted[0]}; waiting for {waiting}."
     if match.status is MatchStatus.COMMITTED:
         return (
-            f"Committed {when(match.committed_at)}: {amount(match.quantity, card.need.unit)} reserved. "
+            f"Committed {when(match.committed_at)}: {escape(card.amounts())} reserved. "
             "Contacts were sent by DM; press **Delivered** once it has arrived."
         )
     if match.status is MatchStatus.DELIVERED:
-        return f"Delivered {when(match.delivered_at)}: {amount(match.quantity, card.need.unit)}."
+        return f"Delivered {when(match.delivered_at)}: {escape(card.amounts())}."
     return {
         MatchStatus.DECLINED: "Declined; both posts look for other partners.",
         MatchStatus.CANCELLED: "Cancelled; the quantity is open again on both posts.",
@@ -189,7 +192,7 @@ def status_line(card: MatchCard) -> str:
 
 def match_line(card: MatchCard) -> str:
     return (
-        f"`{card.match.ref}` {STATUS_MARK[card.match.status]} · {amount(card.live_quantity, card.need.unit)} "
+        f"`{card.match.ref}` {STATUS_MARK[card.match.status]} · {escape(card.amounts())} "
         f"{escape(card.need.item_label)} · {card.offer.ref} {escape(card.offer_org.name)} → {card.need.ref} "
         f"{escape(card.need_org.name)} · {card.match.distance_km:,.0f} km"
     )
@@ -200,7 +203,7 @@ def contact_message(reveal: ContactReveal) -> str:
     card = reveal.card
     contact = escape(reveal.partner.contact) if reveal.partner.contact else "(no longer on file; ask an admin)"
     return (
-        f"🤝 **{card.match.ref} is committed**: {amount(card.match.quantity, card.need.unit)} of "
+        f"🤝 **{card.match.ref} is committed**: {escape(card.amounts())} of "
         f"{escape(card.need.item_label)} from **{escape(card.offer_org.name)}** ({escape(card.offer.place_label)}) to "
         f"**{escape(card.need_org.name)}** ({escape(card.need.place_label)}).\n"
         f"Contact for **{escape(reveal.partner.name)}**: {contact}\n"

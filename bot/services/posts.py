@@ -21,14 +21,17 @@ from bot.services.events import resolve_event
 from bot.services.matches import SYSTEM_ACTOR, MatchCard, propose_for, retire_post
 from bot.services.notices import notify_channel, notify_user
 from bot.services.orgs import acting_org
+from bot.services.proposals import unit_mismatch
 from bot.store.posts import NewPost
 from bot.taxonomy import MAX_ITEM_TEXT, sector_by_key
 from bot.text import escape, parse_id
+from bot.units import UnitError
 from bot.validation import clean_text, parse_deadline
 
 MIN_QUANTITY = 1
 MAX_QUANTITY = 1_000_000_000
 MAX_UNIT = 30
+MAX_UNIT_LABEL = 60  # a unit as read may be longer than typed: "1.5 L bottles" -> "bottles of 1.5 L"
 MAX_NOTES = 500
 LIST_LIMIT = 20
 
@@ -57,6 +60,8 @@ class PostResult:
     announced: bool
     # Where the proposals' buttons are: the matches channel, or each side's DMs when none is set.
     proposals_in_channel: bool = True
+    # Why posts of the same item nearby were not proposed: their units don't convert (e.g. say the bottle size).
+    unit_hint: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,9 +186,14 @@ def _post(
     if isinstance(quantity, bool) or not isinstance(quantity, int) or not MIN_QUANTITY <= quantity <= MAX_QUANTITY:
         raise InvalidInput(f"The quantity must be a whole number from {MIN_QUANTITY} to {MAX_QUANTITY:,}.")
     catalogue_item = core.taxonomy.get(item_ref.key)
-    clean_unit = clean_text(unit, "unit", max_length=MAX_UNIT, required=False) or (
+    typed_unit = clean_text(unit, "unit", max_length=MAX_UNIT, required=False) or (
         catalogue_item.unit if catalogue_item else "units"
     )
+    try:
+        # Stored as read ("L" -> "litres", "1.5 L bottles" -> "bottles of 1.5 L"), so both sides compare alike.
+        clean_unit = core.taxonomy.unit(item_ref.key, typed_unit).label[:MAX_UNIT_LABEL]
+    except UnitError as exc:
+        raise InvalidInput(str(exc)) from None
     place = core.gazetteer.resolve(location)
     now = core.clock()
     deadline = parse_deadline(deadline_text, zone=ZoneInfo(coalition.timezone), now=now, field=deadline_field)
@@ -210,6 +220,7 @@ def _post(
         )  # fmt: skip
         announced = _announce(core, coalition, post, poster, now)
         proposed = propose_for(core, post.id, now)
+    hint = None if proposed else unit_mismatch(core, post, radius_km=on_event.radius_km, now=now)
     return PostResult(
         post=post,
         org=poster,
@@ -217,6 +228,7 @@ def _post(
         proposals=proposed,
         proposals_in_channel=bool(core.store.coalitions.channel_targets(coalition.id, ChannelKind.MATCHES)),
         announced=announced,
+        unit_hint=hint,
     )
 
 
@@ -322,7 +334,7 @@ def my_open_posts(core: Core, actor: Actor, kind: PostKind, text: str) -> list[P
     """The actor's orgs' open posts whose ref or item contains ``text`` (for autocomplete)."""
     coalition = core.coalition_of(actor)
     org_ids = [o.id for o in core.store.orgs.of_member(coalition.id, actor.user_id)]
-    return core.store.posts.search_open_of_orgs(org_ids, kind, text)
+    return core.store.posts.search_open_of_orgs(org_ids, kind, text, now=core.clock())
 
 
 def expire_due(core: Core) -> list[Post]:

@@ -12,6 +12,7 @@ from bot.core import Core
 from bot.matching import Proposal, evaluate, is_matchable, rank_candidates
 from bot.models import ChannelKind, EventStatus, MatchStatus, Post, PostKind
 from bot.services.cards import MatchCard, OrgLookup
+from bot.units import factor, mismatch_hint
 
 SYSTEM_ACTOR = 0  # audit rows written by the bot itself (expiry, lapses)
 
@@ -79,6 +80,7 @@ def propose_for(core: Core, post_id: int, now: datetime) -> list[MatchCard]:
             score=proposal.score,
             distance_km=round(proposal.distance_km, 1),
             quantity=proposal.quantity,
+            offer_quantity=proposal.offer_quantity,
             now=now,
         )
         if match_id is None:
@@ -99,3 +101,20 @@ def propose_for(core: Core, post_id: int, now: datetime) -> list[MatchCard]:
         if match is not None:
             created.append(orgs.card(match, proposal.need, proposal.offer))
     return created
+
+
+def unit_mismatch(core: Core, post: Post, *, radius_km: float, now: datetime) -> str | None:
+    """Why nothing was proposed although posts of a compatible item are near: their units don't convert.
+
+    Read-only, and only asked when a post found no partner: "offers of Water exist in litres; say your bottle
+    size to match them".
+    """
+    limits = {key: 3 for key in core.taxonomy.compatible_keys(post.item_key)}
+    own = core.taxonomy.unit(post.item_key, post.unit)
+    other_kind = "Offers" if post.kind is PostKind.NEED else "Needs"
+    for other in core.store.posts.candidates(post, limits=limits, radius_km=radius_km, now=now):
+        other_unit = core.taxonomy.unit(other.item_key, other.unit)
+        need_unit, offer_unit = (own, other_unit) if post.kind is PostKind.NEED else (other_unit, own)
+        if factor(need_unit, offer_unit) is None:
+            return mismatch_hint(need_unit, offer_unit, item=post.item_label, own=own, other_kind=other_kind)
+    return None

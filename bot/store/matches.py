@@ -11,7 +11,7 @@ from bot.models import Match, MatchStatus
 
 _COLUMNS = (
     "id, coalition_id, event_id, need_id, offer_id, score, distance_km, quantity, status, need_accepted_by,"
-    " offer_accepted_by, created_at, committed_at, delivered_at"
+    " offer_accepted_by, created_at, committed_at, delivered_at, offer_quantity"
 )
 _LIVE = "('proposed', 'committed')"
 
@@ -30,14 +30,21 @@ class Matches:
         score: float,
         distance_km: float,
         quantity: int,
+        offer_quantity: int,
         now: datetime,
     ) -> int | None:
-        """A new proposal's id; None if this pair was ever proposed before (it never is twice)."""
+        """A new proposal's id; None if this pair was ever proposed before (it never is twice).
+
+        ``quantity`` is in the need's unit, ``offer_quantity`` in the offer's.
+        """
         cursor = self.db.execute(
             "INSERT OR IGNORE INTO matches (coalition_id, event_id, need_id, offer_id, score, distance_km, quantity,"
-            " status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'proposed', ?)",
-            [coalition_id, event_id, need_id, offer_id, round(score, 6), distance_km, quantity, to_iso(now)],
-        )
+            " offer_quantity, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'proposed', ?)",
+            [
+                coalition_id, event_id, need_id, offer_id, round(score, 6), distance_km, quantity, offer_quantity,
+                to_iso(now),
+            ],
+        )  # fmt: skip
         return int(cursor.lastrowid) if cursor.rowcount == 1 and cursor.lastrowid else None
 
     def get(self, match_id: int) -> Match | None:
@@ -52,11 +59,12 @@ class Matches:
             [need_side, offer_side, match_id],
         )
 
-    def commit(self, match_id: int, quantity: int, now: datetime) -> bool:
+    def commit(self, match_id: int, quantity: int, offer_quantity: int, now: datetime) -> bool:
+        """Commit a proposal: ``quantity`` credited to the need (its unit), ``offer_quantity`` from the offer."""
         cursor = self.db.execute(
-            "UPDATE matches SET status = 'committed', quantity = ?, committed_at = ?"
+            "UPDATE matches SET status = 'committed', quantity = ?, offer_quantity = ?, committed_at = ?"
             " WHERE id = ? AND status = 'proposed'",
-            [quantity, to_iso(now), match_id],
+            [quantity, offer_quantity, to_iso(now), match_id],
         )
         return cursor.rowcount == 1
 
@@ -76,8 +84,11 @@ class Matches:
         )
         return cursor.rowcount == 1
 
-    def set_proposed_quantity(self, match_id: int, quantity: int) -> None:
-        self.db.execute("UPDATE matches SET quantity = ? WHERE id = ? AND status = 'proposed'", [quantity, match_id])
+    def set_proposed_quantity(self, match_id: int, quantity: int, offer_quantity: int) -> None:
+        self.db.execute(
+            "UPDATE matches SET quantity = ?, offer_quantity = ? WHERE id = ? AND status = 'proposed'",
+            [quantity, offer_quantity, match_id],
+        )
 
     def live_for_post(self, post_id: int) -> list[Match]:
         """Proposed and committed matches that involve the post, oldest first."""
@@ -97,7 +108,7 @@ class Matches:
     def _total(self, post_id: int, status: MatchStatus) -> int:
         row = self.db.execute(
             "SELECT (SELECT COALESCE(SUM(quantity), 0) FROM matches WHERE need_id = ? AND status = ?)"
-            " + (SELECT COALESCE(SUM(quantity), 0) FROM matches WHERE offer_id = ? AND status = ?)",
+            " + (SELECT COALESCE(SUM(offer_quantity), 0) FROM matches WHERE offer_id = ? AND status = ?)",
             [post_id, status.value, post_id, status.value],
         ).fetchone()
         return int(row[0])
@@ -148,7 +159,7 @@ class Matches:
 def _match(row: tuple) -> Match:
     (
         match_id, coalition_id, event_id, need_id, offer_id, score, distance, quantity, status,
-        need_accepted_by, offer_accepted_by, created_at, committed_at, delivered_at,
+        need_accepted_by, offer_accepted_by, created_at, committed_at, delivered_at, offer_quantity,
     ) = row  # fmt: skip
     return Match(
         id=match_id,
@@ -165,4 +176,5 @@ def _match(row: tuple) -> Match:
         created_at=from_iso(created_at),  # type: ignore[arg-type]
         committed_at=from_iso(committed_at),
         delivered_at=from_iso(delivered_at),
+        offer_quantity=quantity if offer_quantity is None else offer_quantity,
     )

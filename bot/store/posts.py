@@ -18,8 +18,21 @@ _COLUMNS = (
     " place_label, lat, lon, urgency, deadline, notes, status, posted_by, created_at"
 )
 BAND_FACTOR = 4  # a latitude band stands for several cells, so it may return more
-_CANDIDATE_COLUMNS = "id, item_key, remaining, lat, lon, urgency, deadline"
-_MATCHABLE = "status = 'open' AND remaining > 0 AND (deadline IS NULL OR deadline > ?) AND org_id != ?"
+_CANDIDATE_COLUMNS = "id, item_key, remaining, unit, lat, lon, urgency, deadline"
+
+
+def open_posts(alias: str = "") -> str:
+    """The one meaning of an *open* post, in SQL (one ``?``: now): open, something left, deadline not passed.
+
+    Lists, digests, /status, exports, autocomplete and matching all read it from here; its Python twin is
+    :func:`bot.matching.is_matchable`. A post fully pledged but not yet delivered is not open: nothing of it
+    can be asked for or offered any more.
+    """
+    p = f"{alias}." if alias else ""
+    return f"{p}status = 'open' AND {p}remaining > 0 AND ({p}deadline IS NULL OR {p}deadline > ?)"
+
+
+_MATCHABLE = f"{open_posts()} AND org_id != ?"
 _UNPAIRED = {
     PostKind.OFFER: "NOT EXISTS (SELECT 1 FROM matches m WHERE m.need_id = ? AND m.offer_id = posts.id)",
     PostKind.NEED: "NOT EXISTS (SELECT 1 FROM matches m WHERE m.need_id = posts.id AND m.offer_id = ?)",
@@ -102,8 +115,8 @@ class Posts:
                 for cell in cells:
                     rows += execute(sql, [post.event_id, other.value, key, cell, *common, limit]).fetchall()
         return [
-            Candidate(post_id, item_key, remaining, lat, lon, Urgency(urgency), from_iso(deadline))
-            for post_id, item_key, remaining, lat, lon, urgency, deadline in rows
+            Candidate(post_id, item_key, remaining, unit, lat, lon, Urgency(urgency), from_iso(deadline))
+            for post_id, item_key, remaining, unit, lat, lon, urgency, deadline in rows
         ]
 
     def list_open(
@@ -116,11 +129,9 @@ class Posts:
         org_ids: list[int] | None = None,
         limit: int = 20,
     ) -> list[Post]:
-        """Open, unexpired posts, most urgent first, then newest."""
-        sql = f"SELECT {_COLUMNS} FROM posts WHERE coalition_id = ? AND kind = ? AND status = 'open'"  # noqa: S608
-        params: list[object] = [coalition_id, kind.value]
-        sql += " AND (deadline IS NULL OR deadline > ?)"
-        params.append(to_iso(now))
+        """Open posts (:func:`open_posts`), most urgent first, then newest."""
+        sql = f"SELECT {_COLUMNS} FROM posts WHERE coalition_id = ? AND kind = ? AND {open_posts()}"  # noqa: S608
+        params: list[object] = [coalition_id, kind.value, to_iso(now)]
         if sector is not None:
             sql += " AND sector = ?"
             params.append(sector)
@@ -131,23 +142,18 @@ class Posts:
         params.append(limit)
         return [_post(row) for row in self.db.execute(sql, params).fetchall()]
 
-    def count_open(self, coalition_id: int, kind: PostKind) -> int:
-        row = self.db.execute(
-            "SELECT COUNT(*) FROM posts WHERE coalition_id = ? AND kind = ? AND status = 'open'",
-            [coalition_id, kind.value],
-        ).fetchone()
-        return int(row[0])
-
-    def search_open_of_orgs(self, org_ids: list[int], kind: PostKind, text: str, *, limit: int = 25) -> list[Post]:
+    def search_open_of_orgs(
+        self, org_ids: list[int], kind: PostKind, text: str, *, now: datetime, limit: int = 25
+    ) -> list[Post]:
         """Open posts of these orgs whose ref or item contains ``text`` (for autocomplete)."""
         if not org_ids:
             return []
         sql = (
             f"SELECT {_COLUMNS} FROM posts WHERE org_id IN ({', '.join('?' for _ in org_ids)})"  # noqa: S608
-            " AND status = 'open' AND kind = ? ORDER BY id DESC LIMIT 200"
+            f" AND {open_posts()} AND kind = ? ORDER BY id DESC LIMIT 200"
         )
         needle = text.strip().casefold()
-        found = [_post(row) for row in self.db.execute(sql, [*org_ids, kind.value]).fetchall()]
+        found = [_post(row) for row in self.db.execute(sql, [*org_ids, to_iso(now), kind.value]).fetchall()]
         return [p for p in found if needle in p.ref.casefold() or needle in p.item_label.casefold()][:limit]
 
     def posted_since(self, user_id: int, since: datetime) -> int:
