@@ -177,6 +177,14 @@ def match_columns() -> list[Column]:
         Column("item", "#item+name", _text("item_label")),
         Column("quantity", "#indicator+num+quantity", _number("quantity"), numeric=True),
         Column("unit", "#item+unit", _text("unit")),
+        # What leaves the offer, in the offer's unit (200 litres credit a need 52 gallons).
+        Column(
+            "offer_quantity",
+            "#indicator+num+quantity+offer",
+            lambda r: r["quantity"] if r.get("offer_quantity") is None else r["offer_quantity"],
+            numeric=True,
+        ),
+        Column("offer_unit", "#item+unit+offer", _text("offer_unit")),
         Column("distance_km", "#indicator+num+distance_km", lambda r: f"{r['distance_km']:.1f}", numeric=True),
         Column("score", "#indicator+num+score", lambda r: f"{r['score']:.6f}", numeric=True),
         Column("status", "#status+code", _text("status")),

@@ -387,12 +387,15 @@ def _matches(run: _Run, table: Table) -> None:
                 sides.append(post)
             need, offer = sides
             status = row.choice("status", {s.value for s in MatchStatus}, "proposed", "status")
+            quantity = whole_number(row.get("quantity") or "0", table, number, "quantity", low=0, high=MAX_QUANTITY,
+                                    what="The quantity")  # fmt: skip
             record = MatchRecord(
                 event_id=need.event_id, need_id=need.id, offer_id=offer.id,
                 score=row.number("score", low=0, high=10, default=0.0),
                 distance_km=row.number("distance_km", low=0, high=40_100, default=0.0),
-                quantity=whole_number(row.get("quantity") or "0", table, number, "quantity", low=0, high=MAX_QUANTITY,
-                                      what="The quantity"),
+                quantity=quantity,
+                offer_quantity=whole_number(row.get("offer_quantity") or str(quantity), table, number,
+                                            "offer_quantity", low=0, high=MAX_QUANTITY, what="The offer's quantity"),
                 status=status, created_at=row.moment("proposed", now=now) or now,
                 committed_at=row.moment("committed", now=now), delivered_at=row.moment("delivered", now=now),
                 closed_at=row.moment("closed", now=now) or (row.moment("delivered", now=now)

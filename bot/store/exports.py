@@ -11,16 +11,19 @@ ORG_ROWS = (
     "SELECT o.*, (SELECT group_concat(user_id, ';') FROM org_members m WHERE m.org_id = o.id) AS coordinators"
     " FROM orgs o WHERE o.coalition_id = ? ORDER BY o.id"
 )
-# What was delivered against a post: the quantities of its delivered matches, on either side.
+# What was delivered against a post, in its own unit: a need is credited a match's quantity, an offer gives
+# its offer_quantity (the two differ when the posts count in different units).
 POST_ROWS = (
     "SELECT p.*, e.name AS event_name, o.name AS org_name,"
-    " (SELECT COALESCE(SUM(m.quantity), 0) FROM matches m"
-    "   WHERE (m.need_id = p.id OR m.offer_id = p.id) AND m.status = 'delivered') AS delivered"
+    " (SELECT COALESCE(SUM(m.quantity), 0) FROM matches m WHERE m.need_id = p.id AND m.status = 'delivered')"
+    " + (SELECT COALESCE(SUM(COALESCE(m.offer_quantity, m.quantity)), 0) FROM matches m"
+    "    WHERE m.offer_id = p.id AND m.status = 'delivered') AS delivered"
     " FROM posts p JOIN events e ON e.id = p.event_id JOIN orgs o ON o.id = p.org_id"
     " WHERE p.coalition_id = ? AND p.kind = ? ORDER BY p.id"
 )
 MATCH_ROWS = (
-    "SELECT m.*, e.name AS event_name, n.item_label, n.sector, n.unit, no.name AS need_org, oo.name AS offer_org"
+    "SELECT m.*, e.name AS event_name, n.item_label, n.sector, n.unit, f.unit AS offer_unit,"
+    " no.name AS need_org, oo.name AS offer_org"
     " FROM matches m JOIN events e ON e.id = m.event_id"
     " JOIN posts n ON n.id = m.need_id JOIN posts f ON f.id = m.offer_id"
     " JOIN orgs no ON no.id = n.org_id JOIN orgs oo ON oo.id = f.org_id"

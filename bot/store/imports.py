@@ -81,6 +81,7 @@ class MatchRecord:
     score: float
     distance_km: float
     quantity: int
+    offer_quantity: int
     status: str
     created_at: datetime
     committed_at: datetime | None
@@ -188,11 +189,12 @@ class Imports:
         closed_by = actor_id if match.closed_at else None
         cursor = self.db.execute(
             "INSERT INTO matches (id, coalition_id, event_id, need_id, offer_id, score, distance_km, quantity,"
-            " status, closed_by, created_at, committed_at, delivered_at, closed_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " offer_quantity, status, closed_by, created_at, committed_at, delivered_at, closed_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 match_id, coalition_id, match.event_id, match.need_id, match.offer_id, match.score,
-                match.distance_km, match.quantity, match.status, closed_by, to_iso(match.created_at),
+                match.distance_km, match.quantity, match.offer_quantity, match.status, closed_by,
+                to_iso(match.created_at),
                 _iso(match.committed_at), _iso(match.delivered_at), _iso(match.closed_at),
             ],
         )  # fmt: skip

@@ -41,6 +41,14 @@ def lived_in(path: Path):
     tarp_offer = posts.post_offer(core, tarps, sector="shelter", item="tarp", quantity=25, location="Beaumont")
     [declined] = tarp_offer.proposals
     decline_match(core, water, declined.match.id)
+    gallons = posts.post_need(core, food, sector="wash", item="water", quantity=100, unit="gallons",
+                              location="Houston")  # fmt: skip
+    litres = posts.post_offer(core, water, sector="wash", item="water", quantity=200, unit="litres",
+                              location="Galveston")  # fmt: skip
+    [converted] = [c for c in litres.proposals if c.match.need_id == gallons.post.id]
+    accept_match(core, food, converted.match.id)
+    accept_match(core, water, converted.match.id)
+    deliver_match(core, water, converted.match.id)
     clock.now += timedelta(days=3)
     posts.expire_due(core)
     posts.post_need(core, tarps, sector="food", item="rice", quantity=20, unit="kg", location="Beaumont")
@@ -48,6 +56,8 @@ def lived_in(path: Path):
     assert {MatchStatus.DELIVERED, MatchStatus.COMMITTED, MatchStatus.DECLINED} <= statuses
     assert core.store.posts.get(shelter.post.id).status.value == "expired"
     assert need.post.id == 1
+    moved = core.store.matches.get(converted.match.id)
+    assert moved.quantity != moved.offer_quantity, "a match across units credits and gives different numbers"
     return core, clock
 
 
@@ -85,7 +95,7 @@ def test_importing_the_same_export_twice_changes_nothing(tmp_path):
     again = import_dir(fresh, tmp_path / "out")
 
     assert sum(again.imported.values()) == 0 and again.proposals == 0
-    assert again.already_here == {"events": 1, "orgs": 3, "needs": 3, "offers": 3, "matches": 3}
+    assert again.already_here == {"events": 1, "orgs": 3, "needs": 4, "offers": 4, "matches": 4}
     after = {t: fresh.store.db.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in tables}  # noqa: S608
     assert after == before
 
