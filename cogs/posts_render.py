@@ -93,7 +93,8 @@ def posted_reply(result: PostResult) -> tuple[str, discord.Embed]:
     else:
         follow = "No match yet: you will be proposed one as soon as a fitting post appears."
     noun = "need" if post.kind is PostKind.NEED else "offer"
-    return f"Posted {noun} **{post.ref}**. {follow}", embed
+    read = "".join(f" Read “{escape(typed)}” as **{escape(meant)}**." for typed, meant in result.readings)
+    return f"Posted {noun} **{post.ref}**.{read} {follow}", embed
 
 
 def announcement_embed(payload: dict[str, object]) -> discord.Embed:

@@ -139,10 +139,11 @@ class Cells:
             raise self.problem(
                 name, f"“{text[:30]}” is not a date (write 2026-12-03 or 2026-12-03T18:00:00+00:00)."
             ) from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        moment = moment.astimezone(UTC)
-        if not EARLIEST <= moment <= now + LATEST_AHEAD:
+        try:
+            moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        except OverflowError:  # year 1 or 9999 shifted by its offset leaves the calendar
+            moment = None
+        if moment is None or not EARLIEST <= moment <= now + LATEST_AHEAD:
             raise self.problem(name, f"{text[:30]} is outside 2000 to ten years from now.")
         return moment
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core import Core
 from bot.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
+from bot.geo import Place, fold
 from bot.matching import cell_of
 from bot.models import Actor, ChannelKind, Coalition, Event, Match, Org, Post, PostKind, PostStatus, Urgency
 from bot.services.events import resolve_event
@@ -23,7 +24,7 @@ from bot.services.notices import notify_channel, notify_user
 from bot.services.orgs import acting_org
 from bot.services.proposals import unit_mismatch
 from bot.store.posts import NewPost
-from bot.taxonomy import MAX_ITEM_TEXT, sector_by_key
+from bot.taxonomy import CUSTOM_PREFIX, MAX_ITEM_TEXT, ItemRef, sector_by_key
 from bot.text import escape, parse_id
 from bot.units import UnitError
 from bot.validation import clean_text, parse_deadline
@@ -62,6 +63,8 @@ class PostResult:
     proposals_in_channel: bool = True
     # Why posts of the same item nearby were not proposed: their units don't convert (e.g. say the bottle size).
     unit_hint: str | None = None
+    # How typed text was read when it was not named exactly: ("insuline", "Insulin").
+    readings: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +185,12 @@ def _post(
         )
     on_event = resolve_event(core, coalition, event, open_only=True)
     sector_key = sector_by_key(sector).key
-    item_ref = core.taxonomy.resolve_item(clean_text(item, "item", max_length=MAX_ITEM_TEXT), sector_key)
+    typed_item = clean_text(item, "item", max_length=MAX_ITEM_TEXT)
+    in_use = [
+        (key, key.removeprefix(CUSTOM_PREFIX).replace("_", " "))
+        for key in core.store.posts.custom_item_keys(on_event.id)
+    ]
+    item_ref = core.taxonomy.resolve_item(typed_item, sector_key, in_use)
     if isinstance(quantity, bool) or not isinstance(quantity, int) or not MIN_QUANTITY <= quantity <= MAX_QUANTITY:
         raise InvalidInput(f"The quantity must be a whole number from {MIN_QUANTITY} to {MAX_QUANTITY:,}.")
     catalogue_item = core.taxonomy.get(item_ref.key)
@@ -195,6 +203,7 @@ def _post(
     except UnitError as exc:
         raise InvalidInput(str(exc)) from None
     place = core.gazetteer.resolve(location)
+    readings = read_as(core, typed_item, item_ref, location, place)
     now = core.clock()
     deadline = parse_deadline(deadline_text, zone=ZoneInfo(coalition.timezone), now=now, field=deadline_field)
     clean_notes = clean_text(notes, "notes", max_length=MAX_NOTES, required=False)
@@ -229,7 +238,19 @@ def _post(
         proposals_in_channel=bool(core.store.coalitions.channel_targets(coalition.id, ChannelKind.MATCHES)),
         announced=announced,
         unit_hint=hint,
+        readings=readings,
     )
+
+
+def read_as(core: Core, typed_item: str, item: ItemRef, location: str, place: Place) -> tuple[tuple[str, str], ...]:
+    """What was typed and what it was read as, for each of item and place that was not named exactly."""
+    readings = []
+    if item.corrected:
+        readings.append((typed_item, item.label))
+    typed_place = " ".join(location.split())
+    if typed_place != place.key and fold(typed_place) not in {fold(place.name), fold(place.label)}:
+        readings.append((typed_place, place.label))
+    return tuple(readings)
 
 
 def _announce(core: Core, coalition: Coalition, post: Post, org: Org, now) -> bool:

@@ -156,6 +156,15 @@ class Posts:
         found = [_post(row) for row in self.db.execute(sql, [*org_ids, to_iso(now), kind.value]).fetchall()]
         return [p for p in found if needle in p.ref.casefold() or needle in p.item_label.casefold()][:limit]
 
+    def custom_item_keys(self, event_id: int, *, limit: int = 1000) -> list[str]:
+        """Distinct custom item keys of the event's open posts (a range read of the open-item index)."""
+        rows = self.db.execute(
+            "SELECT DISTINCT item_key FROM posts WHERE event_id = ? AND kind IN ('need', 'offer') AND status = 'open'"
+            " AND item_key >= 'custom:' AND item_key < 'custom;' LIMIT ?",
+            [event_id, limit],
+        ).fetchall()
+        return [row[0] for row in rows]
+
     def posted_since(self, user_id: int, since: datetime) -> int:
         row = self.db.execute(
             "SELECT COUNT(*) FROM posts WHERE posted_by = ? AND created_at > ?", [user_id, to_iso(since)]

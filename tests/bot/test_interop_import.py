@@ -84,7 +84,7 @@ def test_imported_open_needs_are_matched_and_the_summary_counts_the_proposals(wo
     assert again.proposals == 0
 
 
-NEEDS_HEADER = ["id", "crisis", "org", "sector", "item", "quantity", "place"]
+NEEDS_HEADER = ["id", "crisis", "org", "sector", "item", "quantity", "place", "deadline"]
 GOOD = ["N-1", "Hurricane Delta", "Houston Food Bank", "wash", "soap", "5", "Houston"]
 
 
@@ -111,6 +111,12 @@ HOSTILE = {
     "duplicate ids": ([GOOD, column(4, "rice")], "row 3, column id"),
     "a 200,000-character cell": ([column(4, "x" * 200_000)], "row 2, column item"),
     "an unknown cluster": ([column(3, "Astrology")], "row 2, column sector"),
+    "a deadline past the calendar's end": (
+        [[*GOOD, "9999-12-31T23:00:00-05:00"]],
+        "row 2, column deadline",
+    ),
+    "a deadline in year one": ([[*GOOD, "0001-01-01T00:00:00+05:00"]], "row 2, column deadline"),
+    "a deadline in words too far ahead": ([[*GOOD, "in 20 years"]], "row 2, column deadline"),
     "NaN coordinates": (
         [["", "Hurricane Delta", "Houston Food Bank", "wash", "soap", "5", ""]],
         "row 2, column place",
