@@ -12,13 +12,14 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.errors import UnknownPlace, UserError
-from bot.geo import KEY_PREFIX, Gazetteer, Place
+from bot.geo import KEY_PREFIX, Gazetteer, Place, distance_km
 from bot.interop.clusters import sector_of, sectors_of
 from bot.interop.reading import Field, Table
 from bot.validation import clean_text, parse_deadline
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST_AHEAD = timedelta(days=3653)  # moments up to ten years ahead
+SAME_PLACE_KM = 50  # a town named beside coordinates is taken when it lies this close to them
 
 PLACE_FIELDS = [
     Field("place", ("#loc+name", "#loc-code"), ("location", "town")),
@@ -180,16 +181,21 @@ class Cells:
                 raise self.problem("geonames_id", f"{code[:20]} is not the GeoNames id of a town we know.")
             return gazetteer.get(KEY_PREFIX + code)
         text = self.text("place", "place", max_length=100, required=False)
-        has_point = bool(self.get("lat") or self.get("lon"))
+        point = None
+        if self.get("lat") or self.get("lon"):
+            point = self.number("lat", low=-90, high=90), self.number("lon", low=-180, high=180)
         if text:
             try:
-                return gazetteer.resolve(text)
+                town = gazetteer.resolve(text)
             except UnknownPlace as exc:
-                if not has_point:
+                if point is None:
                     raise self.problem("place", exc.message) from None
-        if has_point:
-            lat = self.number("lat", low=-90, high=90)
-            lon = self.number("lon", low=-180, high=180)
+            else:
+                # A camp or site named like a far-away town ("Camp Esperanza") is where its coordinates say.
+                if point is None or distance_km(town.lat, town.lon, *point) <= SAME_PLACE_KM:
+                    return town
+        if point is not None:
+            lat, lon = point
             label = text or f"{lat:.4f}, {lon:.4f}"
             return Place(f"geo:{lat:.5f},{lon:.5f}", label, label, lat, lon, "", "", 0)
         if required:
