@@ -34,6 +34,7 @@ EXTENSIONS = (
     "cogs.admin",
     "cogs.digest",
     "cogs.housekeeping",
+    "cogs.follow_through",
     "cogs.ops",
 )
 
@@ -224,8 +225,11 @@ class CoalesceBot(commands.Bot):
         self.ops.command(command.qualified_name, "ok", elapsed_ms / 1000 if started else None)
         # Whatever the command queued in the outbox leaves now, after the reply.
         from cogs.dispatcher import dispatcher_of
+        from cogs.housekeeping import reschedule
 
         dispatcher_of(self).kick()
+        # The command may have brought a freshness step or a time-out closer than the sleeping timer.
+        reschedule(self)
 
     async def close(self) -> None:
         await super().close()
