@@ -25,6 +25,7 @@ from bot.store.events import Events
 from bot.store.matches import Matches
 from bot.store.orgs import Orgs
 from bot.store.outbox import Outbox
+from bot.store.pending import PendingPosts
 from bot.store.posts import Posts
 
 
@@ -67,6 +68,7 @@ class Store:
         self.outbox = Outbox(self.db)
         self.digests = Digests(self.db)
         self.posts = Posts(self.db)
+        self.pending = PendingPosts(self.db)
         self.matches = Matches(self.db)
 
     @contextmanager
