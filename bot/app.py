@@ -33,6 +33,7 @@ EXTENSIONS = (
     "cogs.admin",
     "cogs.digest",
     "cogs.housekeeping",
+    "cogs.follow_through",
 )
 
 GENERIC_APOLOGY = "Something went wrong on our side; it has been logged. Please try again in a moment."
@@ -209,8 +210,11 @@ class CoalesceBot(commands.Bot):
         )
         # Whatever the command queued in the outbox leaves now, after the reply.
         from cogs.dispatcher import dispatcher_of
+        from cogs.housekeeping import reschedule
 
         dispatcher_of(self).kick()
+        # The command may have brought a freshness step or a time-out closer than the sleeping timer.
+        reschedule(self)
 
     async def close(self) -> None:
         await super().close()

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from bot.core import Core
 from bot.errors import Conflict, Forbidden, NotFound
 from bot.models import Actor, Coalition, Org, Post, PostKind, Urgency
+from bot.services import freshness
 from bot.services.proposals import propose_for
 from bot.store.pending import PendingPost
 from bot.text import escape
@@ -122,6 +123,7 @@ def update_from_pending(core: Core, actor: Actor, pending_id: int) -> UpdateResu
             )
         post = core.store.posts.get(before.id)
         assert post is not None  # noqa: S101 - updated just above
+        freshness.start(core, post, now)  # restated by its poster: it stands as of now
         core.store.audit.record(
             coalition.id, actor.user_id, f"{post.kind.value}.update", f"post:{post.ref}", now,
             quantity=quantity, urgency=urgency.value,

@@ -30,6 +30,7 @@ from bot.services.notices import notify_user
 from bot.services.proposals import SYSTEM_ACTOR, propose_for
 from bot.text import escape
 from bot.units import Movement, amount
+from bot.windows import delivery_window
 
 # Re-exported: callers think of cards and proposing as part of matching.
 __all__ = ["SYSTEM_ACTOR", "MatchCard", "match_card", "propose_for"]
@@ -194,6 +195,12 @@ def list_matches(
 
 
 def _commit(core: Core, coalition: Coalition, card: MatchCard, actor: Actor, now: datetime) -> None:
+    replaced = core.store.matches.get(card.match.replaces_id) if card.match.replaces_id else None
+    if replaced is not None and replaced.status is MatchStatus.COMMITTED:
+        # A hand-off: the stalled commitment gives its reservation back only now, so the need is never
+        # covered twice; if it was delivered meanwhile, the need has nothing left and this one lapses.
+        _cancel_committed(core, coalition, replaced, actor.user_id, now, reason=f"handed over to {card.match.ref}")
+        propose_for(core, replaced.offer_id, now)
     need, offer = _post(core, card.need.id), _post(core, card.offer.id)
     # Each side in its own unit: whole units leave the offer, the need is credited what arrives, rounded down.
     moves = (
@@ -214,7 +221,7 @@ def _commit(core: Core, coalition: Coalition, card: MatchCard, actor: Actor, now
         for post in (need, offer):
             propose_for(core, post.id, now)
         return
-    core.store.matches.commit(match_id, moves.need, moves.offer, now)
+    core.store.matches.commit(match_id, moves.need, moves.offer, now, due_at=now + delivery_window(need.urgency))
     core.store.audit.record(
         coalition.id, actor.user_id, "match.commit", f"match:{match_id}", now,
         quantity=moves.need, offer_quantity=moves.offer, need=need.ref, offer=offer.ref,
@@ -358,3 +365,13 @@ def _org(core: Core, org_id: int) -> Org:
     if org is None:
         raise NotFound(f"There is no organisation #{org_id}.")
     return org
+
+
+# Shared with the use cases that carry a match past its commitment (bot.services.delivery, .timeouts):
+# one check of who may act, one refresh, one cancellation, whichever use case calls them.
+card_for = _card_for
+sides = _sides
+require_status = _require_status
+refresh_messages = _refresh
+cancel_committed = _cancel_committed
+fulfil_if_done = _fulfil_if_done

@@ -18,7 +18,7 @@ from bot.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from bot.geo import Place, fold
 from bot.matching import cell_of
 from bot.models import Actor, ChannelKind, Coalition, Event, Match, Org, Post, PostKind, PostStatus, Urgency
-from bot.services import duplicates
+from bot.services import duplicates, freshness
 from bot.services.duplicates import DuplicateWarning
 from bot.services.events import resolve_event
 from bot.services.matches import SYSTEM_ACTOR, MatchCard, propose_for, retire_post
@@ -64,6 +64,8 @@ class PostResult:
     announced: bool
     # Where the proposals' buttons are: the matches channel, or each side's DMs when none is set.
     proposals_in_channel: bool = True
+    # An offer that matched no open need: stored, proposed the moment a need fits, never announced.
+    standby: bool = False
     # Why posts of the same item nearby were not proposed: their units don't convert (e.g. say the bottle size).
     unit_hint: str | None = None
     # How typed text was read when it was not named exactly: ("insuline", "Insulin").
@@ -248,8 +250,11 @@ def _post(
             coalition.id, actor.user_id, f"{kind.value}.post", f"post:{post.ref}", now,
             org=poster.id, item=item_ref.key, quantity=quantity, place=place.key,
         )  # fmt: skip
-        announced = _announce(core, coalition, post, poster, now)
+        freshness.start(core, post, now)
         proposed = propose_for(core, post.id, now)
+        # An offer nobody needs yet stands by: announcing it would invite goods nobody asked for.
+        standby = kind is PostKind.OFFER and not proposed
+        announced = False if standby else _announce(core, coalition, post, poster, now)
     hint = None if proposed else unit_mismatch(core, post, radius_km=on_event.radius_km, now=now)
     return PostResult(
         post=post,
@@ -258,6 +263,7 @@ def _post(
         proposals=proposed,
         proposals_in_channel=bool(core.store.coalitions.channel_targets(coalition.id, ChannelKind.MATCHES)),
         announced=announced,
+        standby=standby,
         unit_hint=hint,
         readings=readings,
     )

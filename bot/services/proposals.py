@@ -13,6 +13,7 @@ from bot.matching import Proposal, evaluate, is_matchable, rank_candidates
 from bot.models import ChannelKind, EventStatus, MatchStatus, Post, PostKind
 from bot.services.cards import MatchCard, OrgLookup
 from bot.units import factor, mismatch_hint
+from bot.windows import proposal_window
 
 SYSTEM_ACTOR = 0  # audit rows written by the bot itself (expiry, lapses)
 
@@ -68,10 +69,17 @@ def propose_for(core: Core, post_id: int, now: datetime) -> list[MatchCard]:
     slots = core.settings.proposals_per_post - waiting
     if slots <= 0:
         return []
+    return propose_pairs(core, post, find_proposals(core, post, radius_km=event.radius_km, now=now, limit=slots), now)
+
+
+def propose_pairs(
+    core: Core, post: Post, proposals: list[Proposal], now: datetime, *, replaces_id: int | None = None
+) -> list[MatchCard]:
+    """Store and announce these proposals found for ``post``; each expires unanswered after its window."""
     created: list[MatchCard] = []
     channel_ids = core.store.coalitions.channel_targets(post.coalition_id, ChannelKind.MATCHES)
     orgs = OrgLookup(core)
-    for proposal in find_proposals(core, post, radius_km=event.radius_km, now=now, limit=slots):
+    for proposal in proposals:
         match_id = core.store.matches.propose(
             post.coalition_id,
             post.event_id,
@@ -82,6 +90,8 @@ def propose_for(core: Core, post_id: int, now: datetime) -> list[MatchCard]:
             quantity=proposal.quantity,
             offer_quantity=proposal.offer_quantity,
             now=now,
+            due_at=now + proposal_window(proposal.need.urgency),
+            replaces_id=replaces_id,
         )
         if match_id is None:
             continue

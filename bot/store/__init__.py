@@ -22,6 +22,7 @@ from bot.store.checkpoints import Checkpointer
 from bot.store.coalitions import Coalitions
 from bot.store.digests import Digests
 from bot.store.events import Events
+from bot.store.follow_through import Freshness
 from bot.store.matches import Matches
 from bot.store.orgs import Orgs
 from bot.store.outbox import Outbox
@@ -70,6 +71,7 @@ class Store:
         self.posts = Posts(self.db)
         self.pending = PendingPosts(self.db)
         self.matches = Matches(self.db)
+        self.freshness = Freshness(self.db)
 
     @contextmanager
     def atomic(self) -> Iterator[None]:

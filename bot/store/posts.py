@@ -15,7 +15,7 @@ from bot.models import Post, PostKind, PostStatus, Urgency
 
 _COLUMNS = (
     "id, kind, coalition_id, event_id, org_id, sector, item_key, item_label, quantity, remaining, unit,"
-    " place_label, lat, lon, urgency, deadline, notes, status, posted_by, created_at"
+    " place_label, lat, lon, urgency, deadline, notes, status, posted_by, created_at, unconfirmed_since"
 )
 BAND_FACTOR = 4  # a latitude band stands for several cells, so it may return more
 _CANDIDATE_COLUMNS = "id, item_key, remaining, unit, lat, lon, urgency, deadline"
@@ -138,7 +138,8 @@ class Posts:
         if org_ids is not None:
             sql += f" AND org_id IN ({', '.join('?' for _ in org_ids)})"
             params += org_ids
-        sql += " ORDER BY urgency_rank, id DESC LIMIT ?"
+        # Posts nobody has confirmed lately come after those that are known to stand.
+        sql += " ORDER BY unconfirmed_since IS NOT NULL, urgency_rank, id DESC LIMIT ?"
         params.append(limit)
         return [_post(row) for row in self.db.execute(sql, params).fetchall()]
 
@@ -212,6 +213,22 @@ class Posts:
         closed_at = None if status is PostStatus.OPEN else to_iso(now)
         self.db.execute("UPDATE posts SET status = ?, closed_at = ? WHERE id = ?", [status.value, closed_at, post_id])
 
+    def set_quantity(self, post_id: int, quantity: int) -> bool:
+        """A new total; what is already committed or delivered stays covered. False if below that."""
+        cursor = self.db.execute(
+            "UPDATE posts SET remaining = ? - (quantity - remaining), quantity = ?"
+            " WHERE id = ? AND ? >= quantity - remaining",
+            [quantity, quantity, post_id, quantity],
+        )
+        return cursor.rowcount == 1
+
+    def next_deadline(self) -> datetime | None:
+        """The soonest deadline among open posts (through the ``posts_open_deadline`` index)."""
+        row = self.db.execute(
+            "SELECT MIN(deadline) FROM posts WHERE status = 'open' AND deadline IS NOT NULL"
+        ).fetchone()
+        return from_iso(row[0]) if row and row[0] else None
+
     def due_for_expiry(self, now: datetime, *, limit: int = 500) -> list[Post]:
         """Open posts whose deadline has passed (through the ``posts_open_deadline`` index)."""
         rows = self.db.execute(
@@ -225,7 +242,7 @@ class Posts:
 def _post(row: tuple) -> Post:
     (
         post_id, kind, coalition_id, event_id, org_id, sector, item_key, item_label, quantity, remaining, unit,
-        place_label, lat, lon, urgency, deadline, notes, status, posted_by, created_at,
+        place_label, lat, lon, urgency, deadline, notes, status, posted_by, created_at, unconfirmed_since,
     ) = row  # fmt: skip
     return Post(
         id=post_id,
@@ -248,4 +265,5 @@ def _post(row: tuple) -> Post:
         status=PostStatus(status),
         posted_by=posted_by,
         created_at=from_iso(created_at),  # type: ignore[arg-type]
+        unconfirmed_since=from_iso(unconfirmed_since),
     )
