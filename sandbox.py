@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
 import re
 import sys
+import tempfile
+import threading
+from collections.abc import AsyncIterator, Iterable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -20,6 +25,7 @@ import discord
 import simcord
 
 from bot.app import create_bot
+from bot.errors import CoalesceError
 
 log = logging.getLogger("coalesce.sandbox")
 
@@ -111,7 +117,7 @@ def print_bot_dms(bot: discord.Client, world: DemoWorld) -> None:
 
 
 async def run_sandbox(
-    database: Path,
+    database: Path | None,
     *,
     settings: dict[str, object],
     port: int | None,
@@ -119,7 +125,14 @@ async def run_sandbox(
     once: bool = False,
     console: bool = False,
 ) -> int:
-    fresh_database(Path(database))
+    """Offline mode; ``database`` None means a fresh database of this run's own, removed when it ends."""
+    with own_database(database) as path:
+        return await _run(path, settings=settings, port=port, seed=seed, once=once, console=console)
+
+
+async def _run(
+    database: Path, *, settings: dict[str, object], port: int | None, seed: bool, once: bool, console: bool
+) -> int:
     bot = create_bot(database, **settings)
     print("Coalesce offline mode: a simulated Discord on this machine (no token, nothing leaves it).", flush=True)
     async with simcord.run(bot, settle_timeout=30) as env:
@@ -145,6 +158,36 @@ async def run_sandbox(
             print(f"The browser page could not start ({reason}); here is the terminal console.", flush=True)
         await run_console(world, sys.stdin)
     return 0
+
+
+class DatabaseInUse(CoalesceError):
+    """Another offline mode is running on this database file."""
+
+
+@contextlib.contextmanager
+def own_database(database: Path | None):
+    """A database this run alone uses, fresh: its own temporary file, or ``database`` once locked.
+
+    The demo starts afresh, so the file is recreated; a second offline mode on the same
+    file would delete the first one's live database, so it refuses instead (the lock is
+    released by the OS when the process ends, however it ends).
+    """
+    if database is None:
+        with tempfile.TemporaryDirectory(prefix="coalesce-sandbox-") as folder:
+            yield Path(folder) / "sandbox.db"
+        return
+    database = Path(database)
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{database}.lock", "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DatabaseInUse(
+                f"another offline mode is running on {database}; stop it first, or leave out --database "
+                "so that this run gets a database of its own"
+            ) from None
+        fresh_database(database)
+        yield database
 
 
 def fresh_database(database: Path) -> None:
@@ -179,28 +222,71 @@ Press Ctrl-C to stop; the demo starts afresh next time.""",
 CONSOLE_HELP = """Type as a member of the demo server, one line at a time:
     alice /org list
     dana /org verify org:Coastal Medics
-    bob /offer post sector:wash item:bottled water quantity:200 location:Baytown
+    bob /offer post sector:wash item:bottled water quantity:200 location:Baytown notes:dock B, see http://x.org
     alice click M-1 accept        (accept, decline, deliver or cancel a match)
     show                          (what #relief-ops shows)
-    quit
-Members: {people}. Options are name:value; a value runs to the next name:."""
+    advance 6h                    (move simulated time on: 90m, 6h, 2d, 1h30m; digests and reminders fall due)
+    quit                          (or Ctrl-C)
+Members: {people}. Options are name:value; a value runs to the next option name of the command."""
 
 _OPTION = re.compile(r"(?:^|\s)([a-z_]+):")
+_DURATION = re.compile(r"(\d+)\s*([dhms])")
+_UNITS = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
 
 
-def parse_options(text: str) -> dict[str, str]:
-    """``"name:Relief Now sectors:food"`` -> ``{"name": "Relief Now", "sectors": "food"}``."""
-    found = list(_OPTION.finditer(text))
+def parse_options(text: str, names: Iterable[str] | None = None) -> dict[str, str]:
+    """``"name:Relief Now sectors:food"`` -> ``{"name": "Relief Now", "sectors": "food"}``.
+
+    Only ``names`` (the command's own options, when given) start a new option, so a
+    value may hold colons and URLs: ``notes:dock B, see http://example.org/map``.
+    """
+    known = None if names is None else set(names)
+    found = [m for m in _OPTION.finditer(text) if known is None or m.group(1) in known]
     return {m.group(1): text[m.end() : found[i + 1].start() if i + 1 < len(found) else len(text)].strip()
             for i, m in enumerate(found)}  # fmt: skip
 
 
+def parse_duration(text: str) -> timedelta:
+    """``"6h"``, ``"90m"``, ``"1h30m"``, ``"2d"`` -> a positive timedelta; ValueError otherwise."""
+    compact = "".join(text.lower().split())
+    parts = _DURATION.findall(compact)
+    if not parts or "".join(n + u for n, u in parts) != compact:
+        raise ValueError(f"{text!r} is not a duration: write it like 90m, 6h, 2d or 1h30m")
+    duration = timedelta()
+    for number, unit in parts:
+        duration += timedelta(**{_UNITS[unit]: int(number)})
+    if not timedelta(0) < duration <= timedelta(days=60):
+        raise ValueError("advance between one second and 60 days at a time")
+    return duration
+
+
+async def typed_lines(lines: TextIO) -> AsyncIterator[str]:
+    """Lines as they are typed, without holding up the end of the program.
+
+    A worker of the loop's executor blocked in ``readline`` would keep the process
+    alive after Ctrl-C until Enter; a daemon thread does not.
+    """
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[str] = asyncio.Queue()
+
+    def read() -> None:
+        while True:
+            line = lines.readline()
+            loop.call_soon_threadsafe(queue.put_nowait, line)
+            if not line:
+                return
+
+    threading.Thread(target=read, name="console input", daemon=True).start()
+    while line := await queue.get():
+        yield line
+
+
 async def run_console(world: DemoWorld, lines: TextIO) -> None:
-    """The terminal stand-in for the browser page: slash commands and button clicks, typed."""
+    """The terminal stand-in for the browser page: slash commands, button clicks and time travel, typed."""
     people = {m.user.name: m for m in world.members}
     print(CONSOLE_HELP.format(people=", ".join(people)), flush=True)
     seen = len(list(world.ops.history()))
-    while raw := await asyncio.to_thread(lines.readline):  # the loop keeps running while a person types
+    async for raw in typed_lines(lines):  # the loop keeps running while a person types
         line = raw.strip()
         if line in ("quit", "exit"):
             break
@@ -210,20 +296,40 @@ async def run_console(world: DemoWorld, lines: TextIO) -> None:
             print(transcript(world.ops), flush=True)
             continue
         name, _, rest = line.partition(" ")
-        member = people.get(name)
-        if member is None:
-            print(f"Who is {name!r}? Start the line with one of: {', '.join(people)}.", flush=True)
-            continue
-        try:
-            answer = await act(world, member, people, rest.strip())
-        except (simcord.SetupError, simcord.OptionError, ValueError) as exc:
-            print(f"Discord would not send that: {exc}", flush=True)
-            continue
-        print(answer, flush=True)
+        if name == "advance":
+            try:
+                duration = parse_duration(rest)
+            except ValueError as exc:
+                print(exc, flush=True)
+                continue
+            await world.env.advance_time(duration.total_seconds())
+            print(f"Simulated time is now {world.env.now():%a %d %b %Y %H:%M} UTC.", flush=True)
+        else:
+            member = people.get(name)
+            if member is None:
+                print(f"Who is {name!r}? Start the line with one of: {', '.join(people)}.", flush=True)
+                continue
+            try:
+                answer = await act(world, member, people, rest.strip())
+            except (simcord.SetupError, simcord.OptionError, ValueError) as exc:
+                print(f"Discord would not send that: {exc}", flush=True)
+                continue
+            print(answer, flush=True)
         messages = list(world.ops.history())
         for message in messages[seen:]:
             print(f"  #{world.ops.name} · {transcript_line(message)}", flush=True)
         seen = len(messages)
+
+
+def option_names(bot: discord.Client, path: str) -> list[str] | None:
+    """The options of the slash command at ``path`` ("need post"), or None if there is no such command."""
+    tree = getattr(bot, "tree", None)
+    if tree is None:
+        return None
+    for command in tree.walk_commands():
+        if command.qualified_name == path and isinstance(command, discord.app_commands.Command):
+            return [parameter.display_name for parameter in command.parameters]
+    return None
 
 
 async def act(world: DemoWorld, member: Any, people: dict[str, Any], command: str) -> str:
@@ -241,7 +347,7 @@ async def act(world: DemoWorld, member: Any, people: dict[str, Any], command: st
             # "/org list" typed as two words: the subcommand is the first word of what follows.
             sub, _, options_text = options_text.partition(" ")
             words.append(sub)
-        options: dict[str, Any] = parse_options(options_text)
+        options: dict[str, Any] = parse_options(options_text, option_names(world.env.bot, " ".join(words)))
         for key, value in options.items():
             if value in people:
                 options[key] = people[value]

@@ -19,6 +19,7 @@ from bot.digests import (
     DigestSummary,
     EventDigest,
 )
+from bot.text import escape
 
 # Discord's embed limits.
 EMBED_TOTAL = 6000
@@ -70,10 +71,10 @@ class DigestEmbed:
 def render(summary: DigestSummary, *, personal: bool = False, image: str | None = None) -> DigestEmbed:
     """The digest's embed, within every Discord limit; empty sections are left out."""
     zone = ZoneInfo(summary.timezone)
-    title = f"{'Your digest' if personal else 'Status digest'}: {summary.coalition_name}"[:TITLE]
+    title = f"{'Your digest' if personal else 'Status digest'}: {escape(summary.coalition_name)}"[:TITLE]
     lines = [f"As of {_local(summary.until, zone)} ({summary.timezone}); changes since {_local(summary.since, zone)}."]
     if personal:
-        lines.append(f"Filtered to: {summary.filter.describe()}.")
+        lines.append(f"Filtered to: {escape(summary.filter.describe())}.")
     if not summary.events:
         lines.append("No event is open right now.")
     elif summary.is_quiet:
@@ -102,7 +103,7 @@ def render(summary: DigestSummary, *, personal: bool = False, image: str | None 
 
 
 def _event_fields(event: EventDigest, *, many: bool) -> list[tuple[str, str]]:
-    prefix = f"{event.name} · " if many else ""
+    prefix = f"{escape(event.name)} · " if many else ""
     fields = []
     if event.open_total:
         lines = [
@@ -113,7 +114,8 @@ def _event_fields(event: EventDigest, *, many: bool) -> list[tuple[str, str]]:
         fields.append((f"{prefix}Open needs ({event.open_total})", fit_lines(lines, FIELD_VALUE)))
     if event.oldest_critical:
         lines = [
-            f"`{n.ref}` {n.item_label}: {n.remaining:,} {n.unit} · {n.place_label} · {_age(n.age_hours)}"
+            f"`{n.ref}` {escape(n.item_label)}: {n.remaining:,} {escape(n.unit)} · {escape(n.place_label)} · "
+            f"{_age(n.age_hours)}"
             for n in event.oldest_critical
         ]
         hidden = event.critical_total - len(event.oldest_critical)
@@ -133,7 +135,12 @@ def _event_fields(event: EventDigest, *, many: bool) -> list[tuple[str, str]]:
         fields.append(
             (
                 f"{prefix}Organisations active ({len(event.active_orgs)})",
-                fit_lines(event.active_orgs, FIELD_VALUE, separator=", ", more=lambda n: f"and {n} more"),
+                fit_lines(
+                    [escape(name) for name in event.active_orgs],
+                    FIELD_VALUE,
+                    separator=", ",
+                    more=lambda n: f"and {n} more",
+                ),
             )
         )
     return [(name[:FIELD_NAME], value) for name, value in fields]

@@ -1,10 +1,13 @@
 """/digest: status digests on demand, by schedule in the digest channel, and by DM to volunteers.
 
-The schedule lives in an APScheduler ``AsyncIOScheduler``: one job per coalition,
-firing at its local times, rebuilt from stored config at start-up and whenever
-``/config digest`` changes it. The job is :meth:`DigestCog.run_due_digests`, a
-plain coroutine that tests call with their own clock. The scheduler only runs
-when the bot was built with it enabled; its jobs are planned either way.
+Each coalition has a plan: an APScheduler trigger firing at its local times,
+rebuilt from stored config at start-up and whenever ``/config digest`` changes it.
+One timer task sleeps until the earliest next slot of any plan, measured on the
+bot's clock, then runs :meth:`DigestCog.run_due_digests` (a plain coroutine that
+tests call with their own clock). Sleeping on the bot's clock rather than
+APScheduler's (which reads the wall clock) lets simulated time reach a digest:
+under simcord both the clock and the sleep are the simulator's. The timer only
+runs when the bot was built with its scheduler enabled; plans are made either way.
 """
 
 from __future__ import annotations
@@ -12,19 +15,20 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from datetime import UTC
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo
 
 import discord
-from apscheduler.job import Job
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
 from discord import app_commands
 from discord.ext import commands
 
 from bot.digest_schedule import digest_trigger
 from bot.models import Coalition, OutboxMessage
 from bot.services import digests
+from bot.text import escape
 from cogs.common import NO_PINGS, actor_of, core_of, place_autocomplete
 from cogs.dispatcher import dispatcher_of, outbox_nonce
 
@@ -34,8 +38,16 @@ if TYPE_CHECKING:
 log = logging.getLogger("coalesce.digest")
 
 
-def job_id(coalition_id: int) -> str:
-    return f"digest:{coalition_id}"
+@dataclass(frozen=True)
+class DigestPlan:
+    """When a coalition's digests fire."""
+
+    trigger: BaseTrigger
+    name: str
+
+    def next_fire(self, now: datetime) -> datetime | None:
+        """The first firing strictly after ``now``."""
+        return self.trigger.get_next_fire_time(None, now + timedelta(microseconds=1))
 
 
 def embed_of(payload: dict[str, Any]) -> discord.Embed:
@@ -52,10 +64,9 @@ class DigestCog(
 ):
     def __init__(self, bot: CoalesceBot) -> None:
         self.bot = bot
-        # Late jobs still run (the bot was busy or asleep), but missed firings collapse into one.
-        self.scheduler = AsyncIOScheduler(
-            timezone=UTC, job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1}
-        )
+        self.plans: dict[int, DigestPlan] = {}
+        self._timer: asyncio.Task[None] | None = None
+        self._sleeping = False
         self._rounds = asyncio.Lock()
 
     async def cog_load(self) -> None:
@@ -64,30 +75,61 @@ class DigestCog(
         dispatcher.register(digests.DM_KIND, self.send_personal_digest)
         for coalition in self.bot.core.store.coalitions.all():
             self.plan(coalition)
-        if self.bot.scheduler_enabled:
-            self.scheduler.start()
+        self._rearm()
 
     async def cog_unload(self) -> None:
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+        if self._timer is not None:
+            self._timer.cancel()
 
     # ----- the schedule -----
 
-    def plan(self, coalition: Coalition) -> Job:
-        """(Re)plan the coalition's digest job from its stored times and zone."""
-        existing = self.scheduler.get_job(job_id(coalition.id))
-        if existing is not None:
-            existing.remove()
-        return self.scheduler.add_job(
-            self.run_due_digests,
+    def plan(self, coalition: Coalition) -> DigestPlan:
+        """(Re)plan the coalition's digests from its stored times and zone."""
+        plan = DigestPlan(
             trigger=digest_trigger(coalition.digest_times, ZoneInfo(coalition.timezone)),
-            args=[coalition.id],
-            id=job_id(coalition.id),
             name=f"digests of {coalition.name} at {','.join(coalition.digest_times)} {coalition.timezone}",
         )
+        self.plans[coalition.id] = plan
+        self._rearm()
+        return plan
 
-    def planned_job(self, coalition_id: int) -> Job | None:
-        return self.scheduler.get_job(job_id(coalition_id))
+    def planned_job(self, coalition_id: int) -> DigestPlan | None:
+        return self.plans.get(coalition_id)
+
+    def next_due(self, now: datetime) -> datetime | None:
+        """The earliest next firing of any coalition's plan after ``now``."""
+        return min((due for plan in self.plans.values() if (due := plan.next_fire(now))), default=None)
+
+    def _rearm(self) -> None:
+        """(Re)start the timer on the current plans; a round in progress recomputes its next slot itself."""
+        if not self.bot.scheduler_enabled:
+            return
+        if self._timer is not None and not self._timer.done():
+            if not self._sleeping:
+                return
+            self._timer.cancel()
+        self._timer = asyncio.get_running_loop().create_task(self._fire_when_due(), name="digest timer")
+
+    async def _fire_when_due(self) -> None:
+        """Sleep until the next slot on the bot's clock, run the due rounds, repeat.
+
+        A plain sleep, so that under simcord it is a virtual timer that ``advance_time`` reaches. A late
+        wake-up (the bot was busy or asleep) still runs, and missed slots collapse into one round.
+        """
+        after = self.bot.core.clock()
+        while (due := self.next_due(max(after, self.bot.core.clock()))) is not None:
+            self._sleeping = True
+            try:
+                await asyncio.sleep(max(0.0, (due - self.bot.core.clock()).total_seconds()))
+            finally:
+                self._sleeping = False
+            if self.bot.core.clock() < due:
+                continue  # woken a hair early: sleep the rest
+            after = due
+            try:
+                await self.run_due_digests()
+            except Exception:
+                log.exception("scheduled digest run failed")
 
     async def run_due_digests(self, coalition_id: int | None = None) -> list[digests.RoundOutcome]:
         """The scheduled job: send each coalition's latest due slot unless it was sent already.
@@ -210,7 +252,7 @@ class DigestCog(
             self.plan(done.coalition)
         await interaction.response.send_message(
             f"You'll get a personal digest by DM at {', '.join(done.coalition.digest_times)} "
-            f"({done.coalition.timezone}), filtered to: {done.subscription.filter.describe()}. "
+            f"({done.coalition.timezone}), filtered to: {escape(done.subscription.filter.describe())}. "
             "Keep DMs from this server open so it can reach you; stop any time with `/digest unsubscribe`.",
             ephemeral=True,
         )
@@ -219,7 +261,7 @@ class DigestCog(
     async def unsubscribe(self, interaction: discord.Interaction) -> None:
         coalition = digests.unsubscribe(core_of(interaction), actor_of(interaction))
         await interaction.response.send_message(
-            f"Your personal digest from {discord.utils.escape_markdown(coalition.name)} is stopped.", ephemeral=True
+            f"Your personal digest from {escape(coalition.name)} is stopped.", ephemeral=True
         )
 
 

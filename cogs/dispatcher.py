@@ -54,6 +54,7 @@ from discord.ext import commands
 
 from bot.core import Core
 from bot.models import ChannelKind, OutboxMessage
+from bot.text import escape
 
 log = logging.getLogger("coalesce.dispatcher")
 
@@ -536,7 +537,7 @@ class Dispatcher(commands.Cog):
             is_dm = message.target.startswith("user:")
             what = "a direct message" if is_dm else "a channel message"
             subject = f"<@{message.target[5:]}>" if is_dm else f"<#{message.target[8:]}>"
-            text = f"Could not deliver {what} ({message.kind}) to {subject}: {error[:300]}"
+            text = f"Could not deliver {what} ({message.kind}) to {subject}: {escape(error[:300])}"
             for channel_id in core.store.coalitions.channel_targets(message.coalition_id, ChannelKind.LOG):
                 if f"channel:{channel_id}" != message.target:
                     core.store.outbox.enqueue(

@@ -8,14 +8,15 @@ from discord.ext import commands
 
 from bot.models import Event, EventStatus
 from bot.services import events
+from bot.text import escape
 from cogs.common import COLOUR, NO_PINGS, actor_of, core_of, event_autocomplete, place_autocomplete
 
 
 def event_line(event: Event) -> str:
-    where = f" — {event.place_label}, {event.radius_km:,.0f} km" if event.place_label else ""
+    where = f" — {escape(event.place_label)}, {event.radius_km:,.0f} km" if event.place_label else ""
     since = discord.utils.format_dt(event.opened_at, "R")
     state = "open" if event.status is EventStatus.OPEN else "closed"
-    return f"**{discord.utils.escape_markdown(event.name)}** ({state}, opened {since}){where}"
+    return f"**{escape(event.name)}** ({state}, opened {since}){where}"
 
 
 @app_commands.guild_only()

@@ -11,6 +11,7 @@ from discord.ext import commands
 from bot.models import Org, OrgStatus
 from bot.services import orgs
 from bot.taxonomy import sector_by_key
+from bot.text import escape
 from cogs.common import (
     COLOUR,
     NO_PINGS,
@@ -25,11 +26,11 @@ from cogs.common import (
 
 def org_embed(org: Org, member_ids: list[int] | None = None) -> discord.Embed:
     """The public face of an org: name, sectors, coarse place, status. Never the contact."""
-    embed = discord.Embed(title=discord.utils.escape_markdown(org.name), colour=COLOUR)
+    embed = discord.Embed(title=escape(org.name), colour=COLOUR)
     if org.description:
-        embed.description = discord.utils.escape_markdown(org.description)
+        embed.description = escape(org.description)
     embed.add_field(name="Status", value="✅ verified" if org.is_verified else "⏳ pending verification")
-    embed.add_field(name="Based in", value=org.place_label)
+    embed.add_field(name="Based in", value=escape(org.place_label))
     embed.add_field(name="Sectors", value=", ".join(sector_by_key(s).label for s in org.sectors), inline=False)
     if member_ids is not None:
         embed.add_field(name="Coordinators", value=mention_list(member_ids) or "none", inline=False)
@@ -70,7 +71,7 @@ class OrgCog(commands.GroupCog, group_name="org", group_description="Organisatio
             description=description,
         )
         await interaction.response.send_message(
-            f"Registered **{discord.utils.escape_markdown(org.name)}** (org #{org.id}). It is pending until a "
+            f"Registered **{escape(org.name)}** (org #{org.id}). It is pending until a "
             "server admin verifies it with `/org verify`; your contact stays private and is shared only with "
             "partners in a committed match.",
             embed=org_embed(org),
@@ -85,7 +86,7 @@ class OrgCog(commands.GroupCog, group_name="org", group_description="Organisatio
     async def verify(self, interaction: discord.Interaction, org: str) -> None:
         verified = orgs.verify_org(core_of(interaction), actor_of(interaction), org)
         await interaction.response.send_message(
-            f"**{discord.utils.escape_markdown(verified.name)}** is verified; its coordinators can now post.",
+            f"**{escape(verified.name)}** is verified; its coordinators can now post.",
             embed=org_embed(verified),
             allowed_mentions=NO_PINGS,
         )
@@ -100,9 +101,27 @@ class OrgCog(commands.GroupCog, group_name="org", group_description="Organisatio
             core_of(interaction), actor_of(interaction), member_id=member.id, member_is_bot=member.bot, org_text=org
         )
         await interaction.response.send_message(
-            f"{member.mention} now acts for **{discord.utils.escape_markdown(joined.name)}**.",
+            f"{member.mention} now acts for **{escape(joined.name)}**.",
             allowed_mentions=discord.AllowedMentions(users=[member], everyone=False, roles=False),
         )
+
+    @app_commands.command(name="alerts", description="DMs when an event opens near your organisation: on or off")
+    @app_commands.describe(
+        state="on: a DM to your coordinators when an event opens near you; off: none",
+        org="Which of your organisations (if several)",
+    )
+    @app_commands.autocomplete(org=my_org_autocomplete)
+    async def alerts(
+        self, interaction: discord.Interaction, state: Literal["on", "off"], org: str | None = None
+    ) -> None:
+        changed = orgs.set_event_alerts(core_of(interaction), actor_of(interaction), on=state == "on", org_text=org)
+        name = escape(changed.name)
+        text = (
+            f"{name}'s coordinators will get a DM when an event opens near {escape(changed.place_label)}."
+            if changed.event_alerts
+            else f"{name}'s coordinators will no longer get DMs when an event opens nearby."
+        )
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
 
     @app_commands.command(name="info", description="Show an organisation's public profile")
     @app_commands.describe(org="The organisation")
@@ -123,8 +142,7 @@ class OrgCog(commands.GroupCog, group_name="org", group_description="Organisatio
         )
         embed = discord.Embed(title="Organisations", colour=COLOUR)
         lines = [
-            f"{'✅' if o.is_verified else '⏳'} **{discord.utils.escape_markdown(o.name)}** — {o.place_label} · "
-            f"{', '.join(o.sectors)}"
+            f"{'✅' if o.is_verified else '⏳'} **{escape(o.name)}** — {escape(o.place_label)} · {', '.join(o.sectors)}"
             for o in found[:25]
         ]
         if len(found) > 25:

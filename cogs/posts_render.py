@@ -10,6 +10,7 @@ from bot.models import MatchStatus, Post, PostKind, PostStatus, Urgency
 from bot.services.matches import ContactReveal, MatchCard
 from bot.services.posts import PostLine, PostResult
 from bot.taxonomy import sector_by_key
+from bot.text import escape
 from cogs.common import COLOUR, mention_list
 
 URGENCY_MARK = {
@@ -33,12 +34,15 @@ STATUS_COLOUR = {
 }
 
 
-def esc(text: str) -> str:
-    return discord.utils.escape_markdown(text)
+def status_mark(card: MatchCard) -> str:
+    """A match's state at a glance; a delivery the needing side has not confirmed yet says so."""
+    if card.match.is_reported:
+        return "📦 reported delivered"
+    return STATUS_MARK[card.match.status]
 
 
 def amount(quantity: int, unit: str) -> str:
-    return f"{quantity:,} {esc(unit)}"
+    return f"{quantity:,} {escape(unit)}"
 
 
 def when(moment: datetime | None) -> str:
@@ -49,15 +53,15 @@ def when(moment: datetime | None) -> str:
 def post_summary(post: Post) -> str:
     """One line: what, how much is left, where."""
     left = "" if post.remaining == post.quantity else f" ({post.remaining:,} left)"
-    return f"**{esc(post.item_label)}**: {amount(post.quantity, post.unit)}{left} · {esc(post.place_label)}"
+    return f"**{escape(post.item_label)}**: {amount(post.quantity, post.unit)}{left} · {escape(post.place_label)}"
 
 
 def post_embed(post: Post, org_name: str, *, event_name: str | None = None) -> discord.Embed:
     """A post as its poster and the channel see it."""
     noun = "Need" if post.kind is PostKind.NEED else "Offer"
-    embed = discord.Embed(title=f"{post.ref} · {noun}: {post.item_label}"[:256], colour=COLOUR)
-    embed.description = f"**{amount(post.quantity, post.unit)}** in {esc(post.place_label)}"
-    embed.add_field(name="Organisation", value=esc(org_name))
+    embed = discord.Embed(title=f"{post.ref} · {noun}: {escape(post.item_label)}"[:256], colour=COLOUR)
+    embed.description = f"**{amount(post.quantity, post.unit)}** in {escape(post.place_label)}"
+    embed.add_field(name="Organisation", value=escape(org_name))
     embed.add_field(name="Sector", value=sector_by_key(post.sector).label)
     if post.kind is PostKind.NEED:
         embed.add_field(name="Urgency", value=URGENCY_MARK[post.urgency])
@@ -68,7 +72,7 @@ def post_embed(post: Post, org_name: str, *, event_name: str | None = None) -> d
     if post.remaining != post.quantity or post.status is not PostStatus.OPEN:
         embed.add_field(name="Left", value=f"{post.remaining:,} · {post.status.value}")
     if post.notes:
-        embed.add_field(name="Notes", value=esc(post.notes)[:1024], inline=False)
+        embed.add_field(name="Notes", value=escape(post.notes)[:1024], inline=False)
     if event_name:
         embed.set_footer(text=f"Event: {event_name}")
     return embed
@@ -83,28 +87,38 @@ def posted_reply(result: PostResult) -> tuple[str, discord.Embed]:
         for card in result.proposals:
             other = card.offer if post.kind is PostKind.NEED else card.need
             other_org = card.offer_org if post.kind is PostKind.NEED else card.need_org
+            moved = f" · moves {escape(card.amounts())}" if card.converts else ""
             lines.append(
-                f"**{card.match.ref}** ↔ {other.ref} {esc(other_org.name)}: {post_summary(other)}, "
-                f"{card.match.distance_km:,.0f} km"
+                f"**{card.match.ref}** ↔ {other.ref} {escape(other_org.name)}: {post_summary(other)}, "
+                f"{card.match.distance_km:,.0f} km{moved}"
             )
         embed.add_field(name="Best matches, proposed now", value="\n".join(lines)[:1024], inline=False)
         where = "in the matches channel" if result.proposals_in_channel else "on the proposal sent to them by DM"
         follow = f"Both organisations accept or decline {where}."
+    elif result.unit_hint:
+        follow = f"No match yet. {escape(result.unit_hint)}"
+    elif result.standby:
+        follow = (
+            "It is on standby: no one needs this now; we will propose it the moment someone does — "
+            "please don't ship it unasked."
+        )
     else:
         follow = "No match yet: you will be proposed one as soon as a fitting post appears."
     noun = "need" if post.kind is PostKind.NEED else "offer"
-    return f"Posted {noun} **{post.ref}**. {follow}", embed
+    read = "".join(f" Read “{escape(typed)}” as **{escape(meant)}**." for typed, meant in result.readings)
+    return f"Posted {noun} **{post.ref}**.{read} {follow}", embed
 
 
 def announcement_embed(payload: dict[str, object]) -> discord.Embed:
     """A new post, as announced in the needs or offers channel (built from the outbox payload)."""
     is_need = payload["kind"] == PostKind.NEED.value
     embed = discord.Embed(
-        title=f"{payload['ref']} · {'Need' if is_need else 'Offer'}: {payload['item']}"[:256],
+        title=f"{payload['ref']} · {'Need' if is_need else 'Offer'}: {escape(payload['item'])}"[:256],
         colour=discord.Colour.red() if payload.get("urgency") == Urgency.CRITICAL.value and is_need else COLOUR,
     )
-    embed.description = f"**{int(payload['quantity']):,} {esc(str(payload['unit']))}** in {esc(str(payload['place']))}"  # type: ignore[call-overload]
-    embed.add_field(name="Organisation", value=esc(str(payload["org"])))
+    quantity = int(payload["quantity"])  # type: ignore[call-overload]
+    embed.description = f"**{quantity:,} {escape(payload['unit'])}** in {escape(payload['place'])}"
+    embed.add_field(name="Organisation", value=escape(str(payload["org"])))
     embed.add_field(name="Sector", value=sector_by_key(str(payload["sector"])).label)
     if is_need:
         embed.add_field(name="Urgency", value=URGENCY_MARK[Urgency(str(payload["urgency"]))])
@@ -112,7 +126,7 @@ def announcement_embed(payload: dict[str, object]) -> discord.Embed:
         moment = datetime.fromisoformat(str(payload["deadline"]))
         embed.add_field(name="Needed by" if is_need else "Available until", value=when(moment))
     if payload.get("notes"):
-        embed.add_field(name="Notes", value=esc(str(payload["notes"]))[:1024], inline=False)
+        embed.add_field(name="Notes", value=escape(str(payload["notes"]))[:1024], inline=False)
     return embed
 
 
@@ -125,7 +139,7 @@ ANNOUNCEMENT_LINE_MAX = 300
 
 def _flat(value: object) -> str:
     """User text on one line of a list: whitespace runs (newlines too) become one space, markdown escaped."""
-    return esc(" ".join(str(value).split()))
+    return escape(" ".join(str(value).split()))
 
 
 def announcement_line(payload: dict[str, object]) -> str:
@@ -176,7 +190,8 @@ def post_line(line: PostLine) -> str:
     post = line.post
     mark = URGENCY_MARK[post.urgency].split()[0] + " " if post.kind is PostKind.NEED else ""
     due = f" · by {discord.utils.format_dt(post.deadline, 'd')}" if post.deadline else ""
-    return f"`{post.ref}` {mark}{post_summary(post)} · {esc(line.org_name)}{due}"
+    unconfirmed = f" · ❔ unconfirmed since {when(post.unconfirmed_since)}" if post.unconfirmed_since else ""
+    return f"`{post.ref}` {mark}{post_summary(post)} · {escape(line.org_name)}{due}{unconfirmed}"
 
 
 def match_headline(card: MatchCard) -> str:
@@ -184,8 +199,8 @@ def match_headline(card: MatchCard) -> str:
     need_people = mention_list(list(card.need_member_ids)) or "no coordinators"
     offer_people = mention_list(list(card.offer_member_ids)) or "no coordinators"
     return (
-        f"Match **{card.match.ref}**: {esc(card.need_org.name)} ({need_people}) needs what "
-        f"{esc(card.offer_org.name)} ({offer_people}) offers."
+        f"Match **{card.match.ref}**: {escape(card.need_org.name)} ({need_people}) needs what "
+        f"{escape(card.offer_org.name)} ({offer_people}) offers."
     )
 
 
@@ -193,21 +208,21 @@ def match_embed(card: MatchCard) -> discord.Embed:
     """The live state of a match: posts, quantities left, who has accepted."""
     match, need, offer = card.match, card.need, card.offer
     embed = discord.Embed(
-        title=f"{match.ref} · {need.item_label} · {STATUS_MARK[match.status]}"[:256],
+        title=f"{match.ref} · {escape(need.item_label)} · {status_mark(card)}"[:256],
         colour=STATUS_COLOUR.get(match.status, discord.Colour.light_grey()),
     )
     embed.add_field(
-        name=f"Need {need.ref} · {card.need_org.name}"[:256],
+        name=f"Need {need.ref} · {escape(card.need_org.name)}"[:256],
         value=f"{post_summary(need)}\n{URGENCY_MARK[need.urgency]}"
         + (f" · needed by {when(need.deadline)}" if need.deadline else ""),
         inline=False,
     )
     embed.add_field(
-        name=f"Offer {offer.ref} · {card.offer_org.name}"[:256],
+        name=f"Offer {offer.ref} · {escape(card.offer_org.name)}"[:256],
         value=post_summary(offer) + (f"\navailable until {when(offer.deadline)}" if offer.deadline else ""),
         inline=False,
     )
-    embed.add_field(name="Quantity", value=amount(card.live_quantity, need.unit or offer.unit))
+    embed.add_field(name="Quantity", value=escape(card.amounts())[:1024])
     embed.add_field(name="Distance", value=f"{match.distance_km:,.0f} km")
     embed.add_field(name="Status", value=status_line(card), inline=False)
     embed.set_footer(text=f"Score {match.score:.2f} · contacts are shared by DM once both sides accept")
@@ -216,7 +231,7 @@ def match_embed(card: MatchCard) -> discord.Embed:
 
 def status_line(card: MatchCard) -> str:
     match = card.match
-    need_name, offer_name = esc(card.need_org.name), esc(card.offer_org.name)
+    need_name, offer_name = escape(card.need_org.name), escape(card.offer_org.name)
     if match.status is MatchStatus.PROPOSED:
         accepted = [
             name
@@ -227,13 +242,18 @@ def status_line(card: MatchCard) -> str:
             return f"Waiting for {need_name} and {offer_name} to accept."
         waiting = offer_name if match.need_accepted_by is not None else need_name
         return f"Accepted by {accepted[0]}; waiting for {waiting}."
+    if match.is_reported:
+        return (
+            f"Reported delivered {when(match.reported_at)} by {offer_name}: "
+            f"{escape(card.amounts())}. Waiting for {need_name} to press **Received**."
+        )
     if match.status is MatchStatus.COMMITTED:
         return (
-            f"Committed {when(match.committed_at)}: {amount(match.quantity, card.need.unit)} reserved. "
-            "Contacts were sent by DM; press **Delivered** once it has arrived."
+            f"Committed {when(match.committed_at)}: {escape(card.amounts())} reserved. "
+            "Contacts were sent by DM; the giving side presses **Delivered** once it has arrived."
         )
     if match.status is MatchStatus.DELIVERED:
-        return f"Delivered {when(match.delivered_at)}: {amount(match.quantity, card.need.unit)}."
+        return f"Delivered {when(match.delivered_at)}: {escape(card.amounts())}."
     return {
         MatchStatus.DECLINED: "Declined; both posts look for other partners.",
         MatchStatus.CANCELLED: "Cancelled; the quantity is open again on both posts.",
@@ -243,21 +263,22 @@ def status_line(card: MatchCard) -> str:
 
 def match_line(card: MatchCard) -> str:
     return (
-        f"`{card.match.ref}` {STATUS_MARK[card.match.status]} · {amount(card.live_quantity, card.need.unit)} "
-        f"{esc(card.need.item_label)} · {card.offer.ref} {esc(card.offer_org.name)} → {card.need.ref} "
-        f"{esc(card.need_org.name)} · {card.match.distance_km:,.0f} km"
+        f"`{card.match.ref}` {status_mark(card)} · {escape(card.amounts())} "
+        f"{escape(card.need.item_label)} · {card.offer.ref} {escape(card.offer_org.name)} → {card.need.ref} "
+        f"{escape(card.need_org.name)} · {card.match.distance_km:,.0f} km"
     )
 
 
 def contact_message(reveal: ContactReveal) -> str:
     """The DM each side's coordinators receive when a match commits."""
     card = reveal.card
-    contact = esc(reveal.partner.contact) if reveal.partner.contact else "(no longer on file; ask an admin)"
+    contact = escape(reveal.partner.contact) if reveal.partner.contact else "(no longer on file; ask an admin)"
     return (
-        f"🤝 **{card.match.ref} is committed**: {amount(card.match.quantity, card.need.unit)} of "
-        f"{esc(card.need.item_label)} from **{esc(card.offer_org.name)}** ({esc(card.offer.place_label)}) to "
-        f"**{esc(card.need_org.name)}** ({esc(card.need.place_label)}).\n"
-        f"Contact for **{esc(reveal.partner.name)}**: {contact}\n"
-        "Arrange the handover directly. When it has arrived, either side presses **Delivered** on the match; "
+        f"🤝 **{card.match.ref} is committed**: {escape(card.amounts())} of "
+        f"{escape(card.need.item_label)} from **{escape(card.offer_org.name)}** ({escape(card.offer.place_label)}) to "
+        f"**{escape(card.need_org.name)}** ({escape(card.need.place_label)}).\n"
+        f"Contact for **{escape(reveal.partner.name)}**: {contact}\n"
+        "Arrange the handover directly. When it has arrived, the giving side presses **Delivered** on the match "
+        "and the receiving side confirms with **Received**; "
         "if it falls through, **Cancel** returns the quantity to both posts. Please keep this contact private."
     )

@@ -10,6 +10,7 @@ from bot.models import Actor, ChannelKind, Coalition, Org, OrgStatus
 from bot.services.coalition_config import require_admin
 from bot.services.notices import notify_channel, notify_user
 from bot.taxonomy import sector_by_key
+from bot.text import escape, parse_id
 from bot.validation import clean_text, parse_sector_list
 
 MAX_NAME = 80
@@ -35,7 +36,7 @@ def register_org(
     clean_description = clean_text(description, "description", max_length=MAX_DESCRIPTION, required=False)
     coalition = core.coalition_of(actor)
     if core.store.orgs.by_name(coalition.id, clean_name) is not None:
-        raise Conflict(f"An organisation called {clean_name} is already registered here; pick another name.")
+        raise Conflict(f"An organisation called {escape(clean_name)} is already registered here; pick another name.")
     now = core.clock()
     with core.store.atomic():
         org_id = core.store.orgs.insert(
@@ -50,13 +51,14 @@ def register_org(
             description=clean_description,
             registered_by=actor.user_id,
             now=now,
+            home_guild_id=actor.guild_id,
         )
         core.store.audit.record(coalition.id, actor.user_id, "org.register", f"org:{org_id}", now, name=clean_name)
         notify_channel(
             core,
             coalition,
             ChannelKind.LOG,
-            f"New organisation awaiting verification: **{clean_name}** ({place.label}), "
+            f"New organisation awaiting verification: **{escape(clean_name)}** ({escape(place.label)}), "
             f"registered by <@{actor.user_id}>. An admin can run `/org verify`.",
             now,
         )
@@ -69,14 +71,15 @@ def resolve_org(core: Core, coalition: Coalition, text: str) -> Org:
     """An org named by its id (what autocomplete sends) or by its name."""
     text = (text or "").strip()
     org = None
-    if text.isdigit():
-        org = core.store.orgs.get(int(text))
+    org_id = parse_id(text)
+    if org_id is not None:
+        org = core.store.orgs.get(org_id)
         if org is not None and org.coalition_id != coalition.id:
             org = None
     if org is None and text:
         org = core.store.orgs.by_name(coalition.id, text)
     if org is None:
-        raise NotFound(f"No organisation called {text[:80] or 'that'} is registered here. See `/org list`.")
+        raise NotFound(f"No organisation called {escape(text[:80]) or 'that'} is registered here. See `/org list`.")
     return org
 
 
@@ -85,7 +88,15 @@ def verify_org(core: Core, actor: Actor, org_text: str) -> Org:
     coalition = core.coalition_of(actor)
     org = resolve_org(core, coalition, org_text)
     if org.is_verified:
-        raise Conflict(f"{org.name} is already verified.")
+        raise Conflict(f"{escape(org.name)} is already verified.")
+    home = org.home_guild_id
+    # Vetted where it registered: those admins know it. An org whose server left may be vetted by any member's.
+    if home != actor.guild_id and core.store.federation.is_linked(coalition.id, home):
+        servers = {link.guild_id: link.guild_name for link in core.store.federation.links(coalition.id)}
+        raise Forbidden(
+            f"{escape(org.name)} registered in the server {escape(servers.get(home, 'where it registered'))}: "
+            "its admins verify it, and its verified status then holds across the coalition."
+        )
     now = core.clock()
     with core.store.atomic():
         core.store.orgs.verify(org.id, actor.user_id, now)
@@ -95,7 +106,8 @@ def verify_org(core: Core, actor: Actor, org_text: str) -> Org:
                 core,
                 coalition,
                 member_id,
-                f"**{org.name}** is now verified in {coalition.name}: its coordinators can post needs and offers.",
+                f"**{escape(org.name)}** is now verified in {escape(coalition.name)}: its coordinators can post "
+                "needs and offers.",
                 now,
             )
     verified = core.store.orgs.get(org.id)
@@ -112,11 +124,24 @@ def add_member(core: Core, actor: Actor, *, member_id: int, member_is_bot: bool,
     now = core.clock()
     with core.store.atomic():
         if not core.store.orgs.add_member(org.id, member_id, added_by=actor.user_id, now=now):
-            raise Conflict(f"<@{member_id}> is already a member of {org.name}.")
+            raise Conflict(f"<@{member_id}> is already a member of {escape(org.name)}.")
         core.store.audit.record(
             coalition.id, actor.user_id, "org.add_member", f"org:{org.id}", now, member_id=member_id
         )
     return org
+
+
+def set_event_alerts(core: Core, actor: Actor, *, on: bool, org_text: str | None = None) -> Org:
+    """An org's coordinator turns its DMs about events opening near it on or off."""
+    coalition = core.coalition_of(actor)
+    org = acting_org(core, coalition, actor, org_text)
+    now = core.clock()
+    with core.store.atomic():
+        core.store.orgs.set_event_alerts(org.id, on)
+        core.store.audit.record(coalition.id, actor.user_id, "org.alerts", f"org:{org.id}", now, on=on)
+    changed = core.store.orgs.get(org.id)
+    assert changed is not None  # noqa: S101
+    return changed
 
 
 def acting_org(core: Core, coalition: Coalition, actor: Actor, org_text: str | None) -> Org:
@@ -125,12 +150,12 @@ def acting_org(core: Core, coalition: Coalition, actor: Actor, org_text: str | N
     if org_text:
         org = resolve_org(core, coalition, org_text)
         if org.id not in {o.id for o in mine}:
-            raise Forbidden(f"You are not a member of {org.name}; only its members can act for it.")
+            raise Forbidden(f"You are not a member of {escape(org.name)}; only its members can act for it.")
         return org
     if not mine:
         raise Forbidden("You are not a member of any organisation here. Register one with `/org register`.")
     if len(mine) > 1:
-        names = ", ".join(o.name for o in mine)
+        names = ", ".join(escape(o.name) for o in mine)
         raise InvalidOrgChoice(f"You belong to several organisations ({names}); choose one with the `org` option.")
     return mine[0]
 
