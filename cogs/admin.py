@@ -12,8 +12,7 @@ from bot.models import AuditEntry
 from bot.services import audit, status
 from bot.text import escape
 from cogs.common import COLOUR, NO_PINGS, actor_of, choice, core_of
-
-MAX_DESCRIPTION = 4000
+from cogs.listing import listing_embed
 
 
 async def action_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -82,15 +81,13 @@ class AdminCog(commands.Cog):
             )
             return
         entries = audit.recent_entries(core, actor, action=action, member_id=member_id)
-        embed = discord.Embed(title="Audit log", colour=COLOUR)
-        lines: list[str] = []
-        for entry in entries:
-            line = entry_line(entry)
-            if sum(len(x) + 1 for x in lines) + len(line) > MAX_DESCRIPTION:
-                break
-            lines.append(line)
-        embed.description = "\n".join(lines) or "No matching entries."
-        embed.set_footer(text="Newest first · export=True attaches every matching entry as CSV")
+        embed = listing_embed(
+            "Audit log",
+            [entry_line(entry) for entry in entries],
+            empty="No matching entries.",
+            more_hint=": export=True attaches every one",
+            footer="Newest first · export=True attaches every matching entry as CSV",
+        )
         await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
 
     @app_commands.command(name="status", description="Is Coalesce healthy? Uptime, notice backlog, last digest")
