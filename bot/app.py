@@ -26,6 +26,7 @@ log = logging.getLogger("coalesce")
 EXTENSIONS = (
     "cogs.dispatcher",
     "cogs.config",
+    "cogs.coalition",
     "cogs.org",
     "cogs.event",
     "cogs.need",
@@ -35,6 +36,7 @@ EXTENSIONS = (
     "cogs.digest",
     "cogs.housekeeping",
     "cogs.follow_through",
+    "cogs.hazards",
     "cogs.ops",
 )
 

@@ -21,8 +21,10 @@ async def action_autocomplete(interaction: discord.Interaction, current: str) ->
     return [choice(a, a) for a in actions if needle in a][:25]
 
 
-def entry_line(entry: AuditEntry) -> str:
+def entry_line(entry: AuditEntry, servers: dict[int, str] | None = None) -> str:
     who = "Coalesce" if entry.actor_id == audit.SYSTEM_ACTOR else f"<@{entry.actor_id}>"
+    if entry.guild_id is not None and servers:
+        who += f" in *{escape(servers.get(entry.guild_id, str(entry.guild_id)))}*"
     detail = ", ".join(f"{key}={value}" for key, value in sorted(entry.detail.items()))
     detail = f" — {escape(detail[:150])}" if detail else ""
     return f"{discord.utils.format_dt(entry.at, 'f')} {who} **{entry.action}** {entry.subject}{detail}"
@@ -81,9 +83,10 @@ class AdminCog(commands.Cog):
             )
             return
         entries = audit.recent_entries(core, actor, action=action, member_id=member_id)
+        servers = audit.server_names(core, actor)
         embed = listing_embed(
             "Audit log",
-            [entry_line(entry) for entry in entries],
+            [entry_line(entry, servers) for entry in entries],
             empty="No matching entries.",
             more_hint=": export=True attaches every one",
             footer="Newest first · export=True attaches every matching entry as CSV",
