@@ -23,7 +23,7 @@ import time
 import traceback
 from typing import Any
 
-SCENARIOS = ("match_latency", "e2e", "quality", "digest", "memory", "notify")
+SCENARIOS = ("match_latency", "e2e", "quality", "digest", "memory", "housekeeping", "notify")
 
 FULL: dict[str, Any] = {
     "match_sizes": [1_000, 3_000, 10_000, 30_000, 100_000],
@@ -39,6 +39,7 @@ FULL: dict[str, Any] = {
     "digest_subscribers": 10_000,
     "memory_open_posts": 100_000,
     "memory_matched_posts": 2_000,
+    "housekeeping_open_posts": 100_000,
     "notify_rate_per_s": 2,
     "notify_steady_s": 600,
     "notify_burst": 1_000,
@@ -57,6 +58,7 @@ QUICK: dict[str, Any] = {
     "digest_subscribers": 1_000,
     "memory_open_posts": 10_000,
     "memory_matched_posts": 200,
+    "housekeeping_open_posts": 10_000,
     "notify_rate_per_s": 2,
     "notify_steady_s": 30,
     "notify_burst": 100,
@@ -80,6 +82,10 @@ TARGETS: dict[str, tuple[str, str, Any, str]] = {
     "loop_max_stall_ms": ("loop max stall during the digest round", "<= 50 ms", lambda v: v <= 50, "ms"),
     "digest_growth_10x_subscribers": ("digest time growth, 10x subscribers", "<= 10x", lambda v: v <= 10, "x"),
     "peak_rss_mb": ("peak RSS, open posts loaded and matched", "<= 200 MB", lambda v: v <= 200, "MB"),
+    "housekeeping_wake_ms": ("housekeeping wake at the next due moment", "—", None, "ms"),
+    "housekeeping_sweep_ms": ("housekeeping sweep, a minute due at once", "<= 200 ms", lambda v: v <= 200, "ms"),
+    "housekeeping_backlog_ms": ("housekeeping sweep, an hour due at once", "—", None, "ms"),
+    "housekeeping_loop_max_stall_ms": ("loop max stall during housekeeping", "<= 50 ms", lambda v: v <= 50, "ms"),
     "notify_proposal_p50_s": ("proposal shown, p50, steady 2 posts/s", "—", None, "s"),
     "notify_proposal_p99_s": ("proposal shown, p99, steady 2 posts/s", "—", None, "s"),
     "notify_burst_proposal_p50_s": ("proposal shown, p50, burst", "—", None, "s"),
