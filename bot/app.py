@@ -294,8 +294,6 @@ class CoalesceBot(commands.Bot):
         self, interaction: discord.Interaction, command: app_commands.Command | app_commands.ContextMenu
     ) -> None:
         log_outcome(interaction, "ok", "ok", action=f"command={command.qualified_name}")
-        started = interaction.extras.get("started")
-        self.ops.command(command.qualified_name, "ok", time.perf_counter() - started if started else None)
         # What the command queued leaves now and timers it brought closer are reset: the dispatcher and
         # housekeeping cogs listen for this event themselves, so this module imports no cog.
 

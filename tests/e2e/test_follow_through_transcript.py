@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from bot.app import create_bot
-from cogs.dispatcher import dispatcher_of
 from tests.e2e.matching_helpers import (
     ACCEPT,
     DELIVERED,
@@ -73,7 +72,6 @@ def _plain(text: str) -> str:
 
 
 async def test_a_response_followed_through_as_each_coordinator_sees_it(world):
-    dispatcher_of(world.env.bot).poll.cancel()  # as in test_follow_through: retries are not needed here
     await ready_world(world)
     record = Recorder(world)
     record.skip_so_far()
