@@ -91,16 +91,24 @@ class Outbox:
         )
 
     def next_due_at(self, owner: str | None = None, now: datetime | None = None) -> datetime | None:
-        """When a row not held by ``owner`` may next be claimed: its retry time, or when another's lease lapses."""
+        """When ``owner`` may next claim a row: a free row's retry time, or when another owner's lease lapses.
+
+        A due row whose destination another owner holds is not claimable now: its moment is that lease's end.
+        """
         if owner is None or now is None:
             row = self.db.execute("SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'").fetchone()
-        else:
-            row = self.db.execute(
-                "SELECT MIN(CASE WHEN lease_until > next_attempt_at THEN lease_until ELSE next_attempt_at END)"
-                " FROM outbox WHERE status = 'pending'"
-                " AND (lease_owner IS NULL OR lease_owner != ? OR lease_until <= ?)",
-                [owner, to_iso(now)],
-            ).fetchone()
+            return from_iso(row[0]) if row and row[0] else None
+        moment = to_iso(now)
+        row = self.db.execute(
+            "SELECT MIN(t) FROM ("
+            " SELECT MIN(o.next_attempt_at) AS t FROM outbox o WHERE o.status = 'pending'"
+            "  AND (o.lease_until IS NULL OR o.lease_until <= ?)"
+            "  AND NOT EXISTS (SELECT 1 FROM outbox b WHERE b.target = o.target AND b.status = 'pending'"
+            "   AND b.lease_owner != ? AND b.lease_until > ?)"
+            " UNION ALL"
+            " SELECT MIN(lease_until) FROM outbox WHERE status = 'pending' AND lease_owner != ? AND lease_until > ?)",
+            [moment, owner, moment, owner, moment],
+        ).fetchone()
         return from_iso(row[0]) if row and row[0] else None
 
     def mark_sent(self, message_id: int, now: datetime) -> None:
