@@ -35,6 +35,9 @@ EXTENSIONS = (
     "cogs.housekeeping",
 )
 
+# interaction.extras key: the interaction was acknowledged publicly, so a refusal must not follow it up as is.
+DEFERRED_PUBLICLY = "deferred_publicly"
+
 GENERIC_APOLOGY = "Something went wrong on our side; it has been logged. Please try again in a moment."
 
 
@@ -130,7 +133,13 @@ def _answer_refusals_of(command: app_commands.Command) -> None:
 async def send_ephemeral(interaction: discord.Interaction, message: str) -> None:
     """Reply privately, whether or not the interaction was already answered."""
     try:
-        if interaction.response.is_done():
+        if interaction.extras.pop(DEFERRED_PUBLICLY, False):
+            # The first follow-up of a public acknowledgement would inherit its visibility. Complete the
+            # "thinking" message, answer privately, then remove the public trace.
+            await interaction.edit_original_response(content="…")
+            await interaction.followup.send(message, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
+            await interaction.delete_original_response()
+        elif interaction.response.is_done():
             await interaction.followup.send(message, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
         else:
             await interaction.response.send_message(
