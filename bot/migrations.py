@@ -298,3 +298,9 @@ def identity(db: Database) -> None:
                     key = f"{key} #{row_id}"
                 taken.add((coalition_id, key))
             db.execute(f"UPDATE {table} SET name_key = ? WHERE id = ?", [key, row_id])  # noqa: S608 - fixed names
+
+
+@migrations(name="0015_sandbox")
+def app_state(db: Database) -> None:
+    # Small facts about the deployment itself, such as the hash of the slash commands last synced.
+    _execute_all(db, "CREATE TABLE app_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)")

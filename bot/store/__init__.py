@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from bot.migrations import migrations
+from bot.store.app_state import AppState
 from bot.store.audit import AuditLog
 from bot.store.checkpoints import Checkpointer
 from bot.store.coalitions import Coalitions
@@ -68,6 +69,7 @@ class Store:
         self.digests = Digests(self.db)
         self.posts = Posts(self.db)
         self.matches = Matches(self.db)
+        self.app_state = AppState(self.db)
 
     @contextmanager
     def atomic(self) -> Iterator[None]:
