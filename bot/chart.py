@@ -11,7 +11,9 @@ from __future__ import annotations
 import io
 import logging
 import multiprocessing
+import os
 import threading
+import time as clock
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date, datetime, time, timedelta
 
@@ -39,7 +41,12 @@ def draw_chart(data: ChartData) -> bytes:
     try:
         with _pool_lock:
             if _pool is None:
-                _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+                _pool = ProcessPoolExecutor(
+                    max_workers=1,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=die_with_parent,
+                    initargs=(os.getpid(),),
+                )
             pool = _pool
         return pool.submit(render_chart, data).result(timeout=120)
     except Exception:
@@ -47,6 +54,26 @@ def draw_chart(data: ChartData) -> bytes:
         with _pool_lock:
             _pool = None
         return render_chart(data)
+
+
+# How often the worker checks that the bot's process still lives: its longest life as an orphan.
+PARENT_CHECK_S = 0.5
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """In the chart worker: end it as soon as the bot's process is gone, however that ended.
+
+    A bot killed with SIGKILL runs no clean-up, so the pool never tells its worker to stop;
+    the worker would wait for work for ever, holding multiprocessing's resource_tracker alive
+    with it (one pair per crash). When the worker goes, the tracker sees its pipe close and ends.
+    """
+    threading.Thread(target=_exit_when_orphaned, args=(parent_pid,), name="parent watch", daemon=True).start()
+
+
+def _exit_when_orphaned(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        clock.sleep(PARENT_CHECK_S)
+    os._exit(0)  # no clean-up to run: the worker holds nothing but the pool's pipes
 
 
 def render_chart(data: ChartData, *, dpi: int = 100) -> bytes:
