@@ -35,6 +35,7 @@ EXTENSIONS = (
     "cogs.admin",
     "cogs.digest",
     "cogs.housekeeping",
+    "cogs.follow_through",
 )
 
 # interaction.extras key: the interaction was acknowledged publicly, so a refusal must not follow it up as is.
@@ -246,8 +247,11 @@ class CoalesceBot(commands.Bot):
         )
         # Whatever the command queued in the outbox leaves now, after the reply.
         from cogs.dispatcher import dispatcher_of
+        from cogs.housekeeping import reschedule
 
         dispatcher_of(self).kick()
+        # The command may have brought a freshness step or a time-out closer than the sleeping timer.
+        reschedule(self)
 
     async def close(self) -> None:
         await super().close()

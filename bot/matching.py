@@ -2,8 +2,10 @@
 
 A need and an offer *pair* when they belong to the same event, are of compatible
 items (the same item, a synonym, a parent, a child or a sibling in the
-taxonomy), both still have something left, neither has expired, they come from
-different organisations, and they lie within the event's radius of each other.
+taxonomy), their units convert (:mod:`bot.units`: litres to gallons, cartons of
+24 tins to tins, never bottles to litres without a bottle size), both still have
+something left, neither has expired, they come from different organisations, and
+they lie within the event's radius of each other.
 
 Pairs are ranked by a score in [0, 1] that weighs how well the item fits and how
 urgent the need is most (0.30 each), then how much of the need the offer covers
@@ -23,6 +25,7 @@ from datetime import datetime, timedelta
 from bot.geo import EARTH_RADIUS_KM, bounding_box, distance_km
 from bot.models import Post, PostKind, PostStatus, Urgency
 from bot.taxonomy import Taxonomy
+from bot.units import Movement, factor, movement
 
 # Weights of the score's terms; they sum to 1 so a perfect pair scores 1.
 FIT_WEIGHT = 0.30
@@ -50,11 +53,17 @@ class Proposal:
     fit: float
     distance_km: float
     score: float
+    moves: Movement
 
     @property
     def quantity(self) -> int:
-        """What the pair could move now: the smaller of the two remainders."""
-        return min(self.need.remaining, self.offer.remaining)
+        """What the need would be credited now, in its own unit."""
+        return self.moves.need
+
+    @property
+    def offer_quantity(self) -> int:
+        """What would leave the offer now, in the offer's unit."""
+        return self.moves.offer
 
 
 def is_expired(post: Post, now: datetime) -> bool:
@@ -79,19 +88,28 @@ def deadline_pressure(deadline: datetime | None, now: datetime) -> float:
     return (RELAXED - left) / (RELAXED - PRESSING)
 
 
+def pair_movement(need: Post, offer: Post, taxonomy: Taxonomy) -> Movement:
+    """What the pair can move now, each side in its own unit; empty when their units don't convert."""
+    ratio = factor(taxonomy.unit(need.item_key, need.unit), taxonomy.unit(offer.item_key, offer.unit))
+    return movement(need.remaining, offer.remaining, ratio)
+
+
 def pair_score(
     *,
     fit: float,
     need_remaining: int,
-    offer_remaining: int,
+    credited: int,
     urgency: Urgency,
     deadlines: tuple[datetime | None, datetime | None],
     distance_km: float,
     radius_km: float,
     now: datetime,
 ) -> float:
-    """The score of a pair already known to be compatible, from 0 (worst) to 1 (best)."""
-    coverage = min(need_remaining, offer_remaining) / need_remaining if need_remaining > 0 else 0.0
+    """The score of a pair already known to be compatible, from 0 (worst) to 1 (best).
+
+    ``credited`` is what the need would receive from the pair, in the need's unit.
+    """
+    coverage = min(credited, need_remaining) / need_remaining if need_remaining > 0 else 0.0
     proximity = max(0.0, 1.0 - distance_km / radius_km) if radius_km > 0 else 0.0
     pressure = max(deadline_pressure(deadlines[0], now), deadline_pressure(deadlines[1], now))
     return (
@@ -117,17 +135,20 @@ def evaluate(need: Post, offer: Post, *, taxonomy: Taxonomy, radius_km: float, n
     distance = distance_km(need.lat, need.lon, offer.lat, offer.lon)
     if distance > radius_km:
         return None
+    moves = pair_movement(need, offer, taxonomy)
+    if not moves:
+        return None
     score = pair_score(
         fit=fit,
         need_remaining=need.remaining,
-        offer_remaining=offer.remaining,
+        credited=moves.need,
         urgency=need.urgency,
         deadlines=(need.deadline, offer.deadline),
         distance_km=distance,
         radius_km=radius_km,
         now=now,
     )
-    return Proposal(need=need, offer=offer, fit=fit, distance_km=distance, score=score)
+    return Proposal(need=need, offer=offer, fit=fit, distance_km=distance, score=score, moves=moves)
 
 
 def best_proposals(
@@ -166,6 +187,7 @@ class Candidate:
     id: int
     item_key: str
     remaining: int
+    unit: str
     lat: float
     lon: float
     urgency: Urgency
@@ -192,6 +214,7 @@ def rank_candidates(
     :func:`evaluate` on full posts.
     """
     is_need = post.kind is PostKind.NEED
+    own_unit = taxonomy.unit(post.item_key, post.unit)
     ranked: dict[int, Ranked] = {}
     for other in candidates:
         if other.id in ranked:
@@ -202,10 +225,17 @@ def rank_candidates(
         distance = distance_km(post.lat, post.lon, other.lat, other.lon)
         if distance > radius_km:
             continue
+        other_unit = taxonomy.unit(other.item_key, other.unit)
+        if is_need:
+            moves = movement(post.remaining, other.remaining, factor(own_unit, other_unit))
+        else:
+            moves = movement(other.remaining, post.remaining, factor(other_unit, own_unit))
+        if not moves:
+            continue
         score = pair_score(
             fit=fit,
             need_remaining=post.remaining if is_need else other.remaining,
-            offer_remaining=other.remaining if is_need else post.remaining,
+            credited=moves.need,
             urgency=post.urgency if is_need else other.urgency,
             deadlines=(post.deadline, other.deadline),
             distance_km=distance,
@@ -216,9 +246,12 @@ def rank_candidates(
     return sorted(ranked.values(), key=lambda r: (-r.score, r.id))[: max(limit, 0)]
 
 
-def allocation(need_remaining: int, offer_remaining: int) -> int:
-    """What a match commits when both sides accept: all the offer can give, no more than the need asks."""
-    return max(0, min(need_remaining, offer_remaining))
+def allocation(need: Post, offer: Post, taxonomy: Taxonomy) -> Movement:
+    """What a match commits when both sides accept: all the offer can give, no more than the need asks.
+
+    Each side in its own unit (see :func:`bot.units.movement`).
+    """
+    return pair_movement(need, offer, taxonomy)
 
 
 # --- the spatial grid behind the candidate index -------------------------------------------------

@@ -300,6 +300,79 @@ def identity(db: Database) -> None:
             db.execute(f"UPDATE {table} SET name_key = ? WHERE id = ?", [key, row_id])  # noqa: S608 - fixed names
 
 
+@migrations(name="0008_units")
+def units(db: Database) -> None:
+    # A match moves whole units of the offer and credits the need in its own unit: the two differ when the posts
+    # count in different units (200 litres credit 52 gallons). ``quantity`` stays the need's side, as before;
+    # rows from before units converted moved one for one, so their offer side is the same number.
+    _execute_all(
+        db,
+        """
+        ALTER TABLE matches ADD COLUMN offer_quantity INTEGER;
+        UPDATE matches SET offer_quantity = quantity;
+        """,
+    )
+
+
+@migrations(name="0016_digest_now_runs")
+def digest_now_runs(db: Database) -> None:
+    # /digest now is a digest too: /status reports the latest, scheduled or asked for.
+    _execute_all(
+        db,
+        """
+        ALTER TABLE coalitions ADD COLUMN last_digest_now_at TEXT;
+        """,
+    )
+
+
+@migrations(name="0010_follow_through")
+def follow_through(db: Database) -> None:
+    # Freshness: each open post has its next freshness step due at ``fresh_due_at`` (ask its poster, then
+    # mark it unconfirmed); a sweep reads only what is due through the partial index, never every open post.
+    # Matches: a proposal expires, and a commitment is nudged, at ``due_at``; ``reported_*`` is the offering
+    # side's delivery report awaiting the needing side's Received; ``replaces_id`` names the stalled commitment
+    # a hand-off proposal would take over. Windows an admin chose live per coalition; the last freshness DM
+    # per coordinator keeps prompts to one an hour.
+    _execute_all(
+        db,
+        """
+        ALTER TABLE posts ADD COLUMN confirmed_at TEXT;
+        ALTER TABLE posts ADD COLUMN fresh_due_at TEXT;
+        ALTER TABLE posts ADD COLUMN fresh_stage INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE posts ADD COLUMN unconfirmed_since TEXT;
+        CREATE INDEX posts_fresh_due ON posts(fresh_due_at) WHERE status = 'open' AND fresh_due_at IS NOT NULL;
+        UPDATE posts SET confirmed_at = created_at,
+            fresh_due_at = strftime('%Y-%m-%dT%H:%M:%S+00:00', created_at,
+                CASE WHEN kind = 'offer' THEN '+72 hours' WHEN urgency = 'critical' THEN '+12 hours'
+                     WHEN urgency = 'high' THEN '+24 hours' WHEN urgency = 'low' THEN '+168 hours'
+                     ELSE '+72 hours' END)
+            WHERE status = 'open';
+        ALTER TABLE matches ADD COLUMN due_at TEXT;
+        ALTER TABLE matches ADD COLUMN nudges INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE matches ADD COLUMN reported_at TEXT;
+        ALTER TABLE matches ADD COLUMN reported_by INTEGER;
+        ALTER TABLE matches ADD COLUMN replaces_id INTEGER REFERENCES matches(id);
+        CREATE INDEX matches_due ON matches(due_at) WHERE status IN ('proposed', 'committed') AND due_at IS NOT NULL;
+        UPDATE matches SET due_at = strftime('%Y-%m-%dT%H:%M:%S+00:00', created_at, '+24 hours')
+            WHERE status = 'proposed';
+        UPDATE matches SET due_at = strftime('%Y-%m-%dT%H:%M:%S+00:00', committed_at, '+24 hours')
+            WHERE status = 'committed';
+        CREATE TABLE freshness_windows (
+            coalition_id INTEGER NOT NULL REFERENCES coalitions(id),
+            urgency TEXT NOT NULL,
+            hours INTEGER NOT NULL CHECK (hours >= 1),
+            set_by INTEGER NOT NULL,
+            set_at TEXT NOT NULL,
+            PRIMARY KEY (coalition_id, urgency)
+        );
+        CREATE TABLE freshness_dms (
+            user_id INTEGER PRIMARY KEY,
+            last_at TEXT NOT NULL
+        )
+        """,
+    )
+
+
 @migrations(name="0015_sandbox")
 def app_state(db: Database) -> None:
     # Small facts about the deployment itself, such as the hash of the slash commands last synced.

@@ -154,6 +154,8 @@ class Post:
     status: PostStatus
     posted_by: int
     created_at: datetime
+    # Set once its poster has let a freshness prompt and its grace pass unanswered; answering clears it.
+    unconfirmed_since: datetime | None = None
 
     @property
     def ref(self) -> str:
@@ -176,10 +178,29 @@ class Match:
     created_at: datetime
     committed_at: datetime | None
     delivered_at: datetime | None
+    # What leaves the offer, in the offer's unit; ``quantity`` is what the need is credited, in the need's unit.
+    # The two are equal when both posts count in the same unit.
+    offer_quantity: int
+    # When a proposal expires or a commitment is next chased; None once nothing more is chased.
+    due_at: datetime | None = None
+    nudges: int = 0
+    # The offering side's delivery report, waiting for the needing side's Received.
+    reported_at: datetime | None = None
+    reported_by: int | None = None
+    # A hand-off proposal: the stalled commitment it takes over when it commits.
+    replaces_id: int | None = None
 
     @property
     def ref(self) -> str:
         return f"M-{self.id}"
+
+    @property
+    def is_reported(self) -> bool:
+        return self.status is MatchStatus.COMMITTED and self.reported_at is not None
+
+    def side_quantity(self, kind: PostKind) -> int:
+        """What this match moves for a post of ``kind``, in that post's own unit."""
+        return self.quantity if kind is PostKind.NEED else self.offer_quantity
 
 
 @dataclass(frozen=True, slots=True)

@@ -106,7 +106,11 @@ class AdminCog(commands.Cog):
             f"(all servers: {report.backlog} waiting)",
             inline=False,
         )
-        last = discord.utils.format_dt(report.last_digest_at, "R") if report.last_digest_at else "none yet"
+        last = (
+            f"{discord.utils.format_dt(report.last_digest_at, 'R')} ({report.last_digest_kind})"
+            if report.last_digest_at
+            else "none yet"
+        )
         embed.add_field(name="Last digest", value=last)
         embed.add_field(name="Database", value=size(report.database_bytes))
         if report.failed:

@@ -9,7 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.models import ChannelKind
-from bot.services import coalition_config
+from bot.services import coalition_config, freshness
 from bot.text import escape
 from bot.validation import search_timezones
 from cogs.common import COLOUR, NO_PINGS, actor_of, choice, core_of
@@ -80,6 +80,38 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Set u
         )
         text = f"Alerts will ping {role.mention}." if role else "Alerts will ping nobody."
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
+
+    @app_commands.command(name="freshness", description="How long posts stand before their posters are asked")
+    @app_commands.describe(
+        critical="Hours before a critical need's poster is asked whether it still stands (default 12)",
+        high="Hours for high-urgency needs (default 24)",
+        normal="Hours for normal needs and for every offer (default 72)",
+        low="Hours for low-urgency needs (default 168, a week)",
+    )
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def freshness(
+        self,
+        interaction: discord.Interaction,
+        critical: app_commands.Range[int, 1, 720] | None = None,
+        high: app_commands.Range[int, 1, 720] | None = None,
+        normal: app_commands.Range[int, 1, 720] | None = None,
+        low: app_commands.Range[int, 1, 720] | None = None,
+    ) -> None:
+        windows = freshness.set_freshness_windows(
+            core_of(interaction),
+            actor_of(interaction),
+            {"critical": critical, "high": high, "normal": normal, "low": low},
+        )
+        lines = [
+            f"**{urgency.value}**: {hours} h" + ("" if urgency in windows.chosen else " (default)")
+            for urgency, hours in windows.hours.items()
+        ]
+        await interaction.response.send_message(
+            "Freshness windows: a post's poster is asked after its window whether it still stands, and an "
+            "unanswered post is shown as unconfirmed after the same time again.\n" + "\n".join(lines),
+            ephemeral=True,
+            allowed_mentions=NO_PINGS,
+        )
 
     @app_commands.command(name="show", description="Show this server's Coalesce settings")
     @app_commands.checks.has_permissions(manage_guild=True)

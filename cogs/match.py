@@ -21,11 +21,13 @@ from bot.app import GENERIC_APOLOGY, send_ephemeral
 from bot.core import Core
 from bot.errors import UserError
 from bot.models import Actor, MatchStatus, OutboxMessage
-from bot.services import matches
+from bot.services import delivery, matches
 from bot.services.matches import MatchCard
 from bot.text import escape, parse_id
 from cogs.common import COLOUR, NO_PINGS, actor_of, core_of
 from cogs.dispatcher import dispatcher_of, outbox_nonce
+from cogs.follow_through_views import ReceivedButton
+from cogs.housekeeping import reschedule
 from cogs.posts_render import announcement_embed, contact_message, match_embed, match_headline, match_line
 
 if TYPE_CHECKING:
@@ -46,7 +48,7 @@ BUTTONS_BY_STATUS = {
 SERVICES: dict[str, Callable[[Core, Actor, int], MatchCard]] = {
     "accept": matches.accept_match,
     "decline": matches.decline_match,
-    "deliver": matches.deliver_match,
+    "deliver": delivery.report_delivered,
     "cancel": matches.cancel_match,
 }
 
@@ -89,6 +91,7 @@ class MatchButton(
         finally:
             # Component clicks don't fire the app-command completion hook that kicks the dispatcher.
             dispatcher_of(interaction.client).kick()
+            reschedule(interaction.client)
 
 
 async def _reply(interaction: discord.Interaction, text: str) -> None:
@@ -102,8 +105,8 @@ def outcome(card: MatchCard, action: str, user_id: int) -> str:
     if action == "accept":
         if match.status is MatchStatus.COMMITTED:
             return (
-                f"{ref} is committed: {match.quantity:,} {escape(card.need.unit)} reserved. The other side's "
-                "contact is on its way to you by DM."
+                f"{ref} is committed: {escape(card.amounts())} reserved. The other side's contact is "
+                "on its way to you by DM."
             )
         if match.status is MatchStatus.LAPSED:
             return f"{ref} lapsed: one side has nothing left to give or receive. New matches will be proposed."
@@ -111,9 +114,14 @@ def outcome(card: MatchCard, action: str, user_id: int) -> str:
         return f"You accepted {ref}. It commits as soon as {waiting} accepts too."
     if action == "decline":
         return f"You declined {ref}. Both posts will be matched with other partners."
+    if action == "deliver" and match.is_reported:
+        return (
+            f"Thank you: {ref} is reported delivered ({escape(card.amounts())}). "
+            f"{escape(card.need_org.name)} confirms with **Received**."
+        )
     if action == "deliver":
-        return f"Thank you: {ref} is marked delivered ({match.quantity:,} {escape(card.need.unit)})."
-    return f"{ref} is cancelled; {match.quantity:,} {escape(card.need.unit)} are open again on both posts."
+        return f"Thank you: {ref} is delivered ({escape(card.amounts())})."
+    return f"{ref} is cancelled; {escape(card.amounts())} are open again on both posts."
 
 
 def match_view(card: MatchCard) -> discord.ui.View | None:
@@ -122,6 +130,10 @@ def match_view(card: MatchCard) -> discord.ui.View | None:
     if not actions:
         return None
     view = discord.ui.View(timeout=None)
+    if card.match.is_reported:
+        # Reported by the offering side: what is left is the needing side's confirmation (or calling it off).
+        view.add_item(ReceivedButton(card.match.id))
+        actions = ("cancel",)
     for action in actions:
         view.add_item(MatchButton(card.match.id, action))
     return view

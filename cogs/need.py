@@ -77,7 +77,7 @@ class NeedCog(commands.GroupCog, group_name="need", group_description="What your
         location="Where it is needed (a city)",
         urgency="How urgent it is",
         unit="Unit of the quantity (bottles, kits, kg ...)",
-        needed_by='Date it is needed by: "YYYY-MM-DD" or "YYYY-MM-DD HH:MM", in the coalition\'s time zone',
+        needed_by='When it is needed by: "2026-12-03", "tomorrow", "in 3 days", "friday 18:00" (coalition time)',
         notes="Public details (no phone numbers, e-mails or addresses: contacts are shared privately)",
         org="Which of your organisations posts it (if you belong to several)",
         event="Which open event it belongs to (if several are open)",

@@ -40,7 +40,7 @@ class OfferCog(commands.GroupCog, group_name="offer", group_description="What yo
         quantity="How many (whole number)",
         location="Where it is (a city)",
         unit="Unit of the quantity (bottles, kits, kg ...)",
-        available_until='Last date it is available: "YYYY-MM-DD" or "YYYY-MM-DD HH:MM", in the coalition\'s time zone',
+        available_until='Until when: "2026-12-03", "tomorrow", "in 3 days", "friday 18:00" (coalition time)',
         notes="Public details (no phone numbers, e-mails or addresses: contacts are shared privately)",
         org="Which of your organisations offers it (if you belong to several)",
         event="Which open event it belongs to (if several are open)",

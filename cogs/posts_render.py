@@ -34,6 +34,13 @@ STATUS_COLOUR = {
 }
 
 
+def status_mark(card: MatchCard) -> str:
+    """A match's state at a glance; a delivery the needing side has not confirmed yet says so."""
+    if card.match.is_reported:
+        return "📦 reported delivered"
+    return STATUS_MARK[card.match.status]
+
+
 def amount(quantity: int, unit: str) -> str:
     return f"{quantity:,} {escape(unit)}"
 
@@ -80,17 +87,26 @@ def posted_reply(result: PostResult) -> tuple[str, discord.Embed]:
         for card in result.proposals:
             other = card.offer if post.kind is PostKind.NEED else card.need
             other_org = card.offer_org if post.kind is PostKind.NEED else card.need_org
+            moved = f" · moves {escape(card.amounts())}" if card.converts else ""
             lines.append(
                 f"**{card.match.ref}** ↔ {other.ref} {escape(other_org.name)}: {post_summary(other)}, "
-                f"{card.match.distance_km:,.0f} km"
+                f"{card.match.distance_km:,.0f} km{moved}"
             )
         embed.add_field(name="Best matches, proposed now", value="\n".join(lines)[:1024], inline=False)
         where = "in the matches channel" if result.proposals_in_channel else "on the proposal sent to them by DM"
         follow = f"Both organisations accept or decline {where}."
+    elif result.unit_hint:
+        follow = f"No match yet. {escape(result.unit_hint)}"
+    elif result.standby:
+        follow = (
+            "It is on standby: no one needs this now; we will propose it the moment someone does — "
+            "please don't ship it unasked."
+        )
     else:
         follow = "No match yet: you will be proposed one as soon as a fitting post appears."
     noun = "need" if post.kind is PostKind.NEED else "offer"
-    return f"Posted {noun} **{post.ref}**. {follow}", embed
+    read = "".join(f" Read “{escape(typed)}” as **{escape(meant)}**." for typed, meant in result.readings)
+    return f"Posted {noun} **{post.ref}**.{read} {follow}", embed
 
 
 def announcement_embed(payload: dict[str, object]) -> discord.Embed:
@@ -122,7 +138,8 @@ def post_line(line: PostLine) -> str:
     post = line.post
     mark = URGENCY_MARK[post.urgency].split()[0] + " " if post.kind is PostKind.NEED else ""
     due = f" · by {discord.utils.format_dt(post.deadline, 'd')}" if post.deadline else ""
-    return f"`{post.ref}` {mark}{post_summary(post)} · {escape(line.org_name)}{due}"
+    unconfirmed = f" · ❔ unconfirmed since {when(post.unconfirmed_since)}" if post.unconfirmed_since else ""
+    return f"`{post.ref}` {mark}{post_summary(post)} · {escape(line.org_name)}{due}{unconfirmed}"
 
 
 def match_headline(card: MatchCard) -> str:
@@ -139,7 +156,7 @@ def match_embed(card: MatchCard) -> discord.Embed:
     """The live state of a match: posts, quantities left, who has accepted."""
     match, need, offer = card.match, card.need, card.offer
     embed = discord.Embed(
-        title=f"{match.ref} · {escape(need.item_label)} · {STATUS_MARK[match.status]}"[:256],
+        title=f"{match.ref} · {escape(need.item_label)} · {status_mark(card)}"[:256],
         colour=STATUS_COLOUR.get(match.status, discord.Colour.light_grey()),
     )
     embed.add_field(
@@ -153,7 +170,7 @@ def match_embed(card: MatchCard) -> discord.Embed:
         value=post_summary(offer) + (f"\navailable until {when(offer.deadline)}" if offer.deadline else ""),
         inline=False,
     )
-    embed.add_field(name="Quantity", value=amount(card.live_quantity, need.unit or offer.unit))
+    embed.add_field(name="Quantity", value=escape(card.amounts())[:1024])
     embed.add_field(name="Distance", value=f"{match.distance_km:,.0f} km")
     embed.add_field(name="Status", value=status_line(card), inline=False)
     embed.set_footer(text=f"Score {match.score:.2f} · contacts are shared by DM once both sides accept")
@@ -173,13 +190,18 @@ def status_line(card: MatchCard) -> str:
             return f"Waiting for {need_name} and {offer_name} to accept."
         waiting = offer_name if match.need_accepted_by is not None else need_name
         return f"Accepted by {accepted[0]}; waiting for {waiting}."
+    if match.is_reported:
+        return (
+            f"Reported delivered {when(match.reported_at)} by {offer_name}: "
+            f"{escape(card.amounts())}. Waiting for {need_name} to press **Received**."
+        )
     if match.status is MatchStatus.COMMITTED:
         return (
-            f"Committed {when(match.committed_at)}: {amount(match.quantity, card.need.unit)} reserved. "
-            "Contacts were sent by DM; press **Delivered** once it has arrived."
+            f"Committed {when(match.committed_at)}: {escape(card.amounts())} reserved. "
+            "Contacts were sent by DM; the giving side presses **Delivered** once it has arrived."
         )
     if match.status is MatchStatus.DELIVERED:
-        return f"Delivered {when(match.delivered_at)}: {amount(match.quantity, card.need.unit)}."
+        return f"Delivered {when(match.delivered_at)}: {escape(card.amounts())}."
     return {
         MatchStatus.DECLINED: "Declined; both posts look for other partners.",
         MatchStatus.CANCELLED: "Cancelled; the quantity is open again on both posts.",
@@ -189,7 +211,7 @@ def status_line(card: MatchCard) -> str:
 
 def match_line(card: MatchCard) -> str:
     return (
-        f"`{card.match.ref}` {STATUS_MARK[card.match.status]} · {amount(card.live_quantity, card.need.unit)} "
+        f"`{card.match.ref}` {status_mark(card)} · {escape(card.amounts())} "
         f"{escape(card.need.item_label)} · {card.offer.ref} {escape(card.offer_org.name)} → {card.need.ref} "
         f"{escape(card.need_org.name)} · {card.match.distance_km:,.0f} km"
     )
@@ -200,10 +222,11 @@ def contact_message(reveal: ContactReveal) -> str:
     card = reveal.card
     contact = escape(reveal.partner.contact) if reveal.partner.contact else "(no longer on file; ask an admin)"
     return (
-        f"🤝 **{card.match.ref} is committed**: {amount(card.match.quantity, card.need.unit)} of "
+        f"🤝 **{card.match.ref} is committed**: {escape(card.amounts())} of "
         f"{escape(card.need.item_label)} from **{escape(card.offer_org.name)}** ({escape(card.offer.place_label)}) to "
         f"**{escape(card.need_org.name)}** ({escape(card.need.place_label)}).\n"
         f"Contact for **{escape(reveal.partner.name)}**: {contact}\n"
-        "Arrange the handover directly. When it has arrived, either side presses **Delivered** on the match; "
+        "Arrange the handover directly. When it has arrived, the giving side presses **Delivered** on the match "
+        "and the receiving side confirms with **Received**; "
         "if it falls through, **Cancel** returns the quantity to both posts. Please keep this contact private."
     )

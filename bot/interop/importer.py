@@ -20,7 +20,7 @@ from bot.store import Store
 from bot.store.orgs import name_key
 from bot.store.posts import NewPost
 from bot.taxonomy import sector_by_key
-from bot.validation import clean_text, parse_deadline
+from bot.validation import check_deadline, clean_text, parse_deadline
 
 MAX_PROBLEMS = 50
 
@@ -249,9 +249,7 @@ def _deadline(text: str, *, zone: ZoneInfo, now: datetime) -> datetime | None:
         except ValueError:
             moment = None
         if moment is not None:
-            if moment <= now:
-                raise UserError(f"The deadline ({text}) is already past; give a future date.")
-            return moment
+            return check_deadline(moment, zone=zone, now=now, field="deadline", text=text)
     return parse_deadline(text, zone=zone, now=now, field="deadline")
 
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from bot.core import Core
 from bot.errors import NotFound
-from bot.matching import allocation
-from bot.models import Match, MatchStatus, Org, Post
+from bot.models import Match, MatchStatus, Org, Post, PostKind
+from bot.units import Unit, amount, conversion, factor, movement
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,13 +21,51 @@ class MatchCard:
     offer_org: Org
     need_member_ids: tuple[int, ...]
     offer_member_ids: tuple[int, ...]
+    need_unit: Unit
+    offer_unit: Unit
 
     @property
     def live_quantity(self) -> int:
-        """What the match moves: the committed amount, or what both sides have left while proposed."""
+        """What the need gets, in its unit: the committed amount, or what both sides have left while proposed."""
+        return self._live()[0]
+
+    @property
+    def live_offer_quantity(self) -> int:
+        """What leaves the offer, in its unit."""
+        return self._live()[1]
+
+    def _live(self) -> tuple[int, int]:
         if self.match.status is MatchStatus.PROPOSED:
-            return allocation(self.need.remaining, self.offer.remaining)
-        return self.match.quantity
+            # A hand-off moves the stalled commitment's quantity, which the need's remainder does not show.
+            wanted = self.match.quantity if self.match.replaces_id is not None else self.need.remaining
+            moves = movement(wanted, self.offer.remaining, factor(self.need_unit, self.offer_unit))
+            return moves.need, moves.offer
+        return self.match.quantity, self.match.offer_quantity
+
+    @property
+    def converts(self) -> bool:
+        """Whether the two posts count in different units (then both amounts and the conversion are shown)."""
+        return self.need_unit.label != self.offer_unit.label
+
+    def amounts(self) -> str:
+        """Each side's quantity in its own unit, and the conversion when one was used (plain text, not escaped).
+
+        "300 kits", or "200 litres → 52 gallons (200 L ≈ 52.8 gal)": what leaves the offer, what the need is
+        credited (rounded down to its unit), and the exact conversion.
+        """
+        need_quantity, offer_quantity = self._live()
+        if not self.converts:
+            return amount(need_quantity, self.need_unit)
+        shown = conversion(offer_quantity, self.offer_unit, self.need_unit)
+        moved = f"{amount(offer_quantity, self.offer_unit)} → {amount(need_quantity, self.need_unit)}"
+        return f"{moved} ({shown})" if shown else moved
+
+    def side_amount(self, kind: PostKind) -> str:
+        """One side's quantity in its own unit ("52 gallons"), for a message to that side."""
+        need_quantity, offer_quantity = self._live()
+        if kind is PostKind.NEED:
+            return amount(need_quantity, self.need_unit)
+        return amount(offer_quantity, self.offer_unit)
 
 
 class OrgLookup:
@@ -60,6 +98,8 @@ class OrgLookup:
             offer_org=self.org(offer.org_id),
             need_member_ids=self.members(need.org_id),
             offer_member_ids=self.members(offer.org_id),
+            need_unit=self.core.taxonomy.unit(need.item_key, need.unit),
+            offer_unit=self.core.taxonomy.unit(offer.item_key, offer.unit),
         )
 
 

@@ -282,7 +282,9 @@ async def digest_now(core: Core, coalition: Coalition) -> RenderedDigest:
     """The coalition's digest as of now, covering the period since the last scheduled one."""
     now = core.clock()
     since = period_start(core, coalition, now)
-    return await asyncio.to_thread(_build_now, core.store.path, coalition.id, since, now)
+    rendered = await asyncio.to_thread(_build_now, core.store.path, coalition.id, since, now)
+    core.store.digests.note_digest_now(coalition.id, now)
+    return rendered
 
 
 def _build_now(database: Path, coalition_id: int, since: datetime, now: datetime) -> RenderedDigest:

@@ -29,6 +29,8 @@ from bot.services.cards import MatchCard, match_card
 from bot.services.notices import notify_user
 from bot.services.proposals import SYSTEM_ACTOR, propose_for
 from bot.text import escape
+from bot.units import Movement, amount
+from bot.windows import delivery_window
 
 # Re-exported: callers think of cards and proposing as part of matching.
 __all__ = ["SYSTEM_ACTOR", "MatchCard", "match_card", "propose_for"]
@@ -193,14 +195,23 @@ def list_matches(
 
 
 def _commit(core: Core, coalition: Coalition, card: MatchCard, actor: Actor, now: datetime) -> None:
+    replaced = core.store.matches.get(card.match.replaces_id) if card.match.replaces_id else None
+    if replaced is not None and replaced.status is MatchStatus.COMMITTED:
+        # A hand-off: the stalled commitment gives its reservation back only now, so the need is never
+        # covered twice; if it was delivered meanwhile, the need has nothing left and this one lapses.
+        _cancel_committed(core, coalition, replaced, actor.user_id, now, reason=f"handed over to {card.match.ref}")
+        propose_for(core, replaced.offer_id, now)
     need, offer = _post(core, card.need.id), _post(core, card.offer.id)
-    quantity = (
-        allocation(need.remaining, offer.remaining) if is_matchable(need, now) and is_matchable(offer, now) else 0
+    # Each side in its own unit: whole units leave the offer, the need is credited what arrives, rounded down.
+    moves = (
+        allocation(need, offer, core.taxonomy)
+        if is_matchable(need, now) and is_matchable(offer, now)
+        else Movement(0, 0)
     )
     match_id = card.match.id
-    reserved = quantity > 0 and core.store.posts.reserve(need.id, quantity)
-    if reserved and not core.store.posts.reserve(offer.id, quantity):
-        core.store.posts.release(need.id, quantity)
+    reserved = bool(moves) and core.store.posts.reserve(need.id, moves.need)
+    if reserved and not core.store.posts.reserve(offer.id, moves.offer):
+        core.store.posts.release(need.id, moves.need)
         reserved = False
     if not reserved:
         # Nothing left on one side: other matches took it first, so this one lapses.
@@ -210,10 +221,10 @@ def _commit(core: Core, coalition: Coalition, card: MatchCard, actor: Actor, now
         for post in (need, offer):
             propose_for(core, post.id, now)
         return
-    core.store.matches.commit(match_id, quantity, now)
+    core.store.matches.commit(match_id, moves.need, moves.offer, now, due_at=now + delivery_window(need.urgency))
     core.store.audit.record(
         coalition.id, actor.user_id, "match.commit", f"match:{match_id}", now,
-        quantity=quantity, need=need.ref, offer=offer.ref,
+        quantity=moves.need, offer_quantity=moves.offer, need=need.ref, offer=offer.ref,
     )  # fmt: skip
     # Contacts travel by DM only, to every coordinator of each side.
     for member_id in card.need_member_ids:
@@ -243,7 +254,7 @@ def _commit(core: Core, coalition: Coalition, card: MatchCard, actor: Actor, now
 def _cancel_committed(core: Core, coalition: Coalition, match: Match, by: int, now: datetime, *, reason: str) -> None:
     core.store.matches.close(match.id, MatchStatus.CANCELLED, by, now, was=MatchStatus.COMMITTED)
     core.store.posts.release(match.need_id, match.quantity)
-    core.store.posts.release(match.offer_id, match.quantity)
+    core.store.posts.release(match.offer_id, match.offer_quantity)
     core.store.audit.record(
         coalition.id, by, "match.cancel", f"match:{match.id}", now, quantity=match.quantity, reason=reason
     )
@@ -254,8 +265,10 @@ def _cancel_committed(core: Core, coalition: Coalition, match: Match, by: int, n
             if member_id != by:
                 notify_user(
                     core, coalition, member_id,
-                    f"Match {match.ref} ({match.quantity:,} {escape(post.unit)} of {escape(post.item_label)}) "
-                    f"was {reason}. The quantity is open again for {post.ref}.",
+                    f"Match {match.ref} ({escape(amount(match.side_quantity(post.kind), post.unit))} of "
+                    f"{escape(post.item_label)}) "
+                    f"was {reason}. "
+                    f"The quantity is open again for {post.ref}.",
                     now,
                 )  # fmt: skip
 
@@ -352,3 +365,13 @@ def _org(core: Core, org_id: int) -> Org:
     if org is None:
         raise NotFound(f"There is no organisation #{org_id}.")
     return org
+
+
+# Shared with the use cases that carry a match past its commitment (bot.services.delivery, .timeouts):
+# one check of who may act, one refresh, one cancellation, whichever use case calls them.
+card_for = _card_for
+sides = _sides
+require_status = _require_status
+refresh_messages = _refresh
+cancel_committed = _cancel_committed
+fulfil_if_done = _fulfil_if_done

@@ -15,20 +15,25 @@ from zoneinfo import ZoneInfo
 
 from bot.core import Core
 from bot.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
+from bot.geo import Place, fold
 from bot.matching import cell_of
 from bot.models import Actor, ChannelKind, Coalition, Event, Match, Org, Post, PostKind, PostStatus, Urgency
+from bot.services import freshness
 from bot.services.events import resolve_event
 from bot.services.matches import SYSTEM_ACTOR, MatchCard, propose_for, retire_post
 from bot.services.notices import notify_channel, notify_user
 from bot.services.orgs import acting_org
+from bot.services.proposals import unit_mismatch
 from bot.store.posts import NewPost
-from bot.taxonomy import MAX_ITEM_TEXT, sector_by_key
+from bot.taxonomy import CUSTOM_PREFIX, MAX_ITEM_TEXT, ItemRef, sector_by_key
 from bot.text import escape, parse_id
+from bot.units import UnitError
 from bot.validation import clean_text, parse_deadline
 
 MIN_QUANTITY = 1
 MAX_QUANTITY = 1_000_000_000
 MAX_UNIT = 30
+MAX_UNIT_LABEL = 60  # a unit as read may be longer than typed: "1.5 L bottles" -> "bottles of 1.5 L"
 MAX_NOTES = 500
 LIST_LIMIT = 20
 
@@ -57,6 +62,12 @@ class PostResult:
     announced: bool
     # Where the proposals' buttons are: the matches channel, or each side's DMs when none is set.
     proposals_in_channel: bool = True
+    # An offer that matched no open need: stored, proposed the moment a need fits, never announced.
+    standby: bool = False
+    # Why posts of the same item nearby were not proposed: their units don't convert (e.g. say the bottle size).
+    unit_hint: str | None = None
+    # How typed text was read when it was not named exactly: ("insuline", "Insulin").
+    readings: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,14 +188,25 @@ def _post(
         )
     on_event = resolve_event(core, coalition, event, open_only=True)
     sector_key = sector_by_key(sector).key
-    item_ref = core.taxonomy.resolve_item(clean_text(item, "item", max_length=MAX_ITEM_TEXT), sector_key)
+    typed_item = clean_text(item, "item", max_length=MAX_ITEM_TEXT)
+    in_use = [
+        (key, key.removeprefix(CUSTOM_PREFIX).replace("_", " "))
+        for key in core.store.posts.custom_item_keys(on_event.id)
+    ]
+    item_ref = core.taxonomy.resolve_item(typed_item, sector_key, in_use)
     if isinstance(quantity, bool) or not isinstance(quantity, int) or not MIN_QUANTITY <= quantity <= MAX_QUANTITY:
         raise InvalidInput(f"The quantity must be a whole number from {MIN_QUANTITY} to {MAX_QUANTITY:,}.")
     catalogue_item = core.taxonomy.get(item_ref.key)
-    clean_unit = clean_text(unit, "unit", max_length=MAX_UNIT, required=False) or (
+    typed_unit = clean_text(unit, "unit", max_length=MAX_UNIT, required=False) or (
         catalogue_item.unit if catalogue_item else "units"
     )
+    try:
+        # Stored as read ("L" -> "litres", "1.5 L bottles" -> "bottles of 1.5 L"), so both sides compare alike.
+        clean_unit = core.taxonomy.unit(item_ref.key, typed_unit).label[:MAX_UNIT_LABEL]
+    except UnitError as exc:
+        raise InvalidInput(str(exc)) from None
     place = core.gazetteer.resolve(location)
+    readings = read_as(core, typed_item, item_ref, location, place)
     now = core.clock()
     deadline = parse_deadline(deadline_text, zone=ZoneInfo(coalition.timezone), now=now, field=deadline_field)
     clean_notes = clean_text(notes, "notes", max_length=MAX_NOTES, required=False)
@@ -208,8 +230,12 @@ def _post(
             coalition.id, actor.user_id, f"{kind.value}.post", f"post:{post.ref}", now,
             org=poster.id, item=item_ref.key, quantity=quantity, place=place.key,
         )  # fmt: skip
-        announced = _announce(core, coalition, post, poster, now)
+        freshness.start(core, post, now)
         proposed = propose_for(core, post.id, now)
+        # An offer nobody needs yet stands by: announcing it would invite goods nobody asked for.
+        standby = kind is PostKind.OFFER and not proposed
+        announced = False if standby else _announce(core, coalition, post, poster, now)
+    hint = None if proposed else unit_mismatch(core, post, radius_km=on_event.radius_km, now=now)
     return PostResult(
         post=post,
         org=poster,
@@ -217,7 +243,21 @@ def _post(
         proposals=proposed,
         proposals_in_channel=bool(core.store.coalitions.channel_targets(coalition.id, ChannelKind.MATCHES)),
         announced=announced,
+        standby=standby,
+        unit_hint=hint,
+        readings=readings,
     )
+
+
+def read_as(core: Core, typed_item: str, item: ItemRef, location: str, place: Place) -> tuple[tuple[str, str], ...]:
+    """What was typed and what it was read as, for each of item and place that was not named exactly."""
+    readings = []
+    if item.corrected:
+        readings.append((typed_item, item.label))
+    typed_place = " ".join(location.split())
+    if typed_place != place.key and fold(typed_place) not in {fold(place.name), fold(place.label)}:
+        readings.append((typed_place, place.label))
+    return tuple(readings)
 
 
 def _announce(core: Core, coalition: Coalition, post: Post, org: Org, now) -> bool:
@@ -322,7 +362,7 @@ def my_open_posts(core: Core, actor: Actor, kind: PostKind, text: str) -> list[P
     """The actor's orgs' open posts whose ref or item contains ``text`` (for autocomplete)."""
     coalition = core.coalition_of(actor)
     org_ids = [o.id for o in core.store.orgs.of_member(coalition.id, actor.user_id)]
-    return core.store.posts.search_open_of_orgs(org_ids, kind, text)
+    return core.store.posts.search_open_of_orgs(org_ids, kind, text, now=core.clock())
 
 
 def expire_due(core: Core) -> list[Post]:

@@ -12,6 +12,8 @@ from bot.core import Core
 from bot.matching import Proposal, evaluate, is_matchable, rank_candidates
 from bot.models import ChannelKind, EventStatus, MatchStatus, Post, PostKind
 from bot.services.cards import MatchCard, OrgLookup
+from bot.units import factor, mismatch_hint
+from bot.windows import proposal_window
 
 SYSTEM_ACTOR = 0  # audit rows written by the bot itself (expiry, lapses)
 
@@ -67,10 +69,17 @@ def propose_for(core: Core, post_id: int, now: datetime) -> list[MatchCard]:
     slots = core.settings.proposals_per_post - waiting
     if slots <= 0:
         return []
+    return propose_pairs(core, post, find_proposals(core, post, radius_km=event.radius_km, now=now, limit=slots), now)
+
+
+def propose_pairs(
+    core: Core, post: Post, proposals: list[Proposal], now: datetime, *, replaces_id: int | None = None
+) -> list[MatchCard]:
+    """Store and announce these proposals found for ``post``; each expires unanswered after its window."""
     created: list[MatchCard] = []
     channel_ids = core.store.coalitions.channel_targets(post.coalition_id, ChannelKind.MATCHES)
     orgs = OrgLookup(core)
-    for proposal in find_proposals(core, post, radius_km=event.radius_km, now=now, limit=slots):
+    for proposal in proposals:
         match_id = core.store.matches.propose(
             post.coalition_id,
             post.event_id,
@@ -79,7 +88,10 @@ def propose_for(core: Core, post_id: int, now: datetime) -> list[MatchCard]:
             score=proposal.score,
             distance_km=round(proposal.distance_km, 1),
             quantity=proposal.quantity,
+            offer_quantity=proposal.offer_quantity,
             now=now,
+            due_at=now + proposal_window(proposal.need.urgency),
+            replaces_id=replaces_id,
         )
         if match_id is None:
             continue
@@ -99,3 +111,20 @@ def propose_for(core: Core, post_id: int, now: datetime) -> list[MatchCard]:
         if match is not None:
             created.append(orgs.card(match, proposal.need, proposal.offer))
     return created
+
+
+def unit_mismatch(core: Core, post: Post, *, radius_km: float, now: datetime) -> str | None:
+    """Why nothing was proposed although posts of a compatible item are near: their units don't convert.
+
+    Read-only, and only asked when a post found no partner: "offers of Water exist in litres; say your bottle
+    size to match them".
+    """
+    limits = {key: 3 for key in core.taxonomy.compatible_keys(post.item_key)}
+    own = core.taxonomy.unit(post.item_key, post.unit)
+    other_kind = "Offers" if post.kind is PostKind.NEED else "Needs"
+    for other in core.store.posts.candidates(post, limits=limits, radius_km=radius_km, now=now):
+        other_unit = core.taxonomy.unit(other.item_key, other.unit)
+        need_unit, offer_unit = (own, other_unit) if post.kind is PostKind.NEED else (other_unit, own)
+        if factor(need_unit, offer_unit) is None:
+            return mismatch_hint(need_unit, offer_unit, item=post.item_label, own=own, other_kind=other_kind)
+    return None

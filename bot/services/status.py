@@ -19,6 +19,7 @@ class StatusReport:
     sent: int
     backlog: int  # pending notices across every coalition this bot serves
     last_digest_at: datetime | None
+    last_digest_kind: str  # "scheduled" or "on demand" (/digest now); "" before the first
     database_bytes: int
 
 
@@ -26,13 +27,15 @@ def status(core: Core, actor: Actor, *, started_at: datetime) -> StatusReport:
     require_admin(actor)
     coalition = core.coalition_of(actor)
     counts = core.store.outbox.counts(coalition.id)
+    last = core.store.digests.last_digest(coalition.id)
     return StatusReport(
         uptime=max(timedelta(0), core.clock() - started_at),
         pending=counts.get("pending", 0),
         failed=counts.get("failed", 0),
         sent=counts.get("sent", 0),
         backlog=core.store.outbox.backlog(),
-        last_digest_at=core.store.digests.last_run_at(coalition.id),
+        last_digest_at=last[0] if last else None,
+        last_digest_kind=last[1] if last else "",
         database_bytes=database_bytes(core.store.path),
     )
 

@@ -23,6 +23,7 @@ from bot.store.checkpoints import Checkpointer
 from bot.store.coalitions import Coalitions
 from bot.store.digests import Digests
 from bot.store.events import Events
+from bot.store.follow_through import Freshness
 from bot.store.matches import Matches
 from bot.store.orgs import Orgs
 from bot.store.outbox import Outbox
@@ -69,6 +70,7 @@ class Store:
         self.digests = Digests(self.db)
         self.posts = Posts(self.db)
         self.matches = Matches(self.db)
+        self.freshness = Freshness(self.db)
         self.app_state = AppState(self.db)
 
     @contextmanager

@@ -26,6 +26,7 @@ from bot.digests import (
     OpenNeed,
 )
 from bot.models import Urgency
+from bot.store.posts import open_posts
 
 MAX_CHART_DAYS = 366
 
@@ -122,6 +123,18 @@ class Digests:
             ).fetchone()
             is not None
         )
+
+    def note_digest_now(self, coalition_id: int, at: datetime) -> None:
+        """Remember a digest someone asked for with /digest now (scheduled ones are in digest_runs)."""
+        self.db.execute("UPDATE coalitions SET last_digest_now_at = ? WHERE id = ?", [to_iso(at), coalition_id])
+
+    def last_digest(self, coalition_id: int) -> tuple[datetime, str] | None:
+        """The latest digest of either kind, and which kind: "scheduled" or "on demand"."""
+        scheduled = self.last_run_at(coalition_id)
+        row = self.db.execute("SELECT last_digest_now_at FROM coalitions WHERE id = ?", [coalition_id]).fetchone()
+        asked = from_iso(row[0]) if row and row[0] else None
+        found = [(at, kind) for at, kind in ((scheduled, "scheduled"), (asked, "on demand")) if at is not None]
+        return max(found, key=lambda pair: pair[0]) if found else None
 
     def last_run_at(self, coalition_id: int) -> datetime | None:
         """When the latest slot's digest was read: where the next digest's period starts."""
@@ -226,7 +239,7 @@ class Digests:
                     [coalition_id],
                 )
             )
-            open_needs = tuple(self._open_needs(coalition_id))
+            open_needs = tuple(self._open_needs(coalition_id, until))
             new_posts = tuple(
                 NewPost(*row)
                 for row in self.db.execute(
@@ -253,13 +266,12 @@ class Digests:
             fulfilment=fulfilment,
         )
 
-    def _open_needs(self, coalition_id: int):
+    def _open_needs(self, coalition_id: int, now: datetime):
         rows = self.db.execute(
-            "SELECT p.id, p.event_id, p.org_id, p.sector, p.urgency, p.item_label, p.remaining, p.unit,"
+            "SELECT p.id, p.event_id, p.org_id, p.sector, p.urgency, p.item_label, p.remaining, p.unit,"  # noqa: S608
             " p.place_label, p.lat, p.lon, p.created_at FROM posts p JOIN events e ON e.id = p.event_id"
-            " WHERE p.coalition_id = ? AND p.kind = 'need' AND p.status = 'open' AND p.remaining > 0"
-            " AND e.status = 'open'",
-            [coalition_id],
+            f" WHERE p.coalition_id = ? AND p.kind = 'need' AND {open_posts('p')} AND e.status = 'open'",
+            [coalition_id, to_iso(now)],
         )  # iterated, not fetched whole: each row tuple is freed as soon as its need is built
         urgencies = {u.value: u for u in Urgency}
         for row in rows:

@@ -15,11 +15,24 @@ from bot.models import Post, PostKind, PostStatus, Urgency
 
 _COLUMNS = (
     "id, kind, coalition_id, event_id, org_id, sector, item_key, item_label, quantity, remaining, unit,"
-    " place_label, lat, lon, urgency, deadline, notes, status, posted_by, created_at"
+    " place_label, lat, lon, urgency, deadline, notes, status, posted_by, created_at, unconfirmed_since"
 )
 BAND_FACTOR = 4  # a latitude band stands for several cells, so it may return more
-_CANDIDATE_COLUMNS = "id, item_key, remaining, lat, lon, urgency, deadline"
-_MATCHABLE = "status = 'open' AND remaining > 0 AND (deadline IS NULL OR deadline > ?) AND org_id != ?"
+_CANDIDATE_COLUMNS = "id, item_key, remaining, unit, lat, lon, urgency, deadline"
+
+
+def open_posts(alias: str = "") -> str:
+    """The one meaning of an *open* post, in SQL (one ``?``: now): open, something left, deadline not passed.
+
+    Lists, digests, /status, exports, autocomplete and matching all read it from here; its Python twin is
+    :func:`bot.matching.is_matchable`. A post fully pledged but not yet delivered is not open: nothing of it
+    can be asked for or offered any more.
+    """
+    p = f"{alias}." if alias else ""
+    return f"{p}status = 'open' AND {p}remaining > 0 AND ({p}deadline IS NULL OR {p}deadline > ?)"
+
+
+_MATCHABLE = f"{open_posts()} AND org_id != ?"
 _UNPAIRED = {
     PostKind.OFFER: "NOT EXISTS (SELECT 1 FROM matches m WHERE m.need_id = ? AND m.offer_id = posts.id)",
     PostKind.NEED: "NOT EXISTS (SELECT 1 FROM matches m WHERE m.need_id = posts.id AND m.offer_id = ?)",
@@ -102,8 +115,8 @@ class Posts:
                 for cell in cells:
                     rows += execute(sql, [post.event_id, other.value, key, cell, *common, limit]).fetchall()
         return [
-            Candidate(post_id, item_key, remaining, lat, lon, Urgency(urgency), from_iso(deadline))
-            for post_id, item_key, remaining, lat, lon, urgency, deadline in rows
+            Candidate(post_id, item_key, remaining, unit, lat, lon, Urgency(urgency), from_iso(deadline))
+            for post_id, item_key, remaining, unit, lat, lon, urgency, deadline in rows
         ]
 
     def list_open(
@@ -116,39 +129,42 @@ class Posts:
         org_ids: list[int] | None = None,
         limit: int = 20,
     ) -> list[Post]:
-        """Open, unexpired posts, most urgent first, then newest."""
-        sql = f"SELECT {_COLUMNS} FROM posts WHERE coalition_id = ? AND kind = ? AND status = 'open'"  # noqa: S608
-        params: list[object] = [coalition_id, kind.value]
-        sql += " AND (deadline IS NULL OR deadline > ?)"
-        params.append(to_iso(now))
+        """Open posts (:func:`open_posts`), most urgent first, then newest."""
+        sql = f"SELECT {_COLUMNS} FROM posts WHERE coalition_id = ? AND kind = ? AND {open_posts()}"  # noqa: S608
+        params: list[object] = [coalition_id, kind.value, to_iso(now)]
         if sector is not None:
             sql += " AND sector = ?"
             params.append(sector)
         if org_ids is not None:
             sql += f" AND org_id IN ({', '.join('?' for _ in org_ids)})"
             params += org_ids
-        sql += " ORDER BY urgency_rank, id DESC LIMIT ?"
+        # Posts nobody has confirmed lately come after those that are known to stand.
+        sql += " ORDER BY unconfirmed_since IS NOT NULL, urgency_rank, id DESC LIMIT ?"
         params.append(limit)
         return [_post(row) for row in self.db.execute(sql, params).fetchall()]
 
-    def count_open(self, coalition_id: int, kind: PostKind) -> int:
-        row = self.db.execute(
-            "SELECT COUNT(*) FROM posts WHERE coalition_id = ? AND kind = ? AND status = 'open'",
-            [coalition_id, kind.value],
-        ).fetchone()
-        return int(row[0])
-
-    def search_open_of_orgs(self, org_ids: list[int], kind: PostKind, text: str, *, limit: int = 25) -> list[Post]:
+    def search_open_of_orgs(
+        self, org_ids: list[int], kind: PostKind, text: str, *, now: datetime, limit: int = 25
+    ) -> list[Post]:
         """Open posts of these orgs whose ref or item contains ``text`` (for autocomplete)."""
         if not org_ids:
             return []
         sql = (
             f"SELECT {_COLUMNS} FROM posts WHERE org_id IN ({', '.join('?' for _ in org_ids)})"  # noqa: S608
-            " AND status = 'open' AND kind = ? ORDER BY id DESC LIMIT 200"
+            f" AND {open_posts()} AND kind = ? ORDER BY id DESC LIMIT 200"
         )
         needle = text.strip().casefold()
-        found = [_post(row) for row in self.db.execute(sql, [*org_ids, kind.value]).fetchall()]
+        found = [_post(row) for row in self.db.execute(sql, [*org_ids, to_iso(now), kind.value]).fetchall()]
         return [p for p in found if needle in p.ref.casefold() or needle in p.item_label.casefold()][:limit]
+
+    def custom_item_keys(self, event_id: int, *, limit: int = 1000) -> list[str]:
+        """Distinct custom item keys of the event's open posts (a range read of the open-item index)."""
+        rows = self.db.execute(
+            "SELECT DISTINCT item_key FROM posts WHERE event_id = ? AND kind IN ('need', 'offer') AND status = 'open'"
+            " AND item_key >= 'custom:' AND item_key < 'custom;' LIMIT ?",
+            [event_id, limit],
+        ).fetchall()
+        return [row[0] for row in rows]
 
     def posted_since(self, user_id: int, since: datetime) -> int:
         row = self.db.execute(
@@ -171,6 +187,22 @@ class Posts:
         closed_at = None if status is PostStatus.OPEN else to_iso(now)
         self.db.execute("UPDATE posts SET status = ?, closed_at = ? WHERE id = ?", [status.value, closed_at, post_id])
 
+    def set_quantity(self, post_id: int, quantity: int) -> bool:
+        """A new total; what is already committed or delivered stays covered. False if below that."""
+        cursor = self.db.execute(
+            "UPDATE posts SET remaining = ? - (quantity - remaining), quantity = ?"
+            " WHERE id = ? AND ? >= quantity - remaining",
+            [quantity, quantity, post_id, quantity],
+        )
+        return cursor.rowcount == 1
+
+    def next_deadline(self) -> datetime | None:
+        """The soonest deadline among open posts (through the ``posts_open_deadline`` index)."""
+        row = self.db.execute(
+            "SELECT MIN(deadline) FROM posts WHERE status = 'open' AND deadline IS NOT NULL"
+        ).fetchone()
+        return from_iso(row[0]) if row and row[0] else None
+
     def due_for_expiry(self, now: datetime, *, limit: int = 500) -> list[Post]:
         """Open posts whose deadline has passed (through the ``posts_open_deadline`` index)."""
         rows = self.db.execute(
@@ -184,7 +216,7 @@ class Posts:
 def _post(row: tuple) -> Post:
     (
         post_id, kind, coalition_id, event_id, org_id, sector, item_key, item_label, quantity, remaining, unit,
-        place_label, lat, lon, urgency, deadline, notes, status, posted_by, created_at,
+        place_label, lat, lon, urgency, deadline, notes, status, posted_by, created_at, unconfirmed_since,
     ) = row  # fmt: skip
     return Post(
         id=post_id,
@@ -207,4 +239,5 @@ def _post(row: tuple) -> Post:
         status=PostStatus(status),
         posted_by=posted_by,
         created_at=from_iso(created_at),  # type: ignore[arg-type]
+        unconfirmed_since=from_iso(unconfirmed_since),
     )

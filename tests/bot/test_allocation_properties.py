@@ -3,7 +3,10 @@
 Random sequences of posts, accepts, declines, cancels, deliveries, withdrawals
 and expiries, on a real SQLite file, must never commit more than an offer holds
 or more than a need asked, and every post's quantity must balance:
-quantity = remaining + committed + delivered.
+quantity = remaining + committed + delivered, each in the post's own unit.
+Posts count in mixed units (litres, gallons, m³, bottles with and without a
+size), so every conversion and its rounding is exercised: a need is never
+credited more than the offer's goods amount to.
 """
 
 from __future__ import annotations
@@ -20,11 +23,13 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from bot.errors import UserError
 from bot.models import Actor, MatchStatus, PostKind
 from bot.services import matches, posts
+from bot.units import factor
 from tests.e2e.matching_helpers import GUILD, core_world
 
 ORGS = (("Houston Food Bank", 11, "Houston"), ("Baytown Relief", 12, "Baytown"), ("Galveston Aid", 13, "Galveston"))
 ITEMS = ("bottled water", "drinking water", "water", "tarpaulin")
 PLACES = ("Houston", "Baytown", "Galveston")
+UNITS = (None, "litres", "gallons", "m³", "bottles", "bottles of 1.5 L", "bottles (0.5 L)", "cases of 6 bottles of 1 L")
 OUTSIDER = Actor(user_id=99, guild_id=GUILD, name="outsider")
 
 
@@ -70,11 +75,12 @@ class Allocation(RuleBasedStateMachine):
         quantity=st.integers(1, 60),
         urgency=st.sampled_from(["critical", "high", "normal", "low"]),
         dated=st.booleans(),
+        unit=st.sampled_from(UNITS),
     )
-    def post_need(self, who, item, place, quantity, urgency, dated):
+    def post_need(self, who, item, place, quantity, urgency, dated, unit):
         posts.post_need(
             self.core, self.actors[who], sector="wash", item=item, quantity=quantity, location=place,
-            urgency=urgency, needed_by=self._tomorrow() if dated else None,
+            urgency=urgency, needed_by=self._tomorrow() if dated else None, unit=unit,
         )  # fmt: skip
 
     @rule(
@@ -82,9 +88,12 @@ class Allocation(RuleBasedStateMachine):
         item=st.sampled_from(ITEMS),
         place=st.sampled_from(PLACES),
         quantity=st.integers(1, 60),
+        unit=st.sampled_from(UNITS),
     )
-    def post_offer(self, who, item, place, quantity):
-        posts.post_offer(self.core, self.actors[who], sector="wash", item=item, quantity=quantity, location=place)
+    def post_offer(self, who, item, place, quantity, unit):
+        posts.post_offer(
+            self.core, self.actors[who], sector="wash", item=item, quantity=quantity, location=place, unit=unit
+        )
 
     @rule(
         action=st.sampled_from(["accept", "accept", "decline", "deliver", "cancel"]),
@@ -145,14 +154,21 @@ class Allocation(RuleBasedStateMachine):
 
     @invariant()
     def matches_pair_a_need_with_an_offer_once(self):
-        rows = self.core.store.db.execute("SELECT need_id, offer_id, status, quantity FROM matches").fetchall()
-        assert len({(n, o) for n, o, _, _ in rows}) == len(rows)
-        for need_id, offer_id, status, quantity in rows:
+        rows = self.core.store.db.execute(
+            "SELECT need_id, offer_id, status, quantity, offer_quantity FROM matches"
+        ).fetchall()
+        assert len({(row[0], row[1]) for row in rows}) == len(rows)
+        taxonomy = self.core.taxonomy
+        for need_id, offer_id, status, quantity, offer_quantity in rows:
             need, offer = self.core.store.posts.get(need_id), self.core.store.posts.get(offer_id)
             assert need.kind is PostKind.NEED and offer.kind is PostKind.OFFER
             assert need.org_id != offer.org_id
+            ratio = factor(taxonomy.unit(need.item_key, need.unit), taxonomy.unit(offer.item_key, offer.unit))
+            assert ratio is not None, (need.unit, offer.unit)  # never proposed across units that don't convert
             if status in (MatchStatus.COMMITTED.value, MatchStatus.DELIVERED.value):
-                assert 1 <= quantity <= min(need.quantity, offer.quantity)
+                assert 1 <= quantity <= need.quantity and 1 <= offer_quantity <= offer.quantity
+                # Rounding never creates goods: the need is credited at most what the offer's units amount to.
+                assert quantity <= offer_quantity * ratio
 
     @invariant()
     def every_commit_reveals_contacts_by_dm_only(self):

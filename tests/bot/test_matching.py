@@ -46,9 +46,9 @@ def test_an_offer_of_a_synonym_is_proposed_to_the_need(w):
 
 
 def test_a_parent_item_matches_with_a_lower_score_than_the_same_item(w):
-    need(w, item="bottled water", quantity=100)
-    parent = offer(w, item="water", quantity=100)  # water is bottled water's parent
-    same = offer(w, "Galveston Aid", item="bottled water", quantity=100, location="Baytown")
+    need(w, item="bottled water", quantity=100, unit="bottles of 1 L")
+    parent = offer(w, item="water", quantity=100)  # water is bottled water's parent, counted in litres
+    same = offer(w, "Galveston Aid", item="bottled water", quantity=100, location="Baytown", unit="bottles of 1 L")
 
     assert parent.proposals and same.proposals
     assert parent.proposals[0].match.score < same.proposals[0].match.score

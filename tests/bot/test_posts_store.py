@@ -69,7 +69,7 @@ def test_candidates_skip_other_orgs_pairs_already_proposed(w):
     bulk_offers(w, 2)
     need = posts.post_need(
         w.core, w.coordinators["Houston Food Bank"], sector="wash", item="water", quantity=5, location="Houston",
-        urgency="low",
+        urgency="low", unit="bottles",
     )  # fmt: skip
     assert len(need.proposals) == 2
 

@@ -111,7 +111,19 @@ async def test_status_shows_uptime_backlog_failures_and_last_digest(world, clock
     assert fields["Database"].endswith("KB")
     assert "/audit action:outbox.failed" in before.response.embeds[0].footer.text
     later = {f.name: f.value for f in after.response.embeds[0].fields}
-    assert later["Last digest"].startswith("<t:") and later["Last digest"].endswith(":R>")
+    assert later["Last digest"].startswith("<t:") and later["Last digest"].endswith(":R> (scheduled)")
+
+
+async def test_status_reports_a_digest_asked_for_with_digest_now(world, clock):
+    await world.admin.slash(world.general, "config channel", kind="digest", channel=world.channels["digest"])
+    clock.advance(minutes=5)
+
+    await world.admin.slash(world.general, "digest now")
+    shown = await world.admin.slash(world.general, "status")
+
+    fields = {f.name: f.value for f in shown.response.embeds[0].fields}
+    moment = int(clock().timestamp())
+    assert fields["Last digest"] == f"<t:{moment}:R> (on demand)"
 
 
 async def test_audit_and_status_are_hidden_from_members_and_refused_even_if_a_server_shows_them(world):

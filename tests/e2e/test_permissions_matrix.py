@@ -42,6 +42,7 @@ ROWS = [
     Row("config digest", admin_only(hidden=True), lambda w, r: {"times": "08:00", "timezone": "Europe/Paris"}),
     Row("config show", admin_only(hidden=True)),
     Row("config alert-role", admin_only(hidden=True)),
+    Row("config freshness", admin_only(hidden=True), lambda w, r: {"critical": 6}),
     Row(
         "org register",
         EVERYONE,
