@@ -226,8 +226,11 @@ class CoalesceBot(commands.Bot):
         digest = command_tree_hash(self.tree)
         store = self.core.store
         if store.app_state.get(SYNCED_COMMANDS) == digest:
-            log.info("slash commands unchanged since the last sync: not syncing")
-            return False
+            # One cheap read confirms Discord still has them (another application, a wiped test server).
+            remote = {command.name for command in await self.tree.fetch_commands()}
+            if remote == {command.name for command in self.tree.get_commands()}:
+                log.info("slash commands unchanged since the last sync: not syncing")
+                return False
         synced = await self.tree.sync()
         store.app_state.put(SYNCED_COMMANDS, digest)
         log.info("synced %d slash commands", len(synced))

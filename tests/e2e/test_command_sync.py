@@ -39,6 +39,20 @@ async def test_a_changed_command_tree_syncs_once_at_the_next_start(world, make_b
     assert syncs(world.env) == 2
 
 
+async def test_a_new_discord_without_the_commands_gets_them_even_if_the_hash_matches(database, clock):
+    import simcord
+
+    from bot.app import create_bot
+
+    for _ in range(2):  # two simulated Discords in turn, one database: the second has none of the commands yet
+        async with simcord.run(create_bot(database, clock=clock, scheduler=False)) as env:
+            guild = env.create_guild("Relief")
+            member = guild.add_member(env.create_user("dave"))
+            result = await member.slash(guild.create_text_channel("general"), "event list")
+            assert result.response is not None
+            assert syncs(env) == 1
+
+
 def test_the_hash_changes_with_any_name_description_or_option_and_only_then(simcord_env):
     tree = simcord_env.bot.tree
     before = command_tree_hash(tree)
