@@ -19,6 +19,7 @@ from discord.ext import commands
 from bot.clock import Clock
 from bot.core import Core
 from bot.errors import UserError
+from bot.ops import OpsMetrics
 from bot.settings import load_settings
 from bot.store import Store
 
@@ -36,6 +37,7 @@ EXTENSIONS = (
     "cogs.digest",
     "cogs.housekeeping",
     "cogs.follow_through",
+    "cogs.ops",
 )
 
 # interaction.extras key: the interaction was acknowledged publicly, so a refusal must not follow it up as is.
@@ -70,6 +72,7 @@ class CoalesceTree(app_commands.CommandTree):
             interaction.command.qualified_name if interaction.command else "?",
             exc_info=getattr(error, "original", error),
         )
+        count_outcome(interaction, "failed")
         await send_ephemeral(interaction, GENERIC_APOLOGY)
 
     def _from_interaction(self, interaction: discord.Interaction) -> None:
@@ -105,6 +108,7 @@ async def answer_refusal(interaction: discord.Interaction, error: BaseException)
     if message is None:
         return False
     interaction.command_failed = True  # not a completion: nothing to log as "ok", nothing queued to send
+    count_outcome(interaction, "refused")
     log.info(
         "command=%s guild=%s outcome=refused reason=%s",
         interaction.command.qualified_name if interaction.command else "?",
@@ -113,6 +117,15 @@ async def answer_refusal(interaction: discord.Interaction, error: BaseException)
     )
     await send_ephemeral(interaction, message)
     return True
+
+
+def count_outcome(interaction: discord.Interaction, outcome: str) -> None:
+    """Count a command's outcome and latency for /metrics (see bot.ops)."""
+    ops = getattr(interaction.client, "ops", None)
+    if ops is not None:
+        started = interaction.extras.get("started")
+        name = interaction.command.qualified_name if interaction.command else "?"
+        ops.command(name, outcome, time.perf_counter() - started if started else None)
 
 
 def _answer_refusals_of(command: app_commands.Command) -> None:
@@ -206,6 +219,7 @@ class CoalesceBot(commands.Bot):
         self.core = core
         self.scheduler_enabled = scheduler_enabled
         self.waiting = WaitingInteractions()
+        self.ops = OpsMetrics(core)
 
     async def setup_hook(self) -> None:
         # The gazetteer and taxonomy load once, off the loop, before the first command needs them.
@@ -248,6 +262,7 @@ class CoalesceBot(commands.Bot):
             interaction.user.id,
             elapsed_ms,
         )
+        self.ops.command(command.qualified_name, "ok", elapsed_ms / 1000 if started else None)
         # Whatever the command queued in the outbox leaves now, after the reply.
         from cogs.dispatcher import dispatcher_of
         from cogs.housekeeping import reschedule

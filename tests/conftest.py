@@ -38,7 +38,7 @@ def clock() -> FakeClock:
 @pytest.fixture
 def make_bot(database: Path, clock: FakeClock):
     def build():
-        return create_bot(database, clock=clock, scheduler=False)
+        return create_bot(database, clock=clock, scheduler=False, ops_port=0)
 
     return build
 

@@ -24,6 +24,7 @@ from bot.store.coalitions import Coalitions
 from bot.store.digests import Digests
 from bot.store.events import Events
 from bot.store.follow_through import Freshness
+from bot.store.imports import Imports
 from bot.store.matches import Matches
 from bot.store.orgs import Orgs
 from bot.store.outbox import Outbox
@@ -71,6 +72,7 @@ class Store:
         self.posts = Posts(self.db)
         self.matches = Matches(self.db)
         self.freshness = Freshness(self.db)
+        self.imports = Imports(self.db)
         self.app_state = AppState(self.db)
 
     @contextmanager

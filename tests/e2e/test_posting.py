@@ -91,7 +91,7 @@ async def test_a_need_for_another_kind_of_id_points_to_the_right_command(world):
 async def test_posting_too_fast_is_rate_limited(world, database, clock):
     from bot.app import create_bot
 
-    await world.env.restart_bot(create_bot(database, clock=clock, scheduler=False, post_rate_limit=2))
+    await world.env.restart_bot(create_bot(database, clock=clock, scheduler=False, post_rate_limit=2, ops_port=0))
     await ready_world(world, members=("alice",))
     await post_need(world, world.alice, quantity=1)
     await post_need(world, world.alice, quantity=2)
