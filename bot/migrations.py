@@ -373,6 +373,27 @@ def follow_through(db: Database) -> None:
     )
 
 
+@migrations(name="0009_input")
+def pending_posts(db: Database) -> None:
+    # A post held back because it looks like one of its org's open posts: kept until its poster
+    # clicks Update or Post anyway (buttons outlive a restart, so the post must too).
+    _execute_all(
+        db,
+        """
+        CREATE TABLE pending_posts (
+            id INTEGER PRIMARY KEY,
+            coalition_id INTEGER NOT NULL REFERENCES coalitions(id),
+            user_id INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            duplicate_of INTEGER NOT NULL REFERENCES posts(id),
+            options TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX pending_posts_by_age ON pending_posts(created_at);
+        """,
+    )
+
+
 @migrations(name="0015_sandbox")
 def app_state(db: Database) -> None:
     # Small facts about the deployment itself, such as the hash of the slash commands last synced.

@@ -47,7 +47,6 @@ def size(nbytes: int) -> str:
     return f"{value:,.1f} GB"
 
 
-@app_commands.guild_only()
 class AdminCog(commands.Cog):
     def __init__(self, bot: commands.Bot) -> None:
         self.bot = bot
@@ -60,6 +59,7 @@ class AdminCog(commands.Cog):
         export="Attach every matching entry as a CSV file",
     )
     @app_commands.autocomplete(action=action_autocomplete)
+    @app_commands.guild_only()  # on each command: a plain Cog's class decorator reaches none of them
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.checks.has_permissions(manage_guild=True)
     async def audit(
@@ -94,6 +94,7 @@ class AdminCog(commands.Cog):
         await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
 
     @app_commands.command(name="status", description="Is Coalesce healthy? Uptime, notice backlog, last digest")
+    @app_commands.guild_only()
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.checks.has_permissions(manage_guild=True)
     async def status(self, interaction: discord.Interaction) -> None:

@@ -11,6 +11,7 @@ from discord.ext import commands
 from bot.errors import UserError
 from bot.models import PostKind
 from bot.services import posts
+from bot.services.duplicates import DuplicateWarning
 from bot.taxonomy import SECTORS
 from cogs.common import (
     COLOUR,
@@ -24,6 +25,7 @@ from cogs.common import (
     place_autocomplete,
     reply,
 )
+from cogs.duplicates import DuplicateButton, send_warning
 from cogs.posts_render import post_embed, post_line, posted_reply
 
 SECTOR_CHOICES = [app_commands.Choice(name=s.label, value=s.key) for s in SECTORS]
@@ -68,6 +70,13 @@ async def send_listing(interaction: discord.Interaction, kind: PostKind, sector:
 class NeedCog(commands.GroupCog, group_name="need", group_description="What your organisation needs"):
     def __init__(self, bot: commands.Bot) -> None:
         self.bot = bot
+
+    async def cog_load(self) -> None:
+        # The duplicate warning's buttons serve /offer post too; one registration is enough.
+        self.bot.add_dynamic_items(DuplicateButton)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(DuplicateButton)
 
     @app_commands.command(name="post", description="Post a need; matching offers are proposed at once")
     @app_commands.describe(
@@ -119,6 +128,9 @@ class NeedCog(commands.GroupCog, group_name="need", group_description="What your
             org=org,
             event=event,
         )
+        if isinstance(result, DuplicateWarning):
+            await send_warning(interaction, result)
+            return
         content, embed = posted_reply(result)
         await reply(interaction, content, embed=embed)
 

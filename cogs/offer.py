@@ -8,6 +8,7 @@ from discord.ext import commands
 
 from bot.models import PostKind
 from bot.services import posts
+from bot.services.duplicates import DuplicateWarning
 from cogs.common import (
     NO_PINGS,
     acknowledge_if_behind,
@@ -18,6 +19,7 @@ from cogs.common import (
     place_autocomplete,
     reply,
 )
+from cogs.duplicates import send_warning
 from cogs.need import (
     SECTOR_CHOICES,
     item_autocomplete,
@@ -80,6 +82,9 @@ class OfferCog(commands.GroupCog, group_name="offer", group_description="What yo
             org=org,
             event=event,
         )
+        if isinstance(result, DuplicateWarning):
+            await send_warning(interaction, result)
+            return
         content, embed = posted_reply(result)
         await reply(interaction, content, embed=embed)
 

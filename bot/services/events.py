@@ -6,6 +6,7 @@ from bot.core import Core
 from bot.errors import Conflict, InvalidInput, NotFound
 from bot.models import Actor, ChannelKind, Coalition, Event, EventStatus
 from bot.services.coalition_config import require_admin
+from bot.services.matches import end_event_proposals
 from bot.services.notices import notify_channel
 from bot.text import escape, parse_id
 from bot.validation import clean_text
@@ -74,6 +75,7 @@ def close_event(core: Core, actor: Actor, event_text: str | None) -> Event:
     now = core.clock()
     with core.store.atomic():
         core.store.events.close(event.id, actor.user_id, now)
+        end_event_proposals(core, event, actor.user_id, now)
         core.store.audit.record(coalition.id, actor.user_id, "event.close", f"event:{event.id}", now)
         notify_channel(
             core,

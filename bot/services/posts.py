@@ -18,7 +18,8 @@ from bot.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from bot.geo import Place, fold
 from bot.matching import cell_of
 from bot.models import Actor, ChannelKind, Coalition, Event, Match, Org, Post, PostKind, PostStatus, Urgency
-from bot.services import freshness
+from bot.services import duplicates, freshness
+from bot.services.duplicates import DuplicateWarning
 from bot.services.events import resolve_event
 from bot.services.matches import SYSTEM_ACTOR, MatchCard, propose_for, retire_post
 from bot.services.notices import notify_channel, notify_user
@@ -36,6 +37,7 @@ MAX_UNIT = 30
 MAX_UNIT_LABEL = 60  # a unit as read may be longer than typed: "1.5 L bottles" -> "bottles of 1.5 L"
 MAX_NOTES = 500
 LIST_LIMIT = 20
+DEADLINE_OPTION = {PostKind.NEED: "needed_by", PostKind.OFFER: "available_until"}
 
 _PHONE = re.compile(
     r"\+\d[\d\s().-]{6,}\d"  # international: +33 1 23 45 67 89
@@ -130,7 +132,8 @@ def post_need(
     notes: str | None = None,
     org: str | None = None,
     event: str | None = None,
-) -> PostResult:
+    allow_duplicate: bool = False,
+) -> PostResult | DuplicateWarning:
     try:
         level = Urgency((urgency or "normal").strip().casefold())
     except ValueError:
@@ -138,6 +141,7 @@ def post_need(
     return _post(
         core, actor, PostKind.NEED, sector=sector, item=item, quantity=quantity, location=location, urgency=level,
         unit=unit, deadline_text=needed_by, deadline_field="needed_by date", notes=notes, org=org, event=event,
+        allow_duplicate=allow_duplicate,
     )  # fmt: skip
 
 
@@ -154,11 +158,12 @@ def post_offer(
     notes: str | None = None,
     org: str | None = None,
     event: str | None = None,
-) -> PostResult:
+    allow_duplicate: bool = False,
+) -> PostResult | DuplicateWarning:
     return _post(
         core, actor, PostKind.OFFER, sector=sector, item=item, quantity=quantity, location=location,
         urgency=Urgency.NORMAL, unit=unit, deadline_text=available_until, deadline_field="available_until date",
-        notes=notes, org=org, event=event,
+        notes=notes, org=org, event=event, allow_duplicate=allow_duplicate,
     )  # fmt: skip
 
 
@@ -178,7 +183,9 @@ def _post(
     notes: str | None,
     org: str | None,
     event: str | None,
-) -> PostResult:
+    allow_duplicate: bool,
+) -> PostResult | DuplicateWarning:
+    """Validate and store a post, unless it looks like one of its org's open posts (then hold it, unless allowed)."""
     coalition = core.coalition_of(actor)
     poster = acting_org(core, coalition, actor, org)
     if not poster.is_verified:
@@ -213,6 +220,19 @@ def _post(
     refuse_personal_data(clean_notes, "notes")
     _check_rate(core, actor, now)
     expire_due(core)
+    alike = None if allow_duplicate else duplicates.find_alike(
+        core, poster, kind, item_key=item_ref.key, place_key=place.key, unit=clean_unit, quantity=quantity, now=now
+    )  # fmt: skip
+    if alike is not None:
+        zone = ZoneInfo(coalition.timezone)
+        options: dict[str, object] = {
+            "sector": sector_key, "item": item_ref.key if item_ref.known else typed_item, "quantity": quantity,
+            "location": place.key, "unit": unit, "notes": clean_notes, "org": str(poster.id), "event": str(on_event.id),
+            DEADLINE_OPTION[kind]: duplicates.deadline_option(deadline, zone),
+        }  # fmt: skip
+        if kind is PostKind.NEED:
+            options["urgency"] = urgency.value
+        return duplicates.hold(core, actor, coalition, kind, alike, options, now)
     with core.store.atomic():
         post_id = core.store.posts.insert(
             NewPost(
@@ -247,6 +267,16 @@ def _post(
         unit_hint=hint,
         readings=readings,
     )
+
+
+def post_held(core: Core, actor: Actor, pending_id: int) -> PostResult:
+    """**Post anyway**: post what the duplicate warning held, checking everything again at the click."""
+    with core.store.atomic():
+        pending = duplicates.claim(core, actor, pending_id)
+        poster = post_need if pending.kind is PostKind.NEED else post_offer
+        result = poster(core, actor, **pending.options, allow_duplicate=True)  # type: ignore[arg-type]
+    assert isinstance(result, PostResult)  # noqa: S101 - duplicates allowed
+    return result
 
 
 def read_as(core: Core, typed_item: str, item: ItemRef, location: str, place: Place) -> tuple[tuple[str, str], ...]:

@@ -28,6 +28,7 @@ from bot.store.imports import Imports
 from bot.store.matches import Matches
 from bot.store.orgs import Orgs
 from bot.store.outbox import Outbox
+from bot.store.pending import PendingPosts
 from bot.store.posts import Posts
 
 
@@ -70,6 +71,7 @@ class Store:
         self.outbox = Outbox(self.db)
         self.digests = Digests(self.db)
         self.posts = Posts(self.db)
+        self.pending = PendingPosts(self.db)
         self.matches = Matches(self.db)
         self.freshness = Freshness(self.db)
         self.imports = Imports(self.db)

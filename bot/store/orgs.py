@@ -92,6 +92,11 @@ class Orgs:
         )
         return cursor.rowcount == 1
 
+    def remove_member(self, org_id: int, user_id: int) -> bool:
+        """Removes the member; False when they were not one."""
+        cursor = self.db.execute("DELETE FROM org_members WHERE org_id = ? AND user_id = ?", [org_id, user_id])
+        return cursor.rowcount == 1
+
     def member_ids(self, org_id: int) -> list[int]:
         return [
             row["user_id"]

@@ -166,6 +166,32 @@ class Posts:
         ).fetchall()
         return [row[0] for row in rows]
 
+    def open_alike(
+        self, org_id: int, kind: PostKind, item_key: str, place_key: str, unit: str, *, since: datetime, now: datetime
+    ) -> list[Post]:
+        """The org's open posts of this kind, item, place and unit posted after ``since``, newest first."""
+        sql = (
+            f"SELECT {_COLUMNS} FROM posts WHERE org_id = ? AND {open_posts()} AND kind = ? AND item_key = ?"  # noqa: S608
+            " AND place_key = ? AND unit = ? AND created_at > ? ORDER BY id DESC LIMIT 20"
+        )
+        params = [org_id, to_iso(now), kind.value, item_key, place_key, unit, to_iso(since)]
+        return [_post(row) for row in self.db.execute(sql, params).fetchall()]
+
+    def update_terms(
+        self, post_id: int, *, quantity: int, urgency: Urgency, deadline: datetime | None, notes: str
+    ) -> bool:
+        """Set an open post's quantity (what is pledged stays pledged), urgency, deadline and notes.
+
+        False, and nothing changed, if the post is no longer open or more than ``quantity`` is pledged.
+        """
+        cursor = self.db.execute(
+            "UPDATE posts SET remaining = remaining + ? - quantity, quantity = ?, urgency = ?, urgency_rank = ?,"
+            " deadline = ?, notes = ? WHERE id = ? AND status = 'open' AND quantity - remaining <= ?",
+            [quantity, quantity, urgency.value, urgency.rank, to_iso(deadline) if deadline else None, notes,
+             post_id, quantity],
+        )  # fmt: skip
+        return cursor.rowcount == 1
+
     def posted_since(self, user_id: int, since: datetime) -> int:
         row = self.db.execute(
             "SELECT COUNT(*) FROM posts WHERE posted_by = ? AND created_at > ?", [user_id, to_iso(since)]

@@ -87,15 +87,15 @@ async def test_a_critical_need_unanswered_is_asked_then_unconfirmed_and_still_ne
 
 async def test_several_due_posts_share_one_prompt_and_prompts_come_at_most_hourly(world):
     await ready_world(world, members=("alice",))
-    for _ in range(3):
-        await post_need(world, world.alice, quantity=10, urgency="critical")
+    for quantity in (10, 30, 90):  # a factor of three apart: three needs, not duplicates of one
+        await post_need(world, world.alice, quantity=quantity, urgency="critical")
     await world.env.advance_time(12 * HOUR)
     prompts = [m for m in dms(world.alice) if "Do these still stand" in m.content]
     assert len(prompts) == 1
     assert all(ref in prompts[0].content for ref in ("N-1", "N-2", "N-3"))
     assert len(buttons(prompts[0])) == 9
 
-    await post_need(world, world.alice, quantity=10, urgency="critical")
+    await post_need(world, world.alice, quantity=270, urgency="critical")
     await world.env.advance_time(12 * HOUR - 30 * 60)  # N-4 falls due 30 min after the first prompt's hour is over
     await world.env.advance_time(30 * 60)
     later = [m for m in dms(world.alice) if "Do these still stand" in m.content]
