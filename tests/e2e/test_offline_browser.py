@@ -17,7 +17,11 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import ElementClickInterceptedException, StaleElementReferenceException
+from selenium.common.exceptions import (
+    ElementClickInterceptedException,
+    ElementNotInteractableException,
+    StaleElementReferenceException,
+)
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -28,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 DRIVER = shutil.which("chromedriver")
 # The page re-renders as it loads and as it is typed in: an element found a moment ago may be replaced or covered.
-SHIFTING = (StaleElementReferenceException, ElementClickInterceptedException)
+SHIFTING = (StaleElementReferenceException, ElementClickInterceptedException, ElementNotInteractableException)
 FAILURE_SIGNS = ("The bot action failed", "Action outcome uncertain")
 
 pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="needs chromium and chromedriver")
@@ -89,14 +93,12 @@ def browser():
 def slash(browser, command: str, **options: str) -> None:
     """Type a slash command in the composer as a person would: pick it, then fill each option."""
     wait = WebDriverWait(browser, 20, ignored_exceptions=SHIFTING)
-    wait.until(lambda b: click(b, "#channel-composer-input"))
-    browser.find_element(By.ID, "channel-composer-input").send_keys(f"/{command}")
+    wait.until(lambda b: type_into(b, "#channel-composer-input", f"/{command}"))
     wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "#command-picker-listbox, #command-suggestion-listbox"))
-    browser.find_element(By.ID, "channel-composer-input").send_keys("\n")
+    wait.until(lambda b: type_into(b, "#channel-composer-input", "\n", click_first=False))
     for name, value in options.items():
         selector = f'.command-option-input[data-option="{name}"]'
-        wait.until(lambda b, selector=selector: click(b, selector))
-        browser.find_element(By.CSS_SELECTOR, selector).send_keys(value)
+        wait.until(lambda b, selector=selector, value=value: type_into(b, selector, value))
         if browser.find_element(By.CSS_SELECTOR, selector).get_attribute("role") == "combobox":
             # A choice or an autocomplete: take the first suggestion, as a person picking from the list.
             wait.until(lambda b: click(b, "#command-suggestion-listbox .command-suggestion"))
@@ -107,6 +109,14 @@ def act_as(browser, person: str) -> bool:
     picker = Select(browser.find_element(By.ID, "viewer-picker"))
     picker.select_by_visible_text(person)
     return picker.first_selected_option.text == person
+
+
+def type_into(browser, selector: str, text: str, *, click_first: bool = True) -> bool:
+    """Click the field and type ``text`` if it can take it now; False lets a wait try again."""
+    if click_first and not click(browser, selector):
+        return False
+    browser.find_element(By.CSS_SELECTOR, selector).send_keys(text)
+    return True
 
 
 def click(browser, selector: str) -> bool:
