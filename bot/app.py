@@ -28,6 +28,7 @@ log = logging.getLogger("coalesce")
 EXTENSIONS = (
     "cogs.dispatcher",
     "cogs.config",
+    "cogs.coalition",
     "cogs.org",
     "cogs.event",
     "cogs.need",
@@ -37,6 +38,7 @@ EXTENSIONS = (
     "cogs.digest",
     "cogs.housekeeping",
     "cogs.follow_through",
+    "cogs.hazards",
     "cogs.ops",
 )
 

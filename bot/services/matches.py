@@ -16,7 +16,6 @@ from bot.errors import Conflict, Forbidden, NotFound
 from bot.matching import allocation, is_expired, is_matchable
 from bot.models import (
     Actor,
-    ChannelKind,
     Coalition,
     Event,
     EventStatus,
@@ -29,7 +28,7 @@ from bot.models import (
 )
 from bot.services.cards import MatchCard, match_card
 from bot.services.notices import notify_user
-from bot.services.proposals import SYSTEM_ACTOR, propose_for
+from bot.services.proposals import SYSTEM_ACTOR, home_matches_channel, propose_for
 from bot.text import escape
 from bot.units import Movement, amount
 from bot.windows import delivery_window
@@ -329,7 +328,12 @@ def _refresh(core: Core, match_id: int, now: datetime) -> None:
     """Queue an edit of every message showing this match (rendered from the live state when sent)."""
     match = _get(core, match_id)
     channels = set(core.store.matches.message_channels(match_id))
-    channels |= set(core.store.coalitions.channel_targets(match.coalition_id, ChannelKind.MATCHES))
+    # And each side's matches channel, as before: an edit finds nothing to do where no message was sent yet.
+    for post_id in (match.need_id, match.offer_id):
+        post = _post(core, post_id)
+        channel_id = home_matches_channel(core, match.coalition_id, _org(core, post.org_id).home_guild_id)
+        if channel_id is not None:
+            channels.add(channel_id)
     for channel_id in sorted(channels):
         core.store.outbox.enqueue(
             match.coalition_id, "match_update", f"channel:{channel_id}", {"match_id": match_id}, now
