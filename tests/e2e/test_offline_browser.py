@@ -92,9 +92,8 @@ def browser():
 
 def slash(browser, command: str, **options: str) -> None:
     """Type a slash command in the composer as a person would: pick it, then fill each option."""
-    wait = WebDriverWait(browser, 20, ignored_exceptions=SHIFTING)
-    wait.until(lambda b: type_into(b, "#channel-composer-input", f"/{command}"))
-    wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "#command-picker-listbox, #command-suggestion-listbox"))
+    wait = WebDriverWait(browser, 60, ignored_exceptions=SHIFTING)
+    wait.until(lambda b: command_offered(b, f"/{command}"))
     wait.until(lambda b: type_into(b, "#channel-composer-input", "\n", click_first=False))
     for name, value in options.items():
         selector = f'.command-option-input[data-option="{name}"]'
@@ -109,6 +108,16 @@ def act_as(browser, person: str) -> bool:
     picker = Select(browser.find_element(By.ID, "viewer-picker"))
     picker.select_by_visible_text(person)
     return picker.first_selected_option.text == person
+
+
+def command_offered(browser, typed: str) -> bool:
+    """Type ``typed`` in the composer (again, if a re-render lost it) until the command list offers it."""
+    field = browser.find_element(By.ID, "channel-composer-input")
+    if field.get_attribute("value") != typed:
+        field.clear()
+        field.click()
+        field.send_keys(typed)
+    return bool(browser.find_elements(By.CSS_SELECTOR, "#command-picker-listbox, #command-suggestion-listbox"))
 
 
 def type_into(browser, selector: str, text: str, *, click_first: bool = True) -> bool:
