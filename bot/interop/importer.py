@@ -26,6 +26,7 @@ from bot.models import EventStatus, MatchStatus, OrgStatus, PostKind, PostStatus
 from bot.services.matches import SYSTEM_ACTOR
 from bot.services.proposals import propose_for
 from bot.store import Store
+from bot.store.exports import ExportRows
 from bot.store.imports import EventRecord, MatchRecord, OrgRecord, PostRecord
 from bot.store.orgs import name_key
 
@@ -139,7 +140,8 @@ def import_dir(
             problems.append(f"{path.name}: cannot be read ({exc.strerror or exc}).")
     if problems:
         raise ImportRejected(problems)
-    ids = core.store.coalitions.ids()
+    # The coalitions an export would offer: not the empty shell a server leaves when it joins another.
+    ids = ExportRows(core.store.db).coalition_ids()
     with core.store.atomic():
         if not ids and coalition_id is None:
             settings, now = core.settings, core.clock()
