@@ -183,6 +183,8 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Set u
         )
         role = f"@{escape(found.name)}" if found else "a deleted role" if summary.alert_role_id else "none"
         embed.add_field(name="Alerts ping", value=role, inline=False)
+        watch = escape(summary.hazard_watch) if summary.hazard_watch else "no area set (`/config area`)"
+        embed.add_field(name="Hazard alerts", value=watch, inline=False)
         embed.add_field(name="Open events", value=str(summary.open_events))
         embed.add_field(name="Organisations", value=f"{summary.verified_orgs} verified, {summary.pending_orgs} pending")
         await interaction.response.send_message(embed=fit(embed), ephemeral=True)
