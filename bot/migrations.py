@@ -485,6 +485,12 @@ def pending_posts(db: Database) -> None:
     )
 
 
+@migrations(name="0015_sandbox")
+def app_state(db: Database) -> None:
+    # Small facts about the deployment itself, such as the hash of the slash commands last synced.
+    _execute_all(db, "CREATE TABLE app_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
 @migrations(name="0012_outbox_leases")
 def outbox_leases(db: Database) -> None:
     # A row is claimed before it is sent: by which process (lease_owner) and until when (lease_until),
