@@ -401,12 +401,15 @@ async def replay_sample_quake(world: DemoWorld) -> str:
     """
     from bot.hazards.feeds import parse
     from bot.services.hazards import record_hazards
+    from cogs.dispatcher import dispatcher_of
 
     await world.admin.slash(world.ops, "config area", location="Houston", radius_km=500)
     await world.admin.slash(world.ops, "config feeds", feed="usgs", enabled=True, min_severity="5.5")
     core = world.env.bot.core
     alerted = record_hazards(core, "usgs", parse("usgs", _sample_quake()).hazards, core.clock())
-    await world.env.advance_time(2)  # the outbox's next round posts the alert
+    if alerted:
+        dispatcher_of(world.env.bot).kick()  # as the feed watcher does: the outbox does not poll, it is told
+    await world.env.advance_time(2)
     if not alerted:
         return "The sample quake was alerted already."
     return f"A sample quake arrived from the USGS feed; {world.admin.user.name} can open its event: click quake."

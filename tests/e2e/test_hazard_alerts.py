@@ -8,6 +8,7 @@ import pytest
 
 from bot.hazards.feeds import parse
 from bot.services import hazards
+from cogs.dispatcher import dispatcher_of
 from tests.conftest import assert_refused
 from tests.e2e.federation_helpers import configure, federate, labels, server
 from tests.e2e.test_federation import craft_button_message
@@ -35,6 +36,8 @@ async def feed_arrives(env, name: str, document: bytes) -> list:
     """The watcher's hand-over: a fetched document's hazards go to the service, then the outbox leaves."""
     core = env.bot.core
     found = hazards.record_hazards(core, name, parse(name, document).hazards, core.clock())
+    if found:
+        dispatcher_of(env.bot).kick()  # as the watcher's on_alerts does: the outbox does not poll
     await env.advance_time(2)
     return found
 
