@@ -483,3 +483,9 @@ def pending_posts(db: Database) -> None:
         CREATE INDEX pending_posts_by_age ON pending_posts(created_at);
         """,
     )
+
+
+@migrations(name="0015_sandbox")
+def app_state(db: Database) -> None:
+    # Small facts about the deployment itself, such as the hash of the slash commands last synced.
+    _execute_all(db, "CREATE TABLE app_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
