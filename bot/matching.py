@@ -7,12 +7,23 @@ taxonomy), their units convert (:mod:`bot.units`: litres to gallons, cartons of
 something left, neither has expired, they come from different organisations, and
 they lie within the event's radius of each other.
 
-Pairs are ranked by a score in [0, 1] that weighs how well the item fits and how
-urgent the need is most (0.30 each), then how much of the need the offer covers
-and how close the two are (0.15 each), and how soon either deadline falls (0.10).
-Urgency weighs as much as fit because supply is scarce in a disaster: replayed
-against the hindsight optimum (benchmarks, match quality), a lighter urgency
-term let early low-urgency needs take what later critical ones needed.
+Pairs are ranked by a score in [0, 1] that weighs how urgent the need is (0.30),
+how well the item fits and how close the two are (0.25 each), how much of the
+need the offer covers and how soon either deadline falls (0.10 each). Urgency
+weighs most because supply is scarce in a disaster: replayed against the
+hindsight optimum (benchmarks, match quality), a lighter urgency term let early
+low-urgency needs take what later critical ones needed. Closeness decays within
+tens of kilometres, not across the whole event: a truck driving 40 km instead of
+15 is what a coordinator notices.
+
+Near first, then wider. Matching at once is first come, first served: a need
+that arrives while only far offers exist takes one, and the near offer posted an
+hour later finds it gone (replayed, trucks drove 2.0x the optimum's distance).
+So a pair that is not critical is proposed at once only when it is near
+(:data:`NEAR_KM` by the need's urgency); once either post has waited its
+:data:`HOLD` without a near partner it reaches across the whole event, and a
+sweep (:func:`bot.services.proposals.widen_due`) proposes its far partners. A
+critical need reaches the whole event from the start.
 """
 
 from __future__ import annotations
@@ -28,11 +39,18 @@ from bot.taxonomy import Taxonomy
 from bot.units import Movement, factor, movement
 
 # Weights of the score's terms; they sum to 1 so a perfect pair scores 1.
-FIT_WEIGHT = 0.30
-COVERAGE_WEIGHT = 0.15
-PROXIMITY_WEIGHT = 0.15
+FIT_WEIGHT = 0.25
+COVERAGE_WEIGHT = 0.10
+PROXIMITY_WEIGHT = 0.25
 URGENCY_WEIGHT = 0.30
 DEADLINE_WEIGHT = 0.10
+# Closeness halves about every 21 km (e^(-d/30)): 15 km scores 0.61, 40 km 0.26, 100 km 0.04.
+PROXIMITY_SCALE_KM = 30.0
+
+# How far a pair that is not critical reaches before either side has waited its hold, by the need's urgency.
+NEAR_KM = {Urgency.HIGH: 60.0, Urgency.NORMAL: 40.0, Urgency.LOW: 40.0}
+# How long a post waits for a near partner before it reaches across the whole event (offers: as a normal need).
+HOLD = {Urgency.HIGH: timedelta(hours=1), Urgency.NORMAL: timedelta(hours=6), Urgency.LOW: timedelta(hours=12)}
 
 # A deadline within a day presses fully; two weeks or more away, not at all.
 PRESSING = timedelta(days=1)
@@ -76,6 +94,18 @@ def is_matchable(post: Post, now: datetime) -> bool:
     return post.status is PostStatus.OPEN and post.remaining > 0 and not is_expired(post, now)
 
 
+def has_waited(urgency: Urgency, created_at: datetime, now: datetime) -> bool:
+    """Whether a post of this urgency has waited long enough for a near partner to reach the whole event."""
+    return urgency is Urgency.CRITICAL or now - created_at >= HOLD[urgency]
+
+
+def reach_km(need_urgency: Urgency, *, waited: bool, radius_km: float) -> float:
+    """How far apart a pair may be: the event's radius for critical needs and for posts that have waited."""
+    if waited or need_urgency is Urgency.CRITICAL:
+        return radius_km
+    return min(radius_km, NEAR_KM[need_urgency])
+
+
 def deadline_pressure(deadline: datetime | None, now: datetime) -> float:
     """1 when the deadline is a day away or less, falling linearly to 0 at two weeks; 0 without one."""
     if deadline is None:
@@ -110,7 +140,7 @@ def pair_score(
     ``credited`` is what the need would receive from the pair, in the need's unit.
     """
     coverage = min(credited, need_remaining) / need_remaining if need_remaining > 0 else 0.0
-    proximity = max(0.0, 1.0 - distance_km / radius_km) if radius_km > 0 else 0.0
+    proximity = math.exp(-distance_km / PROXIMITY_SCALE_KM) if radius_km > 0 else 0.0
     pressure = max(deadline_pressure(deadlines[0], now), deadline_pressure(deadlines[1], now))
     return (
         FIT_WEIGHT * fit
@@ -133,7 +163,8 @@ def evaluate(need: Post, offer: Post, *, taxonomy: Taxonomy, radius_km: float, n
     if fit <= 0.0:
         return None
     distance = distance_km(need.lat, need.lon, offer.lat, offer.lon)
-    if distance > radius_km:
+    waited = has_waited(need.urgency, need.created_at, now) or has_waited(offer.urgency, offer.created_at, now)
+    if distance > reach_km(need.urgency, waited=waited, radius_km=radius_km):
         return None
     moves = pair_movement(need, offer, taxonomy)
     if not moves:
@@ -192,6 +223,7 @@ class Candidate:
     lon: float
     urgency: Urgency
     deadline: datetime | None
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +247,7 @@ def rank_candidates(
     """
     is_need = post.kind is PostKind.NEED
     own_unit = taxonomy.unit(post.item_key, post.unit)
+    own_waited = has_waited(post.urgency, post.created_at, now)
     ranked: dict[int, Ranked] = {}
     for other in candidates:
         if other.id in ranked:
@@ -223,7 +256,9 @@ def rank_candidates(
         if fit <= 0.0:
             continue
         distance = distance_km(post.lat, post.lon, other.lat, other.lon)
-        if distance > radius_km:
+        need_urgency = post.urgency if is_need else other.urgency
+        waited = own_waited or has_waited(other.urgency, other.created_at, now)
+        if distance > reach_km(need_urgency, waited=waited, radius_km=radius_km):
             continue
         other_unit = taxonomy.unit(other.item_key, other.unit)
         if is_need:

@@ -323,3 +323,18 @@ def digest_now_runs(db: Database) -> None:
         ALTER TABLE coalitions ADD COLUMN last_digest_now_at TEXT;
         """,
     )
+
+
+@migrations(name="0017_near_first")
+def near_first(db: Database) -> None:
+    # Posts that are not critical are matched near first; once they have waited their hold, a sweep proposes
+    # their far partners and marks them here. Posts from before this were matched across the whole event
+    # already, so they count as widened.
+    _execute_all(
+        db,
+        """
+        ALTER TABLE posts ADD COLUMN widened_at TEXT;
+        UPDATE posts SET widened_at = created_at;
+        CREATE INDEX posts_waiting ON posts(created_at) WHERE widened_at IS NULL AND status = 'open';
+        """,
+    )

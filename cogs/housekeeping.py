@@ -1,4 +1,5 @@
-"""Periodic upkeep: posts past their date expire, and contacts past retention are erased.
+"""Periodic upkeep: posts past their date expire, posts that waited for a near partner reach the whole event,
+and contacts past retention are erased.
 
 Both also happen lazily where they matter (an expired post never matches), so
 this loop only makes sure it happens even when nobody is typing.
@@ -13,6 +14,7 @@ from discord.ext import commands, tasks
 
 from bot.retention import purge_expired_contacts
 from bot.services.posts import expire_due
+from bot.services.proposals import widen_due
 from cogs.dispatcher import dispatcher_of
 
 if TYPE_CHECKING:
@@ -44,9 +46,12 @@ class Housekeeping(commands.Cog):
         """Expire what is due and purge what retention allows; returns (expired posts, purged contacts)."""
         core = self.bot.core
         expired = expire_due(core)
+        widened = widen_due(core, core.clock())
         purged = purge_expired_contacts(core)
-        if expired or purged:
-            log.info("housekeeping: %d post(s) expired, %d contact(s) purged", len(expired), purged)
+        if expired or widened or purged:
+            log.info(
+                "housekeeping: %d post(s) expired, %d widened, %d contact(s) purged", len(expired), widened, purged
+            )
             dispatcher_of(self.bot).kick()
         return len(expired), purged
 

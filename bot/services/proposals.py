@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.core import Core
-from bot.matching import Proposal, evaluate, is_matchable, rank_candidates
+from bot.matching import HOLD, Proposal, evaluate, is_matchable, rank_candidates
 from bot.models import ChannelKind, EventStatus, MatchStatus, Post, PostKind
 from bot.services.cards import MatchCard, OrgLookup
 from bot.units import factor, mismatch_hint
@@ -118,3 +118,21 @@ def unit_mismatch(core: Core, post: Post, *, radius_km: float, now: datetime) ->
         if factor(need_unit, offer_unit) is None:
             return mismatch_hint(need_unit, offer_unit, item=post.item_label, own=own, other_kind=other_kind)
     return None
+
+
+def widen_due(core: Core, now: datetime, *, limit: int = 500) -> int:
+    """Posts that waited their hold for a near partner now reach the whole event: propose their far partners.
+
+    Returns how many posts were widened. Each post is widened once, in its own short transaction.
+    """
+    due = core.store.posts.due_for_widening(now, HOLD, limit=limit)
+    for post_id in due:
+        with core.store.atomic():
+            propose_for(core, post_id, now)
+            core.store.posts.mark_widened(post_id, now)
+    return len(due)
+
+
+def next_widening(core: Core) -> datetime | None:
+    """When :func:`widen_due` next has work: the earliest moment an open post's hold runs out."""
+    return core.store.posts.next_widening(HOLD)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
@@ -18,7 +18,7 @@ _COLUMNS = (
     " place_label, lat, lon, urgency, deadline, notes, status, posted_by, created_at"
 )
 BAND_FACTOR = 4  # a latitude band stands for several cells, so it may return more
-_CANDIDATE_COLUMNS = "id, item_key, remaining, unit, lat, lon, urgency, deadline"
+_CANDIDATE_COLUMNS = "id, item_key, remaining, unit, lat, lon, urgency, deadline, created_at"
 
 
 def open_posts(alias: str = "") -> str:
@@ -115,8 +115,18 @@ class Posts:
                 for cell in cells:
                     rows += execute(sql, [post.event_id, other.value, key, cell, *common, limit]).fetchall()
         return [
-            Candidate(post_id, item_key, remaining, unit, lat, lon, Urgency(urgency), from_iso(deadline))
-            for post_id, item_key, remaining, unit, lat, lon, urgency, deadline in rows
+            Candidate(
+                post_id,
+                item_key,
+                remaining,
+                unit,
+                lat,
+                lon,
+                Urgency(urgency),
+                from_iso(deadline),
+                from_iso(created_at),  # type: ignore[arg-type]
+            )
+            for post_id, item_key, remaining, unit, lat, lon, urgency, deadline, created_at in rows
         ]
 
     def list_open(
@@ -176,6 +186,33 @@ class Posts:
     def set_status(self, post_id: int, status: PostStatus, now: datetime) -> None:
         closed_at = None if status is PostStatus.OPEN else to_iso(now)
         self.db.execute("UPDATE posts SET status = ?, closed_at = ? WHERE id = ?", [status.value, closed_at, post_id])
+
+    def due_for_widening(self, now: datetime, holds: Mapping[Urgency, timedelta], *, limit: int = 500) -> list[int]:
+        """Open posts with something left that have waited their hold and not yet reached the whole event."""
+        clauses = " OR ".join("(urgency = ? AND created_at <= ?)" for _ in holds)
+        params: list[object] = [v for urgency, hold in holds.items() for v in (urgency.value, to_iso(now - hold))]
+        rows = self.db.execute(
+            "SELECT id FROM posts INDEXED BY posts_waiting WHERE widened_at IS NULL AND status = 'open'"  # noqa: S608
+            f" AND remaining > 0 AND ({clauses}) ORDER BY created_at LIMIT ?",
+            [*params, limit],
+        ).fetchall()
+        return [row[0] for row in rows]
+
+    def mark_widened(self, post_id: int, now: datetime) -> None:
+        self.db.execute("UPDATE posts SET widened_at = ? WHERE id = ?", [to_iso(now), post_id])
+
+    def next_widening(self, holds: Mapping[Urgency, timedelta]) -> datetime | None:
+        """When the next open post's hold runs out (for a timer to sleep until)."""
+        moments = []
+        for urgency, hold in holds.items():
+            row = self.db.execute(
+                "SELECT MIN(created_at) FROM posts INDEXED BY posts_waiting WHERE widened_at IS NULL"
+                " AND status = 'open' AND remaining > 0 AND urgency = ?",
+                [urgency.value],
+            ).fetchone()
+            if row and row[0]:
+                moments.append(from_iso(row[0]) + hold)  # type: ignore[operator]
+        return min(moments) if moments else None
 
     def due_for_expiry(self, now: datetime, *, limit: int = 500) -> list[Post]:
         """Open posts whose deadline has passed (through the ``posts_open_deadline`` index)."""
