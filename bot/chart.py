@@ -96,8 +96,8 @@ def _draw_fulfilment(axes, data: ChartData) -> None:
         axes.text(0.5, 0.5, "Nothing requested yet", ha="center", va="center", fontsize=12, transform=axes.transAxes)
         axes.set_axis_off()
         return
-    axes.plot(data.days, data.requested, marker="o", color=REQUESTED_COLOUR, label="requested (cumulative)")
-    axes.plot(data.days, data.delivered, marker="o", color=DELIVERED_COLOUR, label="delivered (cumulative)")
+    axes.plot(data.days, data.requested, marker="o", color=REQUESTED_COLOUR, label="needs posted (cumulative)")
+    axes.plot(data.days, data.delivered, marker="o", color=DELIVERED_COLOUR, label="needs filled (cumulative)")
     axes.fill_between(data.days, data.delivered, color=DELIVERED_COLOUR, alpha=0.2)
     locator = AutoDateLocator(minticks=2, maxticks=8)
     axes.xaxis.set_major_locator(locator)
@@ -108,7 +108,7 @@ def _draw_fulfilment(axes, data: ChartData) -> None:
     if data.requested and data.requested[-1]:
         share = data.delivered[-1] / data.requested[-1]
         axes.text(0.02, 0.95, f"{share:.0%} delivered", transform=axes.transAxes, va="top", fontsize=10)
-    axes.set_ylabel("quantity (all items)")
+    axes.set_ylabel("needs (a delivery fills its share)")
     axes.set_ylim(bottom=0)
     axes.legend(loc="upper left", bbox_to_anchor=(0, 0.9), fontsize=8, frameon=False)
     axes.spines[["top", "right"]].set_visible(False)

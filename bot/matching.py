@@ -20,10 +20,11 @@ Near first, then wider. Matching at once is first come, first served: a need
 that arrives while only far offers exist takes one, and the near offer posted an
 hour later finds it gone (replayed, trucks drove 2.0x the optimum's distance).
 So a pair that is not critical is proposed at once only when it is near
-(:data:`NEAR_KM` by the need's urgency); once either post has waited its
-:data:`HOLD` without a near partner it reaches across the whole event, and a
-sweep (:func:`bot.services.proposals.widen_due`) proposes its far partners. A
-critical need reaches the whole event from the start.
+(:data:`NEAR_KM` by the need's urgency), and a post's reach doubles each time it
+waits its :data:`HOLD` without finding all it needs, up to the whole event: a
+sweep (:func:`bot.services.proposals.widen_due`) proposes its new partners at
+each step. A critical need, or a post whose deadline is a day away, reaches the
+whole event at once.
 """
 
 from __future__ import annotations
@@ -47,10 +48,12 @@ DEADLINE_WEIGHT = 0.10
 # Closeness halves about every 21 km (e^(-d/30)): 15 km scores 0.61, 40 km 0.26, 100 km 0.04.
 PROXIMITY_SCALE_KM = 30.0
 
-# How far a pair that is not critical reaches before either side has waited its hold, by the need's urgency.
+# How far a pair that is not critical reaches at first, by the need's urgency: a city and its suburbs.
 NEAR_KM = {Urgency.HIGH: 60.0, Urgency.NORMAL: 40.0, Urgency.LOW: 40.0}
-# How long a post waits for a near partner before it reaches across the whole event (offers: as a normal need).
+# How long a post waits at each reach before it doubles (offers wait as a normal need).
 HOLD = {Urgency.HIGH: timedelta(hours=1), Urgency.NORMAL: timedelta(hours=6), Urgency.LOW: timedelta(hours=12)}
+# After three doublings (40 -> 80 -> 160 -> 320 km) a post reaches the whole event.
+MAX_REACH_LEVEL = 3
 
 # A deadline within a day presses fully; two weeks or more away, not at all.
 PRESSING = timedelta(days=1)
@@ -94,16 +97,19 @@ def is_matchable(post: Post, now: datetime) -> bool:
     return post.status is PostStatus.OPEN and post.remaining > 0 and not is_expired(post, now)
 
 
-def has_waited(urgency: Urgency, created_at: datetime, now: datetime) -> bool:
-    """Whether a post of this urgency has waited long enough for a near partner to reach the whole event."""
-    return urgency is Urgency.CRITICAL or now - created_at >= HOLD[urgency]
+def reach_level(urgency: Urgency, created_at: datetime, deadline: datetime | None, now: datetime) -> int:
+    """How many times a post's reach has doubled: once per hold waited; at once all the way when it is critical
+    or its deadline is a day away."""
+    if urgency is Urgency.CRITICAL or (deadline is not None and deadline - now <= PRESSING):
+        return MAX_REACH_LEVEL
+    return max(0, min(MAX_REACH_LEVEL, int((now - created_at) / HOLD[urgency])))
 
 
-def reach_km(need_urgency: Urgency, *, waited: bool, radius_km: float) -> float:
-    """How far apart a pair may be: the event's radius for critical needs and for posts that have waited."""
-    if waited or need_urgency is Urgency.CRITICAL:
+def reach_km(need_urgency: Urgency, *, level: int, radius_km: float) -> float:
+    """How far apart a pair may be, given the further-reaching of its two posts' levels."""
+    if need_urgency is Urgency.CRITICAL or level >= MAX_REACH_LEVEL:
         return radius_km
-    return min(radius_km, NEAR_KM[need_urgency])
+    return min(radius_km, NEAR_KM[need_urgency] * 2**level)
 
 
 def deadline_pressure(deadline: datetime | None, now: datetime) -> float:
@@ -163,8 +169,11 @@ def evaluate(need: Post, offer: Post, *, taxonomy: Taxonomy, radius_km: float, n
     if fit <= 0.0:
         return None
     distance = distance_km(need.lat, need.lon, offer.lat, offer.lon)
-    waited = has_waited(need.urgency, need.created_at, now) or has_waited(offer.urgency, offer.created_at, now)
-    if distance > reach_km(need.urgency, waited=waited, radius_km=radius_km):
+    level = max(
+        reach_level(need.urgency, need.created_at, need.deadline, now),
+        reach_level(offer.urgency, offer.created_at, offer.deadline, now),
+    )
+    if distance > reach_km(need.urgency, level=level, radius_km=radius_km):
         return None
     moves = pair_movement(need, offer, taxonomy)
     if not moves:
@@ -247,7 +256,7 @@ def rank_candidates(
     """
     is_need = post.kind is PostKind.NEED
     own_unit = taxonomy.unit(post.item_key, post.unit)
-    own_waited = has_waited(post.urgency, post.created_at, now)
+    own_level = reach_level(post.urgency, post.created_at, post.deadline, now)
     ranked: dict[int, Ranked] = {}
     for other in candidates:
         if other.id in ranked:
@@ -257,8 +266,8 @@ def rank_candidates(
             continue
         distance = distance_km(post.lat, post.lon, other.lat, other.lon)
         need_urgency = post.urgency if is_need else other.urgency
-        waited = own_waited or has_waited(other.urgency, other.created_at, now)
-        if distance > reach_km(need_urgency, waited=waited, radius_km=radius_km):
+        level = max(own_level, reach_level(other.urgency, other.created_at, other.deadline, now))
+        if distance > reach_km(need_urgency, level=level, radius_km=radius_km):
             continue
         other_unit = taxonomy.unit(other.item_key, other.unit)
         if is_need:

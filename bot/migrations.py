@@ -327,14 +327,14 @@ def digest_now_runs(db: Database) -> None:
 
 @migrations(name="0017_near_first")
 def near_first(db: Database) -> None:
-    # Posts that are not critical are matched near first; once they have waited their hold, a sweep proposes
-    # their far partners and marks them here. Posts from before this were matched across the whole event
-    # already, so they count as widened.
+    # Pairs that are not critical are matched near first, and a post's reach doubles each hold it waits: a sweep
+    # proposes its new partners at each step and records the level reached here. Posts from before this were
+    # matched across the whole event already, so they start at the top level.
     _execute_all(
         db,
         """
-        ALTER TABLE posts ADD COLUMN widened_at TEXT;
-        UPDATE posts SET widened_at = created_at;
-        CREATE INDEX posts_waiting ON posts(created_at) WHERE widened_at IS NULL AND status = 'open';
+        ALTER TABLE posts ADD COLUMN reach_level INTEGER NOT NULL DEFAULT 0;
+        UPDATE posts SET reach_level = 3;
+        CREATE INDEX posts_reaching ON posts(reach_level, created_at) WHERE status = 'open';
         """,
     )

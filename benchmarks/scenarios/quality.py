@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,7 @@ def run(sizes: dict[str, Any], *, seed: int = 8) -> dict[str, Any]:
 
 
 def replay(count: int, *, seed: int = 8) -> dict[str, Any]:
-    from bot.matching import HOLD
+    from bot.matching import HOLD, MAX_REACH_LEVEL
     from bot.services.matches import propose_for
     from bot.services.proposals import widen_due
 
@@ -68,11 +69,12 @@ def replay(count: int, *, seed: int = 8) -> dict[str, Any]:
             _accept_all(core, actors)
         replay_s = time.perf_counter() - started
         greedy = _committed(core)
-        # Then every hold runs out: posts still waiting for a near partner reach the whole event (the sweep
-        # production runs on its timer), and one more pass lets every open post look again.
-        clock.tick(max(HOLD.values()).total_seconds())
-        while widen_due(core, clock(), limit=1000):
-            _accept_all(core, actors)
+        # Then time passes hour by hour until every post reaches the whole event, the sweep widening what waited
+        # as production's timer does, and one more pass lets every open post look again.
+        for _ in range(int(max(HOLD.values()) * (MAX_REACH_LEVEL + 1) / timedelta(hours=1))):
+            clock.tick(3600)
+            while widen_due(core, clock(), limit=1000):
+                _accept_all(core, actors)
         open_ids = [
             row[0]
             for row in core.store.db.execute(

@@ -9,8 +9,17 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.core import Core
-from bot.matching import HOLD, Proposal, evaluate, is_matchable, rank_candidates
-from bot.models import ChannelKind, EventStatus, MatchStatus, Post, PostKind
+from bot.matching import (
+    HOLD,
+    MAX_REACH_LEVEL,
+    PRESSING,
+    Proposal,
+    evaluate,
+    is_matchable,
+    rank_candidates,
+    reach_level,
+)
+from bot.models import ChannelKind, EventStatus, MatchStatus, Post, PostKind, Urgency
 from bot.services.cards import MatchCard, OrgLookup
 from bot.units import factor, mismatch_hint
 
@@ -121,18 +130,18 @@ def unit_mismatch(core: Core, post: Post, *, radius_km: float, now: datetime) ->
 
 
 def widen_due(core: Core, now: datetime, *, limit: int = 500) -> int:
-    """Posts that waited their hold for a near partner now reach the whole event: propose their far partners.
+    """Posts whose reach has grown since they last looked propose their new, farther partners.
 
-    Returns how many posts were widened. Each post is widened once, in its own short transaction.
+    Returns how many posts widened; each in its own short transaction, at most once per level.
     """
-    due = core.store.posts.due_for_widening(now, HOLD, limit=limit)
-    for post_id in due:
+    due = core.store.posts.due_for_widening(now, HOLD, max_level=MAX_REACH_LEVEL, pressing=PRESSING, limit=limit)
+    for post_id, urgency, created_at, deadline in due:
         with core.store.atomic():
             propose_for(core, post_id, now)
-            core.store.posts.mark_widened(post_id, now)
+            core.store.posts.set_reach_level(post_id, reach_level(Urgency(urgency), created_at, deadline, now))
     return len(due)
 
 
 def next_widening(core: Core) -> datetime | None:
-    """When :func:`widen_due` next has work: the earliest moment an open post's hold runs out."""
-    return core.store.posts.next_widening(HOLD)
+    """When :func:`widen_due` next has work: the earliest moment an open post's reach grows."""
+    return core.store.posts.next_widening(HOLD, max_level=MAX_REACH_LEVEL, pressing=PRESSING)

@@ -187,31 +187,50 @@ class Posts:
         closed_at = None if status is PostStatus.OPEN else to_iso(now)
         self.db.execute("UPDATE posts SET status = ?, closed_at = ? WHERE id = ?", [status.value, closed_at, post_id])
 
-    def due_for_widening(self, now: datetime, holds: Mapping[Urgency, timedelta], *, limit: int = 500) -> list[int]:
-        """Open posts with something left that have waited their hold and not yet reached the whole event."""
-        clauses = " OR ".join("(urgency = ? AND created_at <= ?)" for _ in holds)
-        params: list[object] = [v for urgency, hold in holds.items() for v in (urgency.value, to_iso(now - hold))]
+    def due_for_widening(
+        self, now: datetime, holds: Mapping[Urgency, timedelta], *, max_level: int, pressing: timedelta, limit: int
+    ) -> list[tuple[int, str, datetime, datetime | None]]:
+        """(id, urgency, created_at, deadline) of open posts with something left whose reach should grow.
+
+        A post at level k is due once it has waited (k + 1) holds, or when its deadline is ``pressing``.
+        """
+        clauses, params = [], []
+        for urgency, hold in holds.items():
+            for level in range(max_level):
+                clauses.append("(urgency = ? AND reach_level = ? AND created_at <= ?)")
+                params += [urgency.value, level, to_iso(now - hold * (level + 1))]
         rows = self.db.execute(
-            "SELECT id FROM posts INDEXED BY posts_waiting WHERE widened_at IS NULL AND status = 'open'"  # noqa: S608
-            f" AND remaining > 0 AND ({clauses}) ORDER BY created_at LIMIT ?",
-            [*params, limit],
+            "SELECT id, urgency, created_at, deadline FROM posts INDEXED BY posts_reaching"  # noqa: S608
+            f" WHERE reach_level < ? AND status = 'open' AND remaining > 0 AND urgency != 'critical'"
+            f" AND ({' OR '.join(clauses)} OR (deadline IS NOT NULL AND deadline <= ?)) ORDER BY created_at LIMIT ?",
+            [max_level, *params, to_iso(now + pressing), limit],
         ).fetchall()
-        return [row[0] for row in rows]
+        return [(row[0], row[1], from_iso(row[2]), from_iso(row[3])) for row in rows]  # type: ignore[misc]
 
-    def mark_widened(self, post_id: int, now: datetime) -> None:
-        self.db.execute("UPDATE posts SET widened_at = ? WHERE id = ?", [to_iso(now), post_id])
+    def set_reach_level(self, post_id: int, level: int) -> None:
+        self.db.execute("UPDATE posts SET reach_level = ? WHERE id = ?", [level, post_id])
 
-    def next_widening(self, holds: Mapping[Urgency, timedelta]) -> datetime | None:
-        """When the next open post's hold runs out (for a timer to sleep until)."""
+    def next_widening(
+        self, holds: Mapping[Urgency, timedelta], *, max_level: int, pressing: timedelta
+    ) -> datetime | None:
+        """When the next open post's reach grows (for a timer to sleep until)."""
         moments = []
         for urgency, hold in holds.items():
-            row = self.db.execute(
-                "SELECT MIN(created_at) FROM posts INDEXED BY posts_waiting WHERE widened_at IS NULL"
-                " AND status = 'open' AND remaining > 0 AND urgency = ?",
-                [urgency.value],
-            ).fetchone()
-            if row and row[0]:
-                moments.append(from_iso(row[0]) + hold)  # type: ignore[operator]
+            for level in range(max_level):
+                row = self.db.execute(
+                    "SELECT MIN(created_at) FROM posts INDEXED BY posts_reaching WHERE reach_level = ?"
+                    " AND status = 'open' AND remaining > 0 AND urgency = ?",
+                    [level, urgency.value],
+                ).fetchone()
+                if row and row[0]:
+                    moments.append(from_iso(row[0]) + hold * (level + 1))  # type: ignore[operator]
+        row = self.db.execute(
+            "SELECT MIN(deadline) FROM posts INDEXED BY posts_reaching WHERE reach_level < ? AND status = 'open'"
+            " AND remaining > 0 AND urgency != 'critical' AND deadline IS NOT NULL",
+            [max_level],
+        ).fetchone()
+        if row and row[0]:
+            moments.append(from_iso(row[0]) - pressing)  # type: ignore[operator]
         return min(moments) if moments else None
 
     def due_for_expiry(self, now: datetime, *, limit: int = 500) -> list[Post]:

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.matching import best_proposals, cell_of, deadline_pressure, evaluate, search_cells
+from bot.matching import (
+    MAX_REACH_LEVEL,
+    best_proposals,
+    cell_of,
+    deadline_pressure,
+    evaluate,
+    reach_km,
+    reach_level,
+    search_cells,
+)
 from bot.models import MatchStatus, PostKind, PostStatus, Urgency
 from bot.services import matches, posts, proposals
 from bot.taxonomy import default_taxonomy
@@ -70,7 +79,7 @@ def test_posts_beyond_the_event_radius_are_not_matched(w):
     assert len(near.proposals) == 1
 
 
-def test_a_need_that_is_not_critical_is_matched_near_first_and_reaches_the_whole_event_after_its_hold(w):
+def test_a_need_that_is_not_critical_is_matched_near_first_and_reaches_farther_after_its_hold(w):
     waiting = need(w, quantity=100, urgency="normal")  # Houston
     farther = offer(w, "Galveston Aid", location="Galveston")  # about 75 km: beyond the 40 km a normal need reaches
 
@@ -81,10 +90,10 @@ def test_a_need_that_is_not_critical_is_matched_near_first_and_reaches_the_whole
     w.clock.now += timedelta(minutes=1)  # six hours: the hold of a normal need
     widened = proposals.widen_due(w.core, w.clock.now)
 
-    assert widened == 2  # the need and the offer both waited
+    assert widened == 2  # the need and the offer both waited: each now reaches 80 km
     found = matches.list_matches(w.core, w.coordinators["Houston Food Bank"], mine=True)
     assert [(c.need.id, c.offer.id) for c in found] == [(waiting.post.id, farther.post.id)]
-    assert proposals.widen_due(w.core, w.clock.now + timedelta(days=1)) == 0  # each post widens once
+    assert proposals.widen_due(w.core, w.clock.now) == 0  # once per step of reach
 
 
 def test_a_near_offer_is_proposed_at_once_whatever_the_urgency(w):
@@ -100,6 +109,31 @@ def test_the_next_widening_is_when_the_oldest_waiting_post_has_waited_its_hold(w
     posted = need(w, quantity=100, urgency="high")
 
     assert proposals.next_widening(w.core) == posted.post.created_at + timedelta(hours=1)
+    w.clock.now += timedelta(hours=1)
+    proposals.widen_due(w.core, w.clock.now)
+    assert proposals.next_widening(w.core) == posted.post.created_at + timedelta(hours=2)
+
+
+@pytest.mark.parametrize(
+    ("urgency", "hours", "reach"),
+    [
+        ("normal", 0, 40.0), ("normal", 5.9, 40.0), ("normal", 6, 80.0), ("normal", 12, 160.0), ("normal", 18, 250.0),
+        ("high", 0, 60.0), ("high", 1, 120.0), ("high", 2, 240.0), ("high", 3, 250.0),
+        ("low", 11, 40.0), ("low", 12, 80.0), ("low", 36, 250.0), ("critical", 0, 250.0),
+    ],
+)  # fmt: skip
+def test_reach_doubles_with_each_hold_waited_up_to_the_whole_event(urgency, hours, reach):
+    start = datetime(2026, 12, 1, tzinfo=UTC)
+    level = reach_level(Urgency(urgency), start, None, start + timedelta(hours=hours))
+
+    assert reach_km(Urgency(urgency), level=level, radius_km=250.0) == reach
+
+
+def test_a_deadline_a_day_away_reaches_the_whole_event_at_once():
+    start = datetime(2026, 12, 1, tzinfo=UTC)
+
+    assert reach_level(Urgency.LOW, start, start + timedelta(hours=23), start) == MAX_REACH_LEVEL
+    assert reach_level(Urgency.LOW, start, start + timedelta(days=3), start) == 0
 
 
 def test_radius_cut_off_is_exact_at_the_boundary(w):
