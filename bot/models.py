@@ -94,6 +94,7 @@ class Coalition:
     timezone: str
     digest_times: tuple[str, ...]
     created_at: datetime
+    lead_guild_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +111,8 @@ class Org:
     status: OrgStatus
     registered_by: int
     created_at: datetime
+    home_guild_id: int | None = None  # the server where it registered: its admins vet it
+    event_alerts: bool = True  # DMs to its coordinators when an event opens near it
 
     @property
     def is_verified(self) -> bool:
@@ -154,6 +157,8 @@ class Post:
     status: PostStatus
     posted_by: int
     created_at: datetime
+    # Set once its poster has let a freshness prompt and its grace pass unanswered; answering clears it.
+    unconfirmed_since: datetime | None = None
 
     @property
     def ref(self) -> str:
@@ -179,10 +184,22 @@ class Match:
     # What leaves the offer, in the offer's unit; ``quantity`` is what the need is credited, in the need's unit.
     # The two are equal when both posts count in the same unit.
     offer_quantity: int
+    # When a proposal expires or a commitment is next chased; None once nothing more is chased.
+    due_at: datetime | None = None
+    nudges: int = 0
+    # The offering side's delivery report, waiting for the needing side's Received.
+    reported_at: datetime | None = None
+    reported_by: int | None = None
+    # A hand-off proposal: the stalled commitment it takes over when it commits.
+    replaces_id: int | None = None
 
     @property
     def ref(self) -> str:
         return f"M-{self.id}"
+
+    @property
+    def is_reported(self) -> bool:
+        return self.status is MatchStatus.COMMITTED and self.reported_at is not None
 
     def side_quantity(self, kind: PostKind) -> int:
         """What this match moves for a post of ``kind``, in that post's own unit."""
@@ -211,3 +228,4 @@ class AuditEntry:
     subject: str
     detail: dict[str, object]
     at: datetime
+    guild_id: int | None = None  # the server the action came from; None for the bot's own

@@ -32,6 +32,7 @@ class Settings:
     post_rate_window_s: int = 600
     retention_days: int = 30
     preview_port: int = 8765
+    ops_port: int = 9464  # /healthz and /metrics on 127.0.0.1; 0 turns the endpoint off
     discord_token: str | None = field(default=None, repr=False)
 
     def with_overrides(self, **overrides: Any) -> Settings:
@@ -55,6 +56,8 @@ class Settings:
         for name in ("default_radius_km", "proposals_per_post", "post_rate_limit", "post_rate_window_s"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name} must be positive")
+        if not 0 <= self.ops_port <= 65535:
+            raise SettingsError("ops_port must be a port number (0 turns the ops endpoint off)")
         if self.retention_days < 0:
             raise SettingsError("retention_days must be zero or more")
 
@@ -70,6 +73,7 @@ _FIELD_TYPES: dict[str, type] = {
     "post_rate_window_s": int,
     "retention_days": int,
     "preview_port": int,
+    "ops_port": int,
     "discord_token": str,
 }
 

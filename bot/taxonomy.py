@@ -12,10 +12,14 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
 from bot.errors import InvalidInput, SettingsError, UnknownSector
 from bot.text import escape
@@ -30,6 +34,15 @@ MAX_LABEL = 100  # Discord's limit on a choice name
 SAME_FIT = 1.0
 PARENT_FIT = 0.7
 SIBLING_FIT = 0.5
+# Typo tolerance, measured on tests/data/misspellings.csv (see docs/input.md): the similarity
+# is 1 - edits / length under optimal string alignment, where swapping two letters is one edit.
+# In the chosen sector one edit in four letters is forgiven; another sector's item must be
+# closer, since a wrong sector would send goods to the wrong cluster. Words shorter than
+# MIN_TYPO_LENGTH are taken as typed: "ice" is not "rice", nor "coat" a "cot".
+TYPO_SIMILARITY = 0.75
+MIN_TYPO_LENGTH = 5
+OTHER_SECTOR_SIMILARITY = 0.88
+CUSTOM_SIMILARITY = 0.85
 
 _KEY = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)*")
 _WORD = re.compile(r"[^\W_]+")  # letters and digits of any script
@@ -99,6 +112,8 @@ class ItemRef:
     label: str
     sector: str | None
     known: bool
+    # True when the text was read as a close spelling of this item, not named exactly.
+    corrected: bool = False
 
 
 def _words(text: str) -> list[str]:
@@ -139,6 +154,11 @@ class Taxonomy:
             if item.parent is not None:
                 self._children.setdefault(item.parent, []).append(item.key)
         self._by_term = self._index_terms(items)
+        # Every spelling of every item, for typo tolerance: (key, term) -> normalised term.
+        self._fuzzy_terms: dict[str, dict[tuple[str, ...], str]] = {}
+        for term, item in self._by_term.items():
+            self._fuzzy_terms.setdefault(item.sector, {})[(item.key, term)] = term
+        self._all_fuzzy_terms = {k: v for terms in self._fuzzy_terms.values() for k, v in terms.items()}
         # Autocomplete compares what was typed so far, so no singularising here.
         self._search_terms = {
             item.key: tuple(" ".join(_words(t)) for t in (item.label, *item.synonyms)) for item in items
@@ -166,11 +186,14 @@ class Taxonomy:
         """The catalogue item with this key, or None (custom and unknown keys)."""
         return self._by_key.get(key)
 
-    def resolve_item(self, text: str, sector: str | None = None) -> ItemRef:
+    def resolve_item(self, text: str, sector: str | None = None, custom: Iterable[tuple[str, str]] = ()) -> ItemRef:
         """Turn what a person typed (a key, label or synonym) into an :class:`ItemRef`.
 
-        Text naming no catalogue item becomes a custom item keyed ``custom:<slug>``
-        in ``sector`` (a key or label), so two posts of "solar panels" match.
+        A close misspelling ("insuline") reads as the catalogue item, of
+        ``sector`` (a key or label) preferably. Other text becomes a custom item
+        keyed ``custom:<slug>`` in ``sector``; when ``custom`` (key, label pairs
+        already in use) holds a close spelling of it, that key is reused, so two
+        posts of "solar panels" and "solar panles" match.
         """
         cleaned = _clean(text)
         if not cleaned:
@@ -180,13 +203,39 @@ class Taxonomy:
         sector_key = sector_by_key(sector).key if sector else None
         if cleaned.startswith(CUSTOM_PREFIX):
             cleaned = _clean(cleaned.removeprefix(CUSTOM_PREFIX).replace("_", " ")) or cleaned
-        item = self._by_key.get(cleaned) or self._by_term.get(normalise(cleaned))
+        wanted = normalise(cleaned)
+        item = self._by_key.get(cleaned) or self._by_term.get(wanted)
         if item is not None:
             return ItemRef(item.key, item.label, item.sector, known=True)
-        slug = normalise(cleaned).replace(" ", "_")
+        slug = wanted.replace(" ", "_")
         if not slug:
             raise InvalidInput("An item name needs letters or digits, for example “blankets”.")
+        item = self._closest_item(wanted, sector_key)
+        if item is not None:
+            return ItemRef(item.key, item.label, item.sector, known=True, corrected=True)
+        in_use = {key: label for key, label in custom if key.startswith(CUSTOM_PREFIX)}
+        if CUSTOM_PREFIX + slug in in_use:
+            return ItemRef(CUSTOM_PREFIX + slug, cleaned, sector_key, known=False)
+        terms = {(key,): normalise(key.removeprefix(CUSTOM_PREFIX).replace("_", " ")) for key in in_use}
+        near = _closest(wanted, terms, CUSTOM_SIMILARITY)
+        if near is not None:
+            return ItemRef(near[0], in_use[near[0]], sector_key, known=False, corrected=True)
         return ItemRef(CUSTOM_PREFIX + slug, cleaned, sector_key, known=False)
+
+    def _closest_item(self, wanted: str, sector_key: str | None) -> Item | None:
+        """The catalogue item ``wanted`` is a close misspelling of, or None.
+
+        Items of ``sector_key`` come first; another sector's item only at a
+        stricter similarity. Without a sector, every item needs the strict one.
+        """
+        if len(wanted) < MIN_TYPO_LENGTH:
+            return None
+        if sector_key is not None:
+            found = _closest(wanted, self._fuzzy_terms.get(sector_key, {}), TYPO_SIMILARITY)
+            if found is not None:
+                return self._by_key[found[0]]
+        found = _closest(wanted, self._all_fuzzy_terms, OTHER_SECTOR_SIMILARITY)
+        return self._by_key[found[0]] if found is not None else None
 
     def fit(self, key_a: str, key_b: str) -> float:
         """How well an offer of one item serves a need for the other, from 0 to 1."""
@@ -264,6 +313,17 @@ class Taxonomy:
                 if owner is not item:
                     raise SettingsError(f"taxonomy: “{term}” names both {owner.key} and {item.key}")
         return by_term
+
+
+def _closest(wanted: str, terms: dict[tuple[str, ...], str], cutoff: float) -> tuple[str, ...] | None:
+    """The key of the term nearest ``wanted`` with a similarity of at least ``cutoff``, or None.
+
+    Ties go to the first term, which is the catalogue's order (its most requested items first).
+    """
+    if not terms:
+        return None
+    found = process.extractOne(wanted, terms, scorer=OSA.normalized_similarity, score_cutoff=cutoff)
+    return found[2] if found is not None else None
 
 
 def _parse_item(raw: dict[str, Any], units: set[str]) -> Item:

@@ -1,20 +1,29 @@
-"""Periodic upkeep: posts past their date expire, posts that waited for a near partner reach the whole event,
-and contacts past retention are erased.
+"""Upkeep on the bot's clock: posts past their date expire, silent posts are asked and marked, proposals
+time out, deliveries are chased, posts that waited for a near partner reach farther, and contacts past
+retention are erased.
 
-Both also happen lazily where they matter (an expired post never matches), so
-this loop only makes sure it happens even when nobody is typing.
+An idle bot sleeps until the next due moment: one timer, set from the database
+(the soonest deadline, freshness step and match time-out, each an indexed MIN),
+and set again after every sweep and every command or click that may have
+brought a moment closer. The state lives in the store, so a restarted bot finds
+what fell due while it was down and does it at once. Under simulation the
+bot's clock and the timer both follow simulated time.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, cast
 
-from discord.ext import commands, tasks
+from discord.ext import commands
 
 from bot.retention import purge_expired_contacts
+from bot.services import freshness, timeouts
 from bot.services.posts import expire_due
-from bot.services.proposals import widen_due
+from bot.services.proposals import next_widening, widen_due
 from cogs.dispatcher import dispatcher_of
 
 if TYPE_CHECKING:
@@ -22,38 +31,132 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("coalesce.housekeeping")
 
+# Contact retention is counted in days: looking every few hours is plenty, and bounds an idle bot's sleep.
+RETENTION_CHECK = timedelta(hours=6)
+WIDEN_BATCH = 200  # posts widened per transaction batch; the loop runs between batches
+
+
+@dataclass(frozen=True, slots=True)
+class SweepResult:
+    expired: int
+    purged: int
+    prompts: int = 0
+    unconfirmed: int = 0
+    proposals_expired: int = 0
+    nudged: int = 0
+    escalated: int = 0
+    widened: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return any((self.expired, self.purged, self.prompts, self.unconfirmed, self.proposals_expired,
+                    self.nudged, self.escalated, self.widened))  # fmt: skip
+
 
 class Housekeeping(commands.Cog):
     def __init__(self, bot: CoalesceBot) -> None:
         self.bot = bot
-
-    async def cog_load(self) -> None:
-        if self.bot.scheduler_enabled:
-            self.every_five_minutes.start()
+        self._timer: asyncio.TimerHandle | None = None
+        self._sweeping: asyncio.Task[None] | None = None
+        self._last_retention: datetime | None = None
+        self.wake_at: datetime | None = None
 
     async def cog_unload(self) -> None:
-        self.every_five_minutes.cancel()
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._sweeping is not None:
+            self._sweeping.cancel()
 
-    @tasks.loop(minutes=5)
-    async def every_five_minutes(self) -> None:
-        await self.sweep()
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        self.reschedule()
 
-    @every_five_minutes.before_loop
-    async def before_first_sweep(self) -> None:
-        await self.bot.wait_until_ready()
+    def next_due(self) -> datetime:
+        """The soonest moment something is due; never later than the next retention check."""
+        store, now = self.bot.core.store, self.bot.core.clock()
+        if self._last_retention is None:
+            return now  # just started: do at once what fell due while the bot was down
+        moments = [
+            self._last_retention + RETENTION_CHECK,
+            store.posts.next_deadline(),
+            store.freshness.next_due_at(),
+            store.matches.next_due_at(),
+            next_widening(self.bot.core),
+        ]
+        return min(m for m in moments if m is not None)
 
-    async def sweep(self) -> tuple[int, int]:
-        """Expire what is due and purge what retention allows; returns (expired posts, purged contacts)."""
+    def reschedule(self) -> None:
+        """Set the one timer for the next due moment (call after anything that may bring one closer)."""
+        if not self.bot.scheduler_enabled or not self.bot.is_ready():
+            return
+        if self._sweeping is not None and not self._sweeping.done():
+            return  # the running sweep sets the timer when it ends
+        if self._timer is not None:
+            self._timer.cancel()
+        self.wake_at = self.next_due()
+        delay = max(0.0, (self.wake_at - self.bot.core.clock()).total_seconds())
+        self._timer = asyncio.get_running_loop().call_later(delay, self._wake)
+
+    def _wake(self) -> None:
+        self._timer = None
+        if self._sweeping is None or self._sweeping.done():
+            self._sweeping = asyncio.get_running_loop().create_task(self._sweep_then_sleep())
+
+    async def _sweep_then_sleep(self) -> None:
+        try:
+            await self.sweep()
+        except Exception:
+            log.exception("housekeeping sweep failed")
+        finally:
+            self._sweeping = None
+            self.reschedule()
+
+    async def sweep(self) -> SweepResult:
+        """Do everything that is due, in short transactions with the loop free between batches."""
         core = self.bot.core
         expired = expire_due(core)
-        widened = widen_due(core, core.clock())
-        purged = purge_expired_contacts(core)
-        if expired or widened or purged:
-            log.info(
-                "housekeeping: %d post(s) expired, %d widened, %d contact(s) purged", len(expired), widened, purged
-            )
+        now = core.clock()
+        purged = 0
+        if self._last_retention is None or now >= self._last_retention + RETENTION_CHECK:
+            purged = purge_expired_contacts(core)
+            self._last_retention = now
+        prompts = unconfirmed = 0
+        while True:
+            fresh = freshness.sweep(core, core.clock())
+            prompts, unconfirmed = prompts + fresh.prompts, unconfirmed + fresh.unconfirmed
+            await asyncio.sleep(0)
+            if not fresh.more:
+                break
+        lapsed = nudged = escalated = 0
+        while True:
+            timed = timeouts.sweep(core, core.clock())
+            lapsed, nudged, escalated = lapsed + timed.expired, nudged + timed.nudged, escalated + timed.escalated
+            await asyncio.sleep(0)
+            if not timed.more:
+                break
+        widened = 0
+        while True:
+            step = widen_due(core, core.clock(), limit=WIDEN_BATCH)
+            widened += step
+            await asyncio.sleep(0)
+            if step < WIDEN_BATCH:
+                break
+        result = SweepResult(len(expired), purged, prompts, unconfirmed, lapsed, nudged, escalated, widened)
+        if result.changed:
+            log.info("housekeeping: %s", result)
             dispatcher_of(self.bot).kick()
-        return len(expired), purged
+        return result
+
+
+def housekeeping_of(bot: commands.Bot) -> Housekeeping | None:
+    return cast("Housekeeping | None", bot.get_cog("Housekeeping"))
+
+
+def reschedule(bot: commands.Bot) -> None:
+    """After a command or click: a new post or match may be due sooner than the timer."""
+    cog = housekeeping_of(bot)
+    if cog is not None:
+        cog.reschedule()
 
 
 async def setup(bot: commands.Bot) -> None:

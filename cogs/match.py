@@ -17,15 +17,17 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app import GENERIC_APOLOGY, send_ephemeral
+from bot.app import GENERIC_APOLOGY, log_outcome, send_ephemeral
 from bot.core import Core
-from bot.errors import UserError
+from bot.errors import NotFound, UserError
 from bot.models import Actor, MatchStatus, OutboxMessage
-from bot.services import matches
+from bot.services import authority, delivery, matches
 from bot.services.matches import MatchCard
 from bot.text import escape, parse_id
-from cogs.common import COLOUR, NO_PINGS, actor_of, core_of
+from cogs.common import COLOUR, NO_PINGS, acting_in, actor_of, core_of, server_still_joined
 from cogs.dispatcher import dispatcher_of, outbox_nonce
+from cogs.follow_through_views import ReceivedButton
+from cogs.housekeeping import reschedule
 from cogs.posts_render import announcement_embed, contact_message, match_embed, match_headline, match_line
 
 if TYPE_CHECKING:
@@ -46,7 +48,7 @@ BUTTONS_BY_STATUS = {
 SERVICES: dict[str, Callable[[Core, Actor, int], MatchCard]] = {
     "accept": matches.accept_match,
     "decline": matches.decline_match,
-    "deliver": matches.deliver_match,
+    "deliver": delivery.report_delivered,
     "cancel": matches.cancel_match,
 }
 
@@ -72,23 +74,27 @@ class MatchButton(
 
     async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
         core = core_of(interaction)
-        if not self.match_id:
-            await _reply(interaction, "That button names no match. See `/match list`.")
-            return
+        action = f"button=match.{self.action}"
         try:
-            actor = matches.acting_in_match(core, actor_of(interaction), self.match_id)
+            if not self.match_id:
+                raise NotFound("That button names no match. See `/match list`.")
+            actor = await acting_in(interaction, authority.servers_of_match(core, self.match_id))
             card = SERVICES[self.action](core, actor, self.match_id)
         except UserError as error:
+            log_outcome(interaction, "refused", error.code, action=action)
             await _reply(interaction, error.message)
         except Exception:
             # A button is not an app command, so the tree's on_error never sees it: same policy, here.
+            log_outcome(interaction, "error", "error", action=action)
             log.exception("button failed: interaction=%s custom_id=%s", interaction.id, self.item.custom_id)
             await _reply(interaction, GENERIC_APOLOGY)
         else:
+            log_outcome(interaction, "ok", "ok", action=action)
             await _reply(interaction, outcome(card, self.action, actor.user_id))
         finally:
             # Component clicks don't fire the app-command completion hook that kicks the dispatcher.
             dispatcher_of(interaction.client).kick()
+            reschedule(interaction.client)
 
 
 async def _reply(interaction: discord.Interaction, text: str) -> None:
@@ -111,8 +117,13 @@ def outcome(card: MatchCard, action: str, user_id: int) -> str:
         return f"You accepted {ref}. It commits as soon as {waiting} accepts too."
     if action == "decline":
         return f"You declined {ref}. Both posts will be matched with other partners."
+    if action == "deliver" and match.is_reported:
+        return (
+            f"Thank you: {ref} is reported delivered ({escape(card.amounts())}). "
+            f"{escape(card.need_org.name)} confirms with **Received**."
+        )
     if action == "deliver":
-        return f"Thank you: {ref} is marked delivered ({escape(card.amounts())})."
+        return f"Thank you: {ref} is delivered ({escape(card.amounts())})."
     return f"{ref} is cancelled; {escape(card.amounts())} are open again on both posts."
 
 
@@ -122,6 +133,10 @@ def match_view(card: MatchCard) -> discord.ui.View | None:
     if not actions:
         return None
     view = discord.ui.View(timeout=None)
+    if card.match.is_reported:
+        # Reported by the offering side: what is left is the needing side's confirmation (or calling it off).
+        view.add_item(ReceivedButton(card.match.id))
+        actions = ("cancel",)
     for action in actions:
         view.add_item(MatchButton(card.match.id, action))
     return view
@@ -205,10 +220,18 @@ class MatchCog(commands.GroupCog, group_name="match", group_description="Propose
         )
 
     async def send_contact(self, message: OutboxMessage, destination: discord.abc.Messageable) -> None:
+        """The partner's contact, only if the recipient still qualifies as it leaves (see ``contact_reveal``)."""
+        core = self.bot.core
+        match_id = int(message.payload["match_id"])  # type: ignore[call-overload]
+        recipient_id = int(message.target.partition(":")[2])
+        servers = authority.servers_of_match(core, match_id)
+        in_server = await server_still_joined(self.bot, servers, recipient_id) is not None
         reveal = matches.contact_reveal(
-            self.bot.core,
-            int(message.payload["match_id"]),  # type: ignore[call-overload]
+            core,
+            match_id,
             int(message.payload["partner_org_id"]),  # type: ignore[call-overload]
+            recipient_id=recipient_id,
+            in_server=in_server,
         )
         if reveal is not None:
             await destination.send(contact_message(reveal), allowed_mentions=NO_PINGS, nonce=outbox_nonce(message))

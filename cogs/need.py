@@ -11,6 +11,7 @@ from discord.ext import commands
 from bot.errors import UserError
 from bot.models import PostKind
 from bot.services import posts
+from bot.services.duplicates import DuplicateWarning
 from bot.taxonomy import SECTORS
 from cogs.common import (
     COLOUR,
@@ -24,6 +25,7 @@ from cogs.common import (
     place_autocomplete,
     reply,
 )
+from cogs.duplicates import DuplicateButton, send_warning
 from cogs.posts_render import post_embed, post_line, posted_reply
 
 SECTOR_CHOICES = [app_commands.Choice(name=s.label, value=s.key) for s in SECTORS]
@@ -69,6 +71,13 @@ class NeedCog(commands.GroupCog, group_name="need", group_description="What your
     def __init__(self, bot: commands.Bot) -> None:
         self.bot = bot
 
+    async def cog_load(self) -> None:
+        # The duplicate warning's buttons serve /offer post too; one registration is enough.
+        self.bot.add_dynamic_items(DuplicateButton)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(DuplicateButton)
+
     @app_commands.command(name="post", description="Post a need; matching offers are proposed at once")
     @app_commands.describe(
         sector="The sector (IASC cluster) of the need",
@@ -77,7 +86,7 @@ class NeedCog(commands.GroupCog, group_name="need", group_description="What your
         location="Where it is needed (a city)",
         urgency="How urgent it is",
         unit="Unit of the quantity (bottles, kits, kg ...)",
-        needed_by='Date it is needed by: "YYYY-MM-DD" or "YYYY-MM-DD HH:MM", in the coalition\'s time zone',
+        needed_by='When it is needed by: "2026-12-03", "tomorrow", "in 3 days", "friday 18:00" (coalition time)',
         notes="Public details (no phone numbers, e-mails or addresses: contacts are shared privately)",
         org="Which of your organisations posts it (if you belong to several)",
         event="Which open event it belongs to (if several are open)",
@@ -119,6 +128,9 @@ class NeedCog(commands.GroupCog, group_name="need", group_description="What your
             org=org,
             event=event,
         )
+        if isinstance(result, DuplicateWarning):
+            await send_warning(interaction, result)
+            return
         content, embed = posted_reply(result)
         await reply(interaction, content, embed=embed)
 

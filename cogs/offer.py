@@ -8,6 +8,7 @@ from discord.ext import commands
 
 from bot.models import PostKind
 from bot.services import posts
+from bot.services.duplicates import DuplicateWarning
 from cogs.common import (
     NO_PINGS,
     acknowledge_if_behind,
@@ -18,6 +19,7 @@ from cogs.common import (
     place_autocomplete,
     reply,
 )
+from cogs.duplicates import send_warning
 from cogs.need import (
     SECTOR_CHOICES,
     item_autocomplete,
@@ -40,7 +42,7 @@ class OfferCog(commands.GroupCog, group_name="offer", group_description="What yo
         quantity="How many (whole number)",
         location="Where it is (a city)",
         unit="Unit of the quantity (bottles, kits, kg ...)",
-        available_until='Last date it is available: "YYYY-MM-DD" or "YYYY-MM-DD HH:MM", in the coalition\'s time zone',
+        available_until='Until when: "2026-12-03", "tomorrow", "in 3 days", "friday 18:00" (coalition time)',
         notes="Public details (no phone numbers, e-mails or addresses: contacts are shared privately)",
         org="Which of your organisations offers it (if you belong to several)",
         event="Which open event it belongs to (if several are open)",
@@ -80,6 +82,9 @@ class OfferCog(commands.GroupCog, group_name="offer", group_description="What yo
             org=org,
             event=event,
         )
+        if isinstance(result, DuplicateWarning):
+            await send_warning(interaction, result)
+            return
         content, embed = posted_reply(result)
         await reply(interaction, content, embed=embed)
 

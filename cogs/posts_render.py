@@ -34,6 +34,13 @@ STATUS_COLOUR = {
 }
 
 
+def status_mark(card: MatchCard) -> str:
+    """A match's state at a glance; a delivery the needing side has not confirmed yet says so."""
+    if card.match.is_reported:
+        return "📦 reported delivered"
+    return STATUS_MARK[card.match.status]
+
+
 def amount(quantity: int, unit: str) -> str:
     return f"{quantity:,} {escape(unit)}"
 
@@ -90,10 +97,16 @@ def posted_reply(result: PostResult) -> tuple[str, discord.Embed]:
         follow = f"Both organisations accept or decline {where}."
     elif result.unit_hint:
         follow = f"No match yet. {escape(result.unit_hint)}"
+    elif result.standby:
+        follow = (
+            "It is on standby: no one needs this now; we will propose it the moment someone does — "
+            "please don't ship it unasked."
+        )
     else:
         follow = "No match yet: you will be proposed one as soon as a fitting post appears."
     noun = "need" if post.kind is PostKind.NEED else "offer"
-    return f"Posted {noun} **{post.ref}**. {follow}", embed
+    read = "".join(f" Read “{escape(typed)}” as **{escape(meant)}**." for typed, meant in result.readings)
+    return f"Posted {noun} **{post.ref}**.{read} {follow}", embed
 
 
 def announcement_embed(payload: dict[str, object]) -> discord.Embed:
@@ -125,7 +138,8 @@ def post_line(line: PostLine) -> str:
     post = line.post
     mark = URGENCY_MARK[post.urgency].split()[0] + " " if post.kind is PostKind.NEED else ""
     due = f" · by {discord.utils.format_dt(post.deadline, 'd')}" if post.deadline else ""
-    return f"`{post.ref}` {mark}{post_summary(post)} · {escape(line.org_name)}{due}"
+    unconfirmed = f" · ❔ unconfirmed since {when(post.unconfirmed_since)}" if post.unconfirmed_since else ""
+    return f"`{post.ref}` {mark}{post_summary(post)} · {escape(line.org_name)}{due}{unconfirmed}"
 
 
 def match_headline(card: MatchCard) -> str:
@@ -142,7 +156,7 @@ def match_embed(card: MatchCard) -> discord.Embed:
     """The live state of a match: posts, quantities left, who has accepted."""
     match, need, offer = card.match, card.need, card.offer
     embed = discord.Embed(
-        title=f"{match.ref} · {escape(need.item_label)} · {STATUS_MARK[match.status]}"[:256],
+        title=f"{match.ref} · {escape(need.item_label)} · {status_mark(card)}"[:256],
         colour=STATUS_COLOUR.get(match.status, discord.Colour.light_grey()),
     )
     embed.add_field(
@@ -176,10 +190,15 @@ def status_line(card: MatchCard) -> str:
             return f"Waiting for {need_name} and {offer_name} to accept."
         waiting = offer_name if match.need_accepted_by is not None else need_name
         return f"Accepted by {accepted[0]}; waiting for {waiting}."
+    if match.is_reported:
+        return (
+            f"Reported delivered {when(match.reported_at)} by {offer_name}: "
+            f"{escape(card.amounts())}. Waiting for {need_name} to press **Received**."
+        )
     if match.status is MatchStatus.COMMITTED:
         return (
             f"Committed {when(match.committed_at)}: {escape(card.amounts())} reserved. "
-            "Contacts were sent by DM; press **Delivered** once it has arrived."
+            "Contacts were sent by DM; the giving side presses **Delivered** once it has arrived."
         )
     if match.status is MatchStatus.DELIVERED:
         return f"Delivered {when(match.delivered_at)}: {escape(card.amounts())}."
@@ -192,7 +211,7 @@ def status_line(card: MatchCard) -> str:
 
 def match_line(card: MatchCard) -> str:
     return (
-        f"`{card.match.ref}` {STATUS_MARK[card.match.status]} · {escape(card.amounts())} "
+        f"`{card.match.ref}` {status_mark(card)} · {escape(card.amounts())} "
         f"{escape(card.need.item_label)} · {card.offer.ref} {escape(card.offer_org.name)} → {card.need.ref} "
         f"{escape(card.need_org.name)} · {card.match.distance_km:,.0f} km"
     )
@@ -207,6 +226,7 @@ def contact_message(reveal: ContactReveal) -> str:
         f"{escape(card.need.item_label)} from **{escape(card.offer_org.name)}** ({escape(card.offer.place_label)}) to "
         f"**{escape(card.need_org.name)}** ({escape(card.need.place_label)}).\n"
         f"Contact for **{escape(reveal.partner.name)}**: {contact}\n"
-        "Arrange the handover directly. When it has arrived, either side presses **Delivered** on the match; "
+        "Arrange the handover directly. When it has arrived, the giving side presses **Delivered** on the match "
+        "and the receiving side confirms with **Received**; "
         "if it falls through, **Cancel** returns the quantity to both posts. Please keep this contact private."
     )

@@ -38,14 +38,18 @@ def clock() -> FakeClock:
 @pytest.fixture
 def make_bot(database: Path, clock: FakeClock):
     def build():
-        return create_bot(database, clock=clock, scheduler=False)
+        return create_bot(database, clock=clock, scheduler=False, ops_port=0)
 
     return build
 
 
 @pytest.fixture
 def simcord_bot(make_bot):
-    return make_bot()
+    bot = make_bot()
+    yield bot
+    # simcord detaches the bot without closing it: its database connections would stay open until the
+    # process ends, and a long run would hit the descriptor limit (select() fails past 1,024).
+    bot.core.store.close()
 
 
 @dataclass

@@ -100,7 +100,67 @@ def test_import_of_a_malformed_file_changes_nothing_and_says_why(tmp_path, capsy
 
     assert run.main(["import", str(tmp_path / "in"), "--database", str(live)]) == 1
 
-    assert "Nothing was imported" in capsys.readouterr().err
+    assert capsys.readouterr().err.startswith("Not imported: needs.csv row 3, column ")
+
+
+def files_under(path):
+    # SQLite's own -wal/-shm files beside the source database come and go with its readers.
+    return sorted(str(p.relative_to(path)) for p in path.rglob("*") if not p.name.endswith(("-wal", "-shm")))
+
+
+def one_line_error(capsys) -> str:
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert err.count("\n") == 0 and "Traceback" not in err and err, captured
+    return err
+
+
+CLI_MISTAKES = {
+    "backup on a fresh clone": lambda t: ["backup", str(t / "new" / "copy.db"), "--database", str(t / "none.db")],
+    "backup onto a folder": lambda t: ["backup", str(t / "live"), "--database", str(t / "live" / "live.db")],
+    "backup onto its own database": lambda t: ["backup", str(t / "live" / "live.db"), "--database",
+                                               str(t / "live" / "live.db")],
+    "export on a fresh clone": lambda t: ["export", str(t / "new" / "out"), "--database", str(t / "none.db")],
+    "export onto a file": lambda t: ["export", str(t / "live" / "live.db"), "--database", str(t / "live" / "live.db")],
+    "export of a missing coalition": lambda t: ["export", str(t / "new" / "out"), "--coalition", "9", "--database",
+                                                str(t / "live" / "live.db")],
+    "export of a file that is no database": lambda t: ["export", str(t / "new"), "--database", str(t / "notes.txt")],
+    "import from a missing folder": lambda t: ["import", str(t / "nowhere"), "--database", str(t / "new" / "x.db")],
+    "import of a bad file into a fresh clone": lambda t: ["import", str(t / "in"), "--database",
+                                                          str(t / "new" / "fresh.db")],
+    "import from a file, not a folder": lambda t: ["import", str(t / "notes.txt"), "--database", str(t / "x.db")],
+    "import onto a folder": lambda t: ["import", str(t / "in"), "--database", str(t / "live")],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(CLI_MISTAKES))
+def test_every_cli_mistake_is_one_line_a_non_zero_exit_and_leaves_nothing_behind(tmp_path, capsys, case):
+    live = tmp_path / "live"
+    live.mkdir()
+    seeded_database(live)
+    (tmp_path / "notes.txt").write_text("not a database", encoding="utf-8")
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "needs.csv").write_text("item,quantity\n#item,#need+num\nwater,²\n", encoding="utf-8")
+    capsys.readouterr()
+    before = files_under(tmp_path)
+
+    assert run.main(CLI_MISTAKES[case](tmp_path)) != 0
+
+    one_line_error(capsys)
+    assert files_under(tmp_path) == before
+    assert not list(tmp_path.rglob("*.partial"))
+
+
+def test_export_then_import_into_a_fresh_clone_by_the_command_line(tmp_path, capsys):
+    live = seeded_database(tmp_path)
+    assert run.main(["export", str(tmp_path / "out"), "--include-contacts", "--database", str(live)]) == 0
+    assert "3w.csv" in capsys.readouterr().out
+
+    assert run.main(["import", str(tmp_path / "out"), "--database", str(tmp_path / "clone" / "fresh.db")]) == 0
+    out = capsys.readouterr().out
+    assert "1 orgs" in out and "created" in out and "proposal(s)" in out
+    assert run.main(["import", str(tmp_path / "out"), "--database", str(tmp_path / "clone" / "fresh.db")]) == 0
+    assert "nothing new" in capsys.readouterr().out
 
 
 def test_no_subcommand_means_offline_mode_without_a_token_and_serve_with_one():

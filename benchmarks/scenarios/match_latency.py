@@ -72,14 +72,17 @@ def post(core: Core, loaded: LoadedCoalition, spec: PostSpec):
     from bot.services.posts import post_need, post_offer
 
     actor = actor_for(loaded, spec)
+    # A generated org repeats one of its posts by chance; a person would answer the duplicate warning
+    # with Post anyway, which is this same call.
     if spec.kind is PostKind.NEED:
         return post_need(
             core, actor, sector=spec.sector, item=spec.item_key, quantity=spec.quantity,
-            location=spec.place.key, urgency=spec.urgency.value,
+            location=spec.place.key, urgency=spec.urgency.value, allow_duplicate=True,
         )  # fmt: skip
     return post_offer(
-        core, actor, sector=spec.sector, item=spec.item_key, quantity=spec.quantity, location=spec.place.key
-    )
+        core, actor, sector=spec.sector, item=spec.item_key, quantity=spec.quantity, location=spec.place.key,
+        allow_duplicate=True,
+    )  # fmt: skip
 
 
 def measure_size(open_per_kind: int, samples: int, *, seed: int = 8, profile: bool = False) -> dict[str, Any]:

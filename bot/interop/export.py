@@ -1,24 +1,37 @@
-"""CSV export: one file per kind of record, an HXL hashtag row under each header.
+"""CSV export: one file per kind of record, an HXL hashtag row under each header, and a 3W beside them.
 
 Export reads on its own read-only connection, so it can run while the bot
 writes; contacts and coordinators' Discord ids leave only when asked for, and a
-spreadsheet never runs a cell as a formula.
+spreadsheet never runs a cell as a formula. The files appear together or not at
+all: each is written beside its final name and renamed once every one is whole.
 """
 
 from __future__ import annotations
 
 import csv
+import shutil
+import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
 from bot.errors import UserError
 from bot.geo import Gazetteer, default_gazetteer
-from bot.interop.columns import Column, match_columns, org_columns, post_columns, spreadsheet_safe
+from bot.interop.columns import (
+    Column,
+    event_columns,
+    match_columns,
+    org_columns,
+    post_columns,
+    spreadsheet_safe,
+    three_w_columns,
+)
+from bot.interop.three_w import three_w_rows
 from bot.models import PostKind
 from bot.store import connect
 from bot.store.exports import ExportRows
 
-FILES = ("orgs", "needs", "offers", "matches")
+FILES = ("events", "orgs", "needs", "offers", "matches", "3w")
+PARTIAL = ".partial"
 
 
 def export_dir(
@@ -29,44 +42,68 @@ def export_dir(
     include_contacts: bool = False,
     gazetteer: Gazetteer | None = None,
 ) -> dict[str, int]:
-    """Write orgs.csv, needs.csv, offers.csv and matches.csv for one coalition; return rows written per file.
+    """Write events, orgs, needs, offers, matches and 3w CSV files for one coalition; return rows per file.
 
     Contacts and coordinators' Discord ids are left out unless ``include_contacts``.
+    A failure leaves nothing behind: no partial file, no folder it created.
     """
+    database, out = Path(database), Path(directory)
+    if not database.is_file():
+        raise UserError(f"There is no database at {database}: start the bot once, or name one with --database.")
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out} is a file; give a folder to export into.")
     gazetteer = gazetteer or default_gazetteer()
-    out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
-    db = connect(database, readonly=True)
+    try:
+        db = connect(database, readonly=True)
+    except sqlite3.Error as exc:
+        raise UserError(f"{database} cannot be read as a Coalesce database ({exc}).") from None
+    created = not out.exists()
+    written: dict[str, int] = {}
     try:
         rows = ExportRows(db)
         chosen = one_coalition(rows.coalition_ids(), coalition_id)
+        out.mkdir(parents=True, exist_ok=True)
+        needs, offers = list(rows.posts(chosen, "need")), list(rows.posts(chosen, "offer"))
+        orgs, matches = list(rows.orgs(chosen)), list(rows.matches(chosen))
         tables: dict[str, tuple[list[Column], Iterable[dict]]] = {
-            "orgs": (org_columns(gazetteer), rows.orgs(chosen)),
-            "needs": (post_columns(gazetteer, PostKind.NEED), rows.posts(chosen, "need")),
-            "offers": (post_columns(gazetteer, PostKind.OFFER), rows.posts(chosen, "offer")),
-            "matches": (match_columns(), rows.matches(chosen)),
+            "events": (event_columns(gazetteer), rows.events(chosen)),
+            "orgs": (org_columns(gazetteer), orgs),
+            "needs": (post_columns(gazetteer, PostKind.NEED), needs),
+            "offers": (post_columns(gazetteer, PostKind.OFFER), offers),
+            "matches": (match_columns(), matches),
+            "3w": (three_w_columns(gazetteer), three_w_rows(orgs, needs + offers, matches)),
         }
-        written = {}
         for name, (columns, found) in tables.items():
             shown = [c for c in columns if include_contacts or not c.private]
-            written[name] = _write(out / f"{name}.csv", shown, found)
+            written[name] = _write(out / f"{name}.csv{PARTIAL}", shown, found)
+        for name in tables:
+            (out / f"{name}.csv{PARTIAL}").replace(out / f"{name}.csv")
         return written
+    except BaseException:
+        for name in FILES:
+            (out / f"{name}.csv{PARTIAL}").unlink(missing_ok=True)
+        if created and out.exists():
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     finally:
         db.close()
 
 
 def _write(path: Path, columns: list[Column], rows: Iterable[dict]) -> int:
-    partial = path.with_name(path.name + ".partial")
     count = 0
-    with partial.open("w", encoding="utf-8", newline="") as handle:
+    with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow([c.header for c in columns])
         writer.writerow([c.hxl for c in columns])
         for row in rows:
             cells = [c.value(row) for c in columns]
-            writer.writerow([spreadsheet_safe(v) if isinstance(v, str) else v for v in cells])
+            writer.writerow(
+                [
+                    spreadsheet_safe(v) if isinstance(v, str) and not c.numeric else v
+                    for c, v in zip(columns, cells, strict=True)
+                ]
+            )
             count += 1
-    partial.replace(path)
     return count
 
 

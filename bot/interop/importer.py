@@ -1,32 +1,41 @@
-"""CSV import of orgs, needs and offers: every row checked as the slash commands would, then all or nothing."""
+"""CSV import of events, orgs, needs, offers and matches: every row checked, then all or nothing.
+
+The import runs in one transaction: each row is checked as the slash commands
+would check it and written; any problem rolls everything back and
+:class:`ImportRejected` names each file, row and column. Records keep their ids
+when they are free (otherwise they are renumbered and the summary says how),
+their quantities, statuses and dates, so an export imported into a fresh
+database exports the same files again. A record already here is skipped, so
+importing a file twice changes nothing. Imported open posts are matched as if
+just posted.
+"""
 
 from __future__ import annotations
 
-import csv
-import io
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.clock import from_iso
 from bot.core import Core
 from bot.errors import CoalesceError, UserError
-from bot.interop.columns import org_columns, post_columns, unsafe_undone
 from bot.interop.export import one_coalition
+from bot.interop.reading import RowProblem, Table, read_table, ref_number, whole_number
+from bot.interop.records import EVENT_FIELDS, MATCH_FIELDS, ORG_FIELDS, Cells, post_fields
 from bot.matching import cell_of
-from bot.models import EventStatus, OrgStatus, PostKind, Urgency
+from bot.models import EventStatus, MatchStatus, OrgStatus, PostKind, PostStatus, Urgency
+from bot.services.matches import SYSTEM_ACTOR
+from bot.services.proposals import propose_for
 from bot.store import Store
+from bot.store.imports import EventRecord, MatchRecord, OrgRecord, PostRecord
 from bot.store.orgs import name_key
-from bot.store.posts import NewPost
-from bot.taxonomy import sector_by_key
-from bot.validation import clean_text, parse_deadline
 
 MAX_PROBLEMS = 50
+FILES = ("events", "orgs", "needs", "offers", "matches")
+_POST_STATUS_ALIASES = {"active": "open", "completed": "fulfilled", "complete": "fulfilled", "canceled": "closed"}
 
 
 class ImportRejected(CoalesceError):
-    """The files hold rows that cannot be imported; nothing was written. ``problems`` names each."""
+    """The files hold rows that cannot be imported; nothing was written. ``problems`` names each, one line each."""
 
     def __init__(self, problems: list[str]) -> None:
         shown = problems[:MAX_PROBLEMS]
@@ -36,104 +45,132 @@ class ImportRejected(CoalesceError):
 
 
 @dataclass
-class _Table:
-    """A CSV file read for import: each row as {header: text}, with the line it came from."""
+class ImportSummary:
+    """What an import wrote: rows per file, rows already here, ids that had to change, proposals raised."""
 
-    name: str
-    rows: list[tuple[int, dict[str, str]]]
+    coalition_id: int
+    created_coalition: bool = False
+    imported: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FILES, 0))
+    already_here: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FILES, 0))
+    renumbered: list[str] = field(default_factory=list)
+    proposals: int = 0
 
-
-def read_table(path: Path, headers: dict[str, str]) -> _Table:
-    """Rows keyed by our header names; a column is found by its header or by its HXL tag."""
-    text = path.read_text(encoding="utf-8-sig")
-    lines = list(csv.reader(io.StringIO(text)))
-    if not lines:
-        return _Table(path.name, [])
-    header = [h.strip().casefold() for h in lines[0]]
-    body_start = 1
-    tags = header
-    if len(lines) > 1 and all(cell.strip().startswith("#") for cell in lines[1] if cell.strip()):
-        tags = [t.strip().casefold().replace(" ", "") for t in lines[1]]
-        body_start = 2
-    position: dict[str, int] = {}
-    for ours, hxl in headers.items():
-        if ours in header:
-            position[ours] = header.index(ours)
-        elif hxl.casefold() in tags:
-            position[ours] = tags.index(hxl.casefold())
-    rows = []
-    for offset, cells in enumerate(lines[body_start:], start=body_start + 1):
-        if not any(cell.strip() for cell in cells):
-            continue
-        rows.append(
-            (offset, {ours: unsafe_undone(cells[i]).strip() if i < len(cells) else "" for ours, i in position.items()})
-        )
-    return _Table(path.name, rows)
+    def lines(self) -> list[str]:
+        new = ", ".join(f"{n} {name}" for name, n in self.imported.items() if n) or "nothing new"
+        lines = [f"Imported into coalition {self.coalition_id}: {new}."]
+        if any(self.already_here.values()):
+            here = ", ".join(f"{n} {name}" for name, n in self.already_here.items() if n)
+            lines.append(f"Already here, left as they are: {here}.")
+        if self.created_coalition:
+            lines.append(f"Coalition {self.coalition_id} was created; a server joins it with /coalition join.")
+        if self.renumbered:
+            lines.append("Ids taken here were renumbered: " + ", ".join(self.renumbered[:20]))
+        lines.append(f"Matching raised {self.proposals} proposal(s) for the imported open posts.")
+        return lines
 
 
-@dataclass(frozen=True, slots=True)
-class _OrgRow:
-    name: str
-    sectors: tuple[str, ...]
-    place_key: str
-    place_label: str
-    lat: float
-    lon: float
-    contact: str
-    description: str
-    verified: bool
-    coordinators: tuple[int, ...]
+@dataclass
+class _Run:
+    core: Core
+    coalition_id: int
+    actor_id: int
+    summary: ImportSummary
+    problems: list[str] = field(default_factory=list)
+    events: dict[str, tuple[int, str]] = field(default_factory=dict)
+    orgs: dict[str, int] = field(default_factory=dict)
+    posts: dict[PostKind, dict[int, int]] = field(default_factory=lambda: {PostKind.NEED: {}, PostKind.OFFER: {}})
+    to_match: list[int] = field(default_factory=list)
+
+    def note(self, problem: UserError) -> None:
+        self.problems.append(problem.message)
+
+    def file_id(self, row: Cells, prefix: str, seen: dict[int, int]) -> int | None:
+        if not row.get("id"):
+            return None
+        value = ref_number(row.get("id"), prefix, row.table, row.row, "id")
+        if value in seen:
+            raise row.problem("id", f"{row.get('id')[:20]} is already on row {seen[value]}; ids must not repeat.")
+        seen[value] = row.row
+        return value
+
+    def local_id(self, table: str, wanted: int | None, shown: str) -> int | None:
+        """The id to write: the file's when free here, else a new one (reported)."""
+        if wanted is None or not self.core.store.imports.id_taken(table, wanted):
+            return wanted
+        self.summary.renumbered.append(f"{shown} -> new id")
+        return None
 
 
-def import_dir(core: Core, directory: str | Path, *, coalition_id: int | None = None, actor_id: int = 0) -> dict:
-    """Import orgs.csv, needs.csv and offers.csv (whichever exist) into one coalition, in one transaction.
+def import_dir(
+    core: Core,
+    directory: str | Path,
+    *,
+    coalition_id: int | None = None,
+    actor_id: int = 0,
+    coalition_name: str | None = None,
+) -> ImportSummary:
+    """Import events.csv, orgs.csv, needs.csv, offers.csv and matches.csv (whichever exist) into one coalition.
 
-    Every row is checked first, as the slash commands would check it; any problem
-    raises :class:`ImportRejected` naming each file and line, and nothing is
-    written. Posts name their org (registered before, or in orgs.csv) and an open
-    event by name. Returns the rows imported per file.
+    A database with no coalition gets one. Raises :class:`ImportRejected` with one
+    line per problem and writes nothing when any row is wrong.
     """
     folder = Path(directory)
-    present = {
-        name: folder / f"{name}.csv" for name in ("orgs", "needs", "offers") if (folder / f"{name}.csv").exists()
-    }
+    if not folder.is_dir():
+        raise ImportRejected([f"{folder}: no such folder to import from."])
+    present = {name: folder / f"{name}.csv" for name in FILES if (folder / f"{name}.csv").is_file()}
     if not present:
-        raise ImportRejected([f"{folder}: no orgs.csv, needs.csv or offers.csv to import"])
-    coalition = core.store.coalitions.get(one_coalition(core.store.coalitions.ids(), coalition_id))
+        raise ImportRejected([f"{folder}: no events.csv, orgs.csv, needs.csv, offers.csv or matches.csv to import"])
+    tables: dict[str, Table] = {}
     problems: list[str] = []
-    new_orgs: list[tuple[int, _OrgRow]] = []
-    if "orgs" in present:
-        table = read_table(present["orgs"], {c.header: c.hxl for c in org_columns(core.gazetteer)})
-        new_orgs = _check_orgs(core, coalition.id, table, problems)
-    posts: dict[PostKind, list[tuple[int, dict]]] = {}
-    known_orgs = {name_key(row.name): row for _, row in new_orgs}
-    for kind, name in ((PostKind.NEED, "needs"), (PostKind.OFFER, "offers")):
-        if name in present:
-            table = read_table(present[name], {c.header: c.hxl for c in post_columns(core.gazetteer, kind)})
-            posts[kind] = _check_posts(core, coalition, kind, table, known_orgs, problems)
+    for name, path in present.items():
+        fields = {"events": EVENT_FIELDS, "orgs": ORG_FIELDS, "matches": MATCH_FIELDS}.get(name) or post_fields(
+            name[:-1]
+        )
+        try:
+            tables[name] = read_table(path, fields)
+        except RowProblem as exc:
+            problems.append(str(exc))
+        except OSError as exc:
+            problems.append(f"{path.name}: cannot be read ({exc.strerror or exc}).")
     if problems:
         raise ImportRejected(problems)
-    now = core.clock()
-    counts = {"orgs": 0, "needs": 0, "offers": 0}
+    ids = core.store.coalitions.ids()
     with core.store.atomic():
-        for _, row in new_orgs:
-            org_id = _insert_org(core, coalition.id, row, actor_id, now)
-            core.store.audit.record(coalition.id, actor_id, "org.import", f"org:{org_id}", now, name=row.name)
-            counts["orgs"] += 1
-        for kind, rows in posts.items():
-            for _, values in rows:
-                org = core.store.orgs.by_name(coalition.id, values.pop("org_name"))
-                assert org is not None  # noqa: S101 - checked above, or inserted just before
-                post_id = core.store.posts.insert(NewPost(org_id=org.id, posted_by=actor_id, **values), now)
-                core.store.audit.record(
-                    coalition.id, actor_id, f"{kind.value}.import", f"post:{kind.prefix}-{post_id}", now, org=org.id
-                )
-                counts["needs" if kind is PostKind.NEED else "offers"] += 1
-        core.store.audit.record(coalition.id, actor_id, "interop.import", str(folder.name), now, **counts)
-    return counts
+        if not ids and coalition_id is None:
+            settings, now = core.settings, core.clock()
+            chosen = core.store.imports.create_coalition(
+                coalition_name or f"Imported from {folder.resolve().name}"[:80],
+                timezone=settings.default_timezone,
+                digest_times=settings.default_digest_times,
+                now=now,
+            )
+            summary = ImportSummary(chosen, created_coalition=True)
+        else:
+            summary = ImportSummary(one_coalition(ids, coalition_id))
+        run = _Run(core, summary.coalition_id, actor_id, summary)
+        run.events = core.store.imports.events_by_name(run.coalition_id)
+        for name, step in (("events", _events), ("orgs", _orgs), ("needs", _posts), ("offers", _posts)):
+            if name in tables:
+                step(run, tables[name])
+        if "matches" in tables:
+            _matches(run, tables["matches"])
+        if run.problems:
+            raise ImportRejected(run.problems)
+    # The records are in. Matching them runs one post per transaction, as posting does, so a bot serving
+    # from the same database never waits on the whole import for its own writes.
+    now = core.clock()
+    for post_id in run.to_match:
+        with core.store.atomic():
+            summary.proposals += len(propose_for(core, post_id, now))
+    with core.store.atomic():
+        core.store.audit.record(
+            run.coalition_id, actor_id, "interop.import", folder.name, now, **summary.imported,
+            proposals=summary.proposals,
+        )  # fmt: skip
+    return summary
 
 
-def import_into(database: str | Path, directory: str | Path, *, coalition_id: int | None = None) -> dict:
+def import_into(database: str | Path, directory: str | Path, *, coalition_id: int | None = None) -> ImportSummary:
     """:func:`import_dir` on the database at ``database`` (for ``python run.py import DIR``)."""
     store = Store(database)
     try:
@@ -142,138 +179,238 @@ def import_into(database: str | Path, directory: str | Path, *, coalition_id: in
         store.close()
 
 
-def _check_orgs(core: Core, coalition_id: int, table: _Table, problems: list[str]) -> list[tuple[int, _OrgRow]]:
+def _events(run: _Run, table: Table) -> None:
+    now, imports = run.core.clock(), run.core.store.imports
+    seen: dict[int, int] = {}
+    for number, cells in table.rows:
+        row = Cells(table, number, cells)
+        try:
+            file_id = run.file_id(row, "E", seen)
+            name = row.text("crisis", "crisis name", max_length=80)
+            place = row.place(run.core.gazetteer, required=False)
+            status = EventStatus(row.choice("status", {s.value for s in EventStatus}, "open", "status"))
+            record = EventRecord(
+                name=name, place_key=place.key if place else None, place_label=place.label if place else "",
+                lat=place.lat if place else None, lon=place.lon if place else None,
+                radius_km=row.number("radius_km", low=1, high=20_000, default=run.core.settings.default_radius_km),
+                status=status, opened_at=row.moment("opened", now=now) or now,
+                closed_at=row.moment("closed", now=now) if status is EventStatus.CLOSED else None,
+            )  # fmt: skip
+        except UserError as exc:
+            run.note(exc)
+            continue
+        existing = imports.same_event(run.coalition_id, name, record.opened_at if row.get("opened") else None)
+        if existing is None and status is EventStatus.OPEN:
+            existing = imports.same_event(run.coalition_id, name, None)
+        if existing is not None:
+            run.summary.already_here["events"] += 1
+            event_id = existing
+        else:
+            wanted = run.local_id("events", file_id, f"E-{file_id}")
+            event_id = imports.insert_event(run.coalition_id, record, event_id=wanted, actor_id=run.actor_id)
+            run.summary.imported["events"] += 1
+        key = name_key(name)
+        if key not in run.events or run.events[key][1] != "open" or status is EventStatus.OPEN:
+            run.events[key] = (event_id, status.value)
+
+
+def _orgs(run: _Run, table: Table) -> None:
     from bot.services.orgs import MAX_CONTACT, MAX_DESCRIPTION, MAX_NAME
 
-    checked: list[tuple[int, _OrgRow]] = []
-    seen: set[str] = set()
-    for line, cells in table.rows:
+    core, now = run.core, run.core.clock()
+    seen: dict[int, int] = {}
+    for number, cells in table.rows:
+        row = Cells(table, number, cells)
         try:
-            name = clean_text(cells.get("name"), "organisation name", max_length=MAX_NAME)
-            if name_key(name) in seen or core.store.orgs.by_name(coalition_id, name) is not None:
-                raise UserError(f"An organisation called {name} is already registered here.")
-            raw_sectors = [s for s in cells.get("sectors", "").replace(",", ";").split(";") if s.strip()]
-            if not raw_sectors:
-                raise UserError("List at least one sector, separated by semicolons (e.g. wash;shelter).")
-            sectors = tuple(dict.fromkeys(sector_by_key(s).key for s in raw_sectors))
-            place = core.gazetteer.resolve(cells.get("place", ""))
-            contact = clean_text(cells.get("contact"), "contact", max_length=MAX_CONTACT, required=False)
-            description = clean_text(
-                cells.get("description"), "description", max_length=MAX_DESCRIPTION, required=False
-            )
-            status = (cells.get("status") or "pending").casefold()
-            if status not in {s.value for s in OrgStatus}:
-                raise UserError(f"The status must be pending or verified, not {status[:20]}.")
-            coordinators = tuple(
-                int(c) for c in cells.get("coordinators", "").replace(",", ";").split(";") if c.strip()
-            )
+            file_id = run.file_id(row, "", seen)
+            name = row.text("name", "organisation name", max_length=MAX_NAME)
+            if name_key(name) in run.orgs:
+                raise row.problem("name", f"{name} is already on an earlier row.")
+            sectors = row.sectors("sectors")
+            place = row.place(core.gazetteer)
+            assert place is not None  # noqa: S101 - required=True raises instead
+            status = OrgStatus(row.choice("status", {s.value for s in OrgStatus}, "pending", "status"))
+            registered = row.moment("registered", now=now)
+            record = OrgRecord(
+                name=name, sectors=sectors, place_key=place.key, place_label=place.label, lat=place.lat,
+                lon=place.lon, contact=row.text("contact", "contact", max_length=MAX_CONTACT, required=False),
+                description=row.text("description", "description", max_length=MAX_DESCRIPTION, required=False,
+                                     multiline=True),
+                status=status, created_at=registered or now,
+                verified_at=(row.moment("verified", now=now) or now) if status is OrgStatus.VERIFIED else None,
+            )  # fmt: skip
+            coordinators = _user_ids(row)
+            existing = core.store.orgs.by_name(run.coalition_id, name)
+            if existing is not None:
+                same = existing.created_at == registered if registered else existing.sectors == sectors
+                if not same:
+                    raise row.problem("name", f"An organisation called {name} is already registered here.")
         except UserError as exc:
-            problems.append(f"{table.name} line {line}: {exc.message}")
+            run.note(exc)
             continue
-        except ValueError:
-            problems.append(f"{table.name} line {line}: coordinators must be Discord user ids separated by ';'.")
+        if existing is not None:
+            run.orgs[name_key(name)] = existing.id
+            run.summary.already_here["orgs"] += 1
             continue
-        seen.add(name_key(name))
-        verified = status == OrgStatus.VERIFIED.value
-        row = _OrgRow(name, sectors, place.key, place.label, place.lat, place.lon, contact, description, verified,
-                      coordinators)  # fmt: skip
-        checked.append((line, row))
-    return checked
+        wanted = run.local_id("orgs", file_id, f"org {file_id}")
+        org_id = core.store.imports.insert_org(run.coalition_id, record, org_id=wanted, actor_id=run.actor_id)
+        for member in coordinators:
+            core.store.orgs.add_member(org_id, member, added_by=run.actor_id, now=now)
+        core.store.audit.record(run.coalition_id, run.actor_id, "org.import", f"org:{org_id}", now, name=name)
+        run.orgs[name_key(name)] = org_id
+        run.summary.imported["orgs"] += 1
 
 
-def _check_posts(
-    core: Core, coalition, kind: PostKind, table: _Table, new_orgs: dict[str, _OrgRow], problems: list[str]
-) -> list[tuple[int, dict]]:
+def _user_ids(row: Cells) -> tuple[int, ...]:
+    text = row.get("coordinators").replace(",", ";")
+    return tuple(
+        whole_number(part.strip(), row.table, row.row, "coordinators", low=1, high=2**63 - 1, what="A Discord id")
+        for part in text.split(";")
+        if part.strip()
+    )
+
+
+def _posts(run: _Run, table: Table) -> None:
     from bot.services.posts import MAX_NOTES, MAX_QUANTITY, MAX_UNIT, refuse_personal_data
     from bot.taxonomy import MAX_ITEM_TEXT
 
-    now = core.clock()
-    zone = ZoneInfo(coalition.timezone)
-    checked: list[tuple[int, dict]] = []
-    for line, cells in table.rows:
+    kind = PostKind.NEED if table.name.startswith("need") else PostKind.OFFER
+    core, now = run.core, run.core.clock()
+    zone = ZoneInfo(core.store.coalitions.get(run.coalition_id).timezone)
+    seen: dict[int, int] = {}
+    for number, cells in table.rows:
+        row = Cells(table, number, cells)
         try:
-            org_name = clean_text(cells.get("org"), "org", max_length=80)
-            existing = core.store.orgs.by_name(coalition.id, org_name)
-            pending = new_orgs.get(name_key(org_name))
-            if existing is None and pending is None:
-                raise UserError(f"No organisation called {org_name} is registered here or in orgs.csv.")
-            if not (existing.is_verified if existing is not None else pending.verified):  # type: ignore[union-attr]
-                raise UserError(f"{org_name} is not verified; only verified organisations post.")
-            event_name = clean_text(cells.get("event"), "event", max_length=80)
-            event = core.store.events.open_by_name(coalition.id, event_name)
-            if event is None or event.status is not EventStatus.OPEN:
-                raise UserError(f"No open event called {event_name}.")
-            sector = sector_by_key(cells.get("sector", "")).key
-            item = core.taxonomy.resolve_item(clean_text(cells.get("item"), "item", max_length=MAX_ITEM_TEXT), sector)
-            quantity_text = cells.get("quantity", "")
-            if not quantity_text.isdigit() or not 1 <= int(quantity_text) <= MAX_QUANTITY:
-                raise UserError(f"The quantity must be a whole number from 1 to {MAX_QUANTITY:,}.")
-            catalogue_item = core.taxonomy.get(item.key)
-            unit = clean_text(cells.get("unit"), "unit", max_length=MAX_UNIT, required=False) or (
+            file_id = run.file_id(row, kind.prefix, seen)
+            org_name = row.text("org", "org", max_length=80)
+            org_id = run.orgs.get(name_key(org_name))
+            org = core.store.orgs.get(org_id) if org_id else core.store.orgs.by_name(run.coalition_id, org_name)
+            if org is None:
+                raise row.problem("org", f"No organisation called {org_name} is registered here or in orgs.csv.")
+            status_text = _POST_STATUS_ALIASES.get(row.get("status").casefold(), row.get("status"))
+            row.cells["status"] = status_text
+            status = PostStatus(row.choice("status", {s.value for s in PostStatus}, "open", "status"))
+            is_open = status is PostStatus.OPEN
+            if is_open and not org.is_verified:
+                raise row.problem("org", f"{org_name} is not verified; only verified organisations post.")
+            event_id = _event_for(run, row, open_post=is_open)
+            sector = row.sector("sector")
+            code = row.get("item_code")
+            catalogue_item = core.taxonomy.get(code) if code else None
+            if catalogue_item is not None:
+                item_key, item_label, sector = catalogue_item.key, catalogue_item.label, catalogue_item.sector
+            else:
+                try:
+                    item = core.taxonomy.resolve_item(row.text("item", "item", max_length=MAX_ITEM_TEXT), sector)
+                except UserError as exc:
+                    raise row.problem("item", exc.message) from None
+                item_key, item_label, sector = item.key, item.label, item.sector or sector
+                catalogue_item = core.taxonomy.get(item_key)
+            quantity = whole_number(row.get("quantity"), table, number, "quantity", low=1, high=MAX_QUANTITY,
+                                    what="The quantity")  # fmt: skip
+            remaining = quantity
+            if row.get("remaining"):
+                remaining = whole_number(row.get("remaining"), table, number, "remaining", low=0, high=quantity,
+                                         what="What remains")  # fmt: skip
+            unit = row.text("unit", "unit", max_length=MAX_UNIT, required=False) or (
                 catalogue_item.unit if catalogue_item else "units"
             )
-            place = core.gazetteer.resolve(cells.get("place", ""))
-            urgency_text = (cells.get("urgency") or "normal").casefold()
-            if urgency_text not in {u.value for u in Urgency}:
-                raise UserError("The urgency must be critical, high, normal or low.")
-            deadline = _deadline(cells.get("deadline", ""), zone=zone, now=now)
-            notes = clean_text(cells.get("notes"), "notes", max_length=MAX_NOTES, required=False, multiline=True)
-            refuse_personal_data(notes, "notes")
-            status = (cells.get("status") or "open").casefold()
-            if status != "open":
-                raise UserError("Only open posts can be imported; leave closed ones out.")
+            place = row.place(core.gazetteer)
+            assert place is not None  # noqa: S101 - required=True raises instead
+            urgency = Urgency(row.choice("urgency", {u.value for u in Urgency}, "normal", "urgency"))
+            notes = row.text("notes", "notes", max_length=MAX_NOTES, required=False, multiline=True)
+            try:
+                refuse_personal_data(notes, "notes")
+            except UserError as exc:
+                raise row.problem("notes", exc.message) from None
+            event = core.store.events.get(event_id)
+            assert event is not None  # noqa: S101 - found or inserted above
+            record = PostRecord(
+                kind=kind, event_id=event_id, org_id=org.id, sector=sector, item_key=item_key, item_label=item_label,
+                quantity=quantity, remaining=remaining, unit=unit, place_key=place.key, place_label=place.label,
+                lat=place.lat, lon=place.lon, urgency=urgency,
+                deadline=row.deadline("deadline", zone=zone, now=now, open_post=is_open), notes=notes, status=status,
+                created_at=row.moment("posted", now=now) or now,
+                closed_at=None if is_open else row.moment("closed", now=now) or now,
+                cell=cell_of(place.lat, place.lon, event.radius_km),
+            )  # fmt: skip
         except UserError as exc:
-            problems.append(f"{table.name} line {line}: {exc.message}")
+            run.note(exc)
             continue
-        checked.append(
-            (
-                line,
-                {
-                    "org_name": org_name, "kind": kind, "coalition_id": coalition.id, "event_id": event.id,
-                    "sector": item.sector or sector, "item_key": item.key, "item_label": item.label,
-                    "quantity": int(quantity_text), "unit": unit, "place_key": place.key,
-                    "place_label": place.label, "lat": place.lat, "lon": place.lon, "urgency": Urgency(urgency_text),
-                    "deadline": deadline, "notes": notes, "cell": cell_of(place.lat, place.lon, event.radius_km),
-                },
-            )
-        )  # fmt: skip
-    return checked
+        existing = core.store.imports.same_post(run.coalition_id, record, posted_known=bool(row.get("posted")))
+        if existing is not None:
+            run.summary.already_here[table.name[:-4]] += 1
+            post_id = existing
+        else:
+            wanted = run.local_id("posts", file_id, f"{kind.prefix}-{file_id}")
+            post_id = core.store.imports.insert_post(run.coalition_id, record, post_id=wanted, actor_id=run.actor_id)
+            core.store.audit.record(
+                run.coalition_id, run.actor_id, f"{kind.value}.import", f"post:{kind.prefix}-{post_id}", now,
+                org=org.id,
+            )  # fmt: skip
+            run.summary.imported[table.name[:-4]] += 1
+            if is_open and remaining > 0:
+                run.to_match.append(post_id)
+        if file_id is not None:
+            run.posts[kind][file_id] = post_id
 
 
-def _deadline(text: str, *, zone: ZoneInfo, now: datetime) -> datetime | None:
-    """An exported ISO moment ("2026-12-03T18:00:00+00:00") or what a person types ("2026-12-03")."""
-    text = text.strip()
-    if "+" in text[10:] or text.endswith("Z"):
+def _event_for(run: _Run, row: Cells, *, open_post: bool) -> int:
+    """The post's event by name; a coalition this import created opens the events its posts name."""
+    name = row.text("crisis", "crisis", max_length=80)
+    found = run.events.get(name_key(name))
+    if found is None and run.summary.created_coalition:
+        now = run.core.clock()
+        record = EventRecord(name, None, "", None, None, run.core.settings.default_radius_km, EventStatus.OPEN, now,
+                             None)  # fmt: skip
+        event_id = run.core.store.imports.insert_event(run.coalition_id, record, event_id=None, actor_id=run.actor_id)
+        run.summary.imported["events"] += 1
+        found = run.events[name_key(name)] = (event_id, "open")
+    if found is None or (open_post and found[1] != "open"):
+        raise row.problem("crisis", f"No open event called {name}; open it with /event open first.")
+    return found[0]
+
+
+def _matches(run: _Run, table: Table) -> None:
+    from bot.services.posts import MAX_QUANTITY
+
+    core, now = run.core, run.core.clock()
+    seen: dict[int, int] = {}
+    for number, cells in table.rows:
+        row = Cells(table, number, cells)
         try:
-            moment = from_iso(text.replace("Z", "+00:00"))
-        except ValueError:
-            moment = None
-        if moment is not None:
-            if moment <= now:
-                raise UserError(f"The deadline ({text}) is already past; give a future date.")
-            return moment
-    return parse_deadline(text, zone=zone, now=now, field="deadline")
-
-
-def _insert_org(core: Core, coalition_id: int, row: _OrgRow, actor_id: int, now: datetime) -> int:
-    """The org, its coordinators (none when the file names none), and its verification if the file says so."""
-    registrant = row.coordinators[0] if row.coordinators else actor_id
-    org_id = core.store.orgs.insert(
-        coalition_id,
-        name=row.name,
-        sectors=row.sectors,
-        place_key=row.place_key,
-        place_label=row.place_label,
-        lat=row.lat,
-        lon=row.lon,
-        contact=row.contact,
-        description=row.description,
-        registered_by=registrant,
-        now=now,
-        registrant_is_member=bool(row.coordinators),
-    )
-    for member in row.coordinators[1:]:
-        core.store.orgs.add_member(org_id, member, added_by=actor_id, now=now)
-    if row.verified:
-        core.store.orgs.verify(org_id, actor_id, now)
-    return org_id
+            file_id = run.file_id(row, "M", seen)
+            sides = []
+            for column, kind in (("need", PostKind.NEED), ("offer", PostKind.OFFER)):
+                ref = ref_number(row.get(column), kind.prefix, table, number, column)
+                post_id = run.posts[kind].get(ref)
+                post = core.store.posts.get(post_id if post_id is not None else ref)
+                if post is None or post.kind is not kind or post.coalition_id != run.coalition_id:
+                    raise row.problem(column, f"{kind.prefix}-{ref} is not in {kind.value}s.csv or in this coalition.")
+                sides.append(post)
+            need, offer = sides
+            status = row.choice("status", {s.value for s in MatchStatus}, "proposed", "status")
+            quantity = whole_number(row.get("quantity") or "0", table, number, "quantity", low=0, high=MAX_QUANTITY,
+                                    what="The quantity")  # fmt: skip
+            record = MatchRecord(
+                event_id=need.event_id, need_id=need.id, offer_id=offer.id,
+                score=row.number("score", low=0, high=10, default=0.0),
+                distance_km=row.number("distance_km", low=0, high=40_100, default=0.0),
+                quantity=quantity,
+                offer_quantity=whole_number(row.get("offer_quantity") or str(quantity), table, number,
+                                            "offer_quantity", low=0, high=MAX_QUANTITY, what="The offer's quantity"),
+                status=status, created_at=row.moment("proposed", now=now) or now,
+                committed_at=row.moment("committed", now=now), delivered_at=row.moment("delivered", now=now),
+                closed_at=row.moment("closed", now=now) or (row.moment("delivered", now=now)
+                                                            if status == "delivered" else None),
+            )  # fmt: skip
+        except UserError as exc:
+            run.note(exc)
+            continue
+        if core.store.imports.match_of_pair(need.id, offer.id) is not None:
+            run.summary.already_here["matches"] += 1
+            continue
+        wanted = run.local_id("matches", file_id, f"M-{file_id}")
+        match_id = core.store.imports.insert_match(run.coalition_id, record, match_id=wanted, actor_id=run.actor_id)
+        core.store.audit.record(run.coalition_id, SYSTEM_ACTOR, "match.import", f"match:{match_id}", now)
+        run.summary.imported["matches"] += 1

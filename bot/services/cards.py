@@ -36,7 +36,9 @@ class MatchCard:
 
     def _live(self) -> tuple[int, int]:
         if self.match.status is MatchStatus.PROPOSED:
-            moves = movement(self.need.remaining, self.offer.remaining, factor(self.need_unit, self.offer_unit))
+            # A hand-off moves the stalled commitment's quantity, which the need's remainder does not show.
+            wanted = self.match.quantity if self.match.replaces_id is not None else self.need.remaining
+            moves = movement(wanted, self.offer.remaining, factor(self.need_unit, self.offer_unit))
             return moves.need, moves.offer
         return self.match.quantity, self.match.offer_quantity
 

@@ -15,15 +15,18 @@ from zoneinfo import ZoneInfo
 
 from bot.core import Core
 from bot.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
+from bot.geo import Place, fold
 from bot.matching import cell_of
 from bot.models import Actor, ChannelKind, Coalition, Event, Match, Org, Post, PostKind, PostStatus, Urgency
+from bot.services import duplicates, freshness
+from bot.services.duplicates import DuplicateWarning
 from bot.services.events import resolve_event
 from bot.services.matches import SYSTEM_ACTOR, MatchCard, propose_for, retire_post
 from bot.services.notices import notify_channel, notify_user
 from bot.services.orgs import acting_org
-from bot.services.proposals import unit_mismatch
+from bot.services.proposals import home_matches_channel, unit_mismatch
 from bot.store.posts import NewPost
-from bot.taxonomy import MAX_ITEM_TEXT, sector_by_key
+from bot.taxonomy import CUSTOM_PREFIX, MAX_ITEM_TEXT, ItemRef, sector_by_key
 from bot.text import escape, parse_id
 from bot.units import UnitError
 from bot.validation import clean_text, parse_deadline
@@ -34,6 +37,7 @@ MAX_UNIT = 30
 MAX_UNIT_LABEL = 60  # a unit as read may be longer than typed: "1.5 L bottles" -> "bottles of 1.5 L"
 MAX_NOTES = 500
 LIST_LIMIT = 20
+DEADLINE_OPTION = {PostKind.NEED: "needed_by", PostKind.OFFER: "available_until"}
 
 _PHONE = re.compile(
     r"\+\d[\d\s().-]{6,}\d"  # international: +33 1 23 45 67 89
@@ -60,8 +64,12 @@ class PostResult:
     announced: bool
     # Where the proposals' buttons are: the matches channel, or each side's DMs when none is set.
     proposals_in_channel: bool = True
+    # An offer that matched no open need: stored, proposed the moment a need fits, never announced.
+    standby: bool = False
     # Why posts of the same item nearby were not proposed: their units don't convert (e.g. say the bottle size).
     unit_hint: str | None = None
+    # How typed text was read when it was not named exactly: ("insuline", "Insulin").
+    readings: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +132,8 @@ def post_need(
     notes: str | None = None,
     org: str | None = None,
     event: str | None = None,
-) -> PostResult:
+    allow_duplicate: bool = False,
+) -> PostResult | DuplicateWarning:
     try:
         level = Urgency((urgency or "normal").strip().casefold())
     except ValueError:
@@ -132,6 +141,7 @@ def post_need(
     return _post(
         core, actor, PostKind.NEED, sector=sector, item=item, quantity=quantity, location=location, urgency=level,
         unit=unit, deadline_text=needed_by, deadline_field="needed_by date", notes=notes, org=org, event=event,
+        allow_duplicate=allow_duplicate,
     )  # fmt: skip
 
 
@@ -148,11 +158,12 @@ def post_offer(
     notes: str | None = None,
     org: str | None = None,
     event: str | None = None,
-) -> PostResult:
+    allow_duplicate: bool = False,
+) -> PostResult | DuplicateWarning:
     return _post(
         core, actor, PostKind.OFFER, sector=sector, item=item, quantity=quantity, location=location,
         urgency=Urgency.NORMAL, unit=unit, deadline_text=available_until, deadline_field="available_until date",
-        notes=notes, org=org, event=event,
+        notes=notes, org=org, event=event, allow_duplicate=allow_duplicate,
     )  # fmt: skip
 
 
@@ -172,7 +183,9 @@ def _post(
     notes: str | None,
     org: str | None,
     event: str | None,
-) -> PostResult:
+    allow_duplicate: bool,
+) -> PostResult | DuplicateWarning:
+    """Validate and store a post, unless it looks like one of its org's open posts (then hold it, unless allowed)."""
     coalition = core.coalition_of(actor)
     poster = acting_org(core, coalition, actor, org)
     if not poster.is_verified:
@@ -182,7 +195,12 @@ def _post(
         )
     on_event = resolve_event(core, coalition, event, open_only=True)
     sector_key = sector_by_key(sector).key
-    item_ref = core.taxonomy.resolve_item(clean_text(item, "item", max_length=MAX_ITEM_TEXT), sector_key)
+    typed_item = clean_text(item, "item", max_length=MAX_ITEM_TEXT)
+    in_use = [
+        (key, key.removeprefix(CUSTOM_PREFIX).replace("_", " "))
+        for key in core.store.posts.custom_item_keys(on_event.id)
+    ]
+    item_ref = core.taxonomy.resolve_item(typed_item, sector_key, in_use)
     if isinstance(quantity, bool) or not isinstance(quantity, int) or not MIN_QUANTITY <= quantity <= MAX_QUANTITY:
         raise InvalidInput(f"The quantity must be a whole number from {MIN_QUANTITY} to {MAX_QUANTITY:,}.")
     catalogue_item = core.taxonomy.get(item_ref.key)
@@ -195,12 +213,26 @@ def _post(
     except UnitError as exc:
         raise InvalidInput(str(exc)) from None
     place = core.gazetteer.resolve(location)
+    readings = read_as(core, typed_item, item_ref, location, place)
     now = core.clock()
     deadline = parse_deadline(deadline_text, zone=ZoneInfo(coalition.timezone), now=now, field=deadline_field)
     clean_notes = clean_text(notes, "notes", max_length=MAX_NOTES, required=False)
     refuse_personal_data(clean_notes, "notes")
     _check_rate(core, actor, now)
     expire_due(core)
+    alike = None if allow_duplicate else duplicates.find_alike(
+        core, poster, kind, item_key=item_ref.key, place_key=place.key, unit=clean_unit, quantity=quantity, now=now
+    )  # fmt: skip
+    if alike is not None:
+        zone = ZoneInfo(coalition.timezone)
+        options: dict[str, object] = {
+            "sector": sector_key, "item": item_ref.key if item_ref.known else typed_item, "quantity": quantity,
+            "location": place.key, "unit": unit, "notes": clean_notes, "org": str(poster.id), "event": str(on_event.id),
+            DEADLINE_OPTION[kind]: duplicates.deadline_option(deadline, zone),
+        }  # fmt: skip
+        if kind is PostKind.NEED:
+            options["urgency"] = urgency.value
+        return duplicates.hold(core, actor, coalition, kind, alike, options, now)
     with core.store.atomic():
         post_id = core.store.posts.insert(
             NewPost(
@@ -218,18 +250,44 @@ def _post(
             coalition.id, actor.user_id, f"{kind.value}.post", f"post:{post.ref}", now,
             org=poster.id, item=item_ref.key, quantity=quantity, place=place.key,
         )  # fmt: skip
-        announced = _announce(core, coalition, post, poster, now)
+        freshness.start(core, post, now)
         proposed = propose_for(core, post.id, now)
+        # An offer nobody needs yet stands by: announcing it would invite goods nobody asked for.
+        standby = kind is PostKind.OFFER and not proposed
+        announced = False if standby else _announce(core, coalition, post, poster, now)
     hint = None if proposed else unit_mismatch(core, post, radius_km=on_event.radius_km, now=now)
     return PostResult(
         post=post,
         org=poster,
         event=on_event,
         proposals=proposed,
-        proposals_in_channel=bool(core.store.coalitions.channel_targets(coalition.id, ChannelKind.MATCHES)),
+        proposals_in_channel=home_matches_channel(core, coalition.id, poster.home_guild_id) is not None,
         announced=announced,
+        standby=standby,
         unit_hint=hint,
+        readings=readings,
     )
+
+
+def post_held(core: Core, actor: Actor, pending_id: int) -> PostResult:
+    """**Post anyway**: post what the duplicate warning held, checking everything again at the click."""
+    with core.store.atomic():
+        pending = duplicates.claim(core, actor, pending_id)
+        poster = post_need if pending.kind is PostKind.NEED else post_offer
+        result = poster(core, actor, **pending.options, allow_duplicate=True)  # type: ignore[arg-type]
+    assert isinstance(result, PostResult)  # noqa: S101 - duplicates allowed
+    return result
+
+
+def read_as(core: Core, typed_item: str, item: ItemRef, location: str, place: Place) -> tuple[tuple[str, str], ...]:
+    """What was typed and what it was read as, for each of item and place that was not named exactly."""
+    readings = []
+    if item.corrected:
+        readings.append((typed_item, item.label))
+    typed_place = " ".join(location.split())
+    if typed_place != place.key and fold(typed_place) not in {fold(place.name), fold(place.label)}:
+        readings.append((typed_place, place.label))
+    return tuple(readings)
 
 
 def _announce(core: Core, coalition: Coalition, post: Post, org: Org, now) -> bool:

@@ -22,9 +22,14 @@ from bot.store.checkpoints import Checkpointer
 from bot.store.coalitions import Coalitions
 from bot.store.digests import Digests
 from bot.store.events import Events
+from bot.store.federation import Federation
+from bot.store.follow_through import Freshness
+from bot.store.hazards import Hazards
+from bot.store.imports import Imports
 from bot.store.matches import Matches
 from bot.store.orgs import Orgs
 from bot.store.outbox import Outbox
+from bot.store.pending import PendingPosts
 from bot.store.posts import Posts
 
 
@@ -67,7 +72,12 @@ class Store:
         self.outbox = Outbox(self.db)
         self.digests = Digests(self.db)
         self.posts = Posts(self.db)
+        self.pending = PendingPosts(self.db)
         self.matches = Matches(self.db)
+        self.federation = Federation(self.db)
+        self.freshness = Freshness(self.db)
+        self.hazards = Hazards(self.db)
+        self.imports = Imports(self.db)
 
     @contextmanager
     def atomic(self) -> Iterator[None]:

@@ -29,6 +29,14 @@ def backup_database(source_path: str | Path, dest_path: str | Path) -> dict[str,
     dest_path.parent.mkdir(parents=True, exist_ok=True)
     partial = dest_path.with_name(dest_path.name + ".partial")
     partial.unlink(missing_ok=True)
+    try:
+        return _copy(source_path, partial, dest_path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def _copy(source_path: Path, partial: Path, dest_path: Path) -> dict[str, int]:
     source = sqlite3.connect(f"file:{source_path.resolve()}?mode=ro", uri=True)
     try:
         source.execute("PRAGMA busy_timeout = 5000")

@@ -11,7 +11,8 @@ from bot.models import Match, MatchStatus
 
 _COLUMNS = (
     "id, coalition_id, event_id, need_id, offer_id, score, distance_km, quantity, status, need_accepted_by,"
-    " offer_accepted_by, created_at, committed_at, delivered_at, offer_quantity"
+    " offer_accepted_by, created_at, committed_at, delivered_at, offer_quantity, due_at, nudges, reported_at,"
+    " reported_by, replaces_id"
 )
 _LIVE = "('proposed', 'committed')"
 
@@ -32,17 +33,21 @@ class Matches:
         quantity: int,
         offer_quantity: int,
         now: datetime,
+        due_at: datetime | None = None,
+        replaces_id: int | None = None,
     ) -> int | None:
         """A new proposal's id; None if this pair was ever proposed before (it never is twice).
 
-        ``quantity`` is in the need's unit, ``offer_quantity`` in the offer's.
+        ``quantity`` is in the need's unit, ``offer_quantity`` in the offer's; ``due_at``: when it expires
+        unanswered; ``replaces_id``: the stalled commitment it would take over.
         """
         cursor = self.db.execute(
             "INSERT OR IGNORE INTO matches (coalition_id, event_id, need_id, offer_id, score, distance_km, quantity,"
-            " offer_quantity, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'proposed', ?)",
+            " offer_quantity, status, created_at, due_at, replaces_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'proposed', ?, ?, ?)",
             [
                 coalition_id, event_id, need_id, offer_id, round(score, 6), distance_km, quantity, offer_quantity,
-                to_iso(now),
+                to_iso(now), to_iso(due_at) if due_at else None, replaces_id,
             ],
         )  # fmt: skip
         return int(cursor.lastrowid) if cursor.rowcount == 1 and cursor.lastrowid else None
@@ -59,14 +64,64 @@ class Matches:
             [need_side, offer_side, match_id],
         )
 
-    def commit(self, match_id: int, quantity: int, offer_quantity: int, now: datetime) -> bool:
-        """Commit a proposal: ``quantity`` credited to the need (its unit), ``offer_quantity`` from the offer."""
+    def commit(
+        self, match_id: int, quantity: int, offer_quantity: int, now: datetime, *, due_at: datetime | None = None
+    ) -> bool:
+        """Commit a proposal: ``quantity`` credited to the need (its unit), ``offer_quantity`` from the offer;
+        ``due_at`` is when its delivery is first chased."""
         cursor = self.db.execute(
-            "UPDATE matches SET status = 'committed', quantity = ?, offer_quantity = ?, committed_at = ?"
-            " WHERE id = ? AND status = 'proposed'",
-            [quantity, offer_quantity, to_iso(now), match_id],
+            "UPDATE matches SET status = 'committed', quantity = ?, offer_quantity = ?, committed_at = ?, due_at = ?,"
+            " nudges = 0 WHERE id = ? AND status = 'proposed'",
+            [quantity, offer_quantity, to_iso(now), to_iso(due_at) if due_at else None, match_id],
         )
         return cursor.rowcount == 1
+
+    def report_delivered(self, match_id: int, by: int, now: datetime) -> bool:
+        """The offering side says it arrived; the commitment stands until the needing side confirms."""
+        cursor = self.db.execute(
+            "UPDATE matches SET reported_at = ?, reported_by = ?, due_at = NULL"
+            " WHERE id = ? AND status = 'committed' AND reported_at IS NULL",
+            [to_iso(now), by, match_id],
+        )
+        return cursor.rowcount == 1
+
+    def set_committed_quantity(self, match_id: int, quantity: int, offer_quantity: int) -> bool:
+        """Lower a commitment to what actually arrived, each side in its unit (the caller returns the difference)."""
+        cursor = self.db.execute(
+            "UPDATE matches SET quantity = ?, offer_quantity = ?"
+            " WHERE id = ? AND status = 'committed' AND quantity >= ? AND offer_quantity >= ?",
+            [quantity, offer_quantity, match_id, quantity, offer_quantity],
+        )
+        return cursor.rowcount == 1
+
+    def set_due(self, match_id: int, due_at: datetime | None, *, nudges: int) -> None:
+        self.db.execute(
+            "UPDATE matches SET due_at = ?, nudges = ? WHERE id = ? AND status IN ('proposed', 'committed')",
+            [to_iso(due_at) if due_at else None, nudges, match_id],
+        )
+
+    def due(self, now: datetime, *, limit: int = 200) -> list[Match]:
+        """Live matches whose time-out or delivery deadline has come (through the ``matches_due`` index)."""
+        rows = self.db.execute(
+            f"SELECT {_COLUMNS} FROM matches WHERE status IN {_LIVE} AND due_at IS NOT NULL"  # noqa: S608
+            " AND due_at <= ? ORDER BY due_at, id LIMIT ?",
+            [to_iso(now), limit],
+        ).fetchall()
+        return [_match(row) for row in rows]
+
+    def next_due_at(self) -> datetime | None:
+        row = self.db.execute(
+            f"SELECT MIN(due_at) FROM matches WHERE status IN {_LIVE} AND due_at IS NOT NULL"  # noqa: S608
+        ).fetchone()
+        return from_iso(row[0]) if row and row[0] else None
+
+    def replacing(self, match_id: int) -> list[Match]:
+        """Live hand-off proposals that would take over the commitment ``match_id``."""
+        rows = self.db.execute(
+            f"SELECT {_COLUMNS} FROM matches WHERE replaces_id = ? AND status IN {_LIVE}",  # noqa: S608
+            [match_id],
+        ).fetchall()
+        return [_match(row) for row in rows]
 
     def deliver(self, match_id: int, by: int, now: datetime) -> bool:
         cursor = self.db.execute(
@@ -96,6 +151,14 @@ class Matches:
             f"SELECT {_COLUMNS} FROM matches WHERE need_id = ? AND status IN {_LIVE}"  # noqa: S608
             f" UNION SELECT {_COLUMNS} FROM matches WHERE offer_id = ? AND status IN {_LIVE} ORDER BY id",
             [post_id, post_id],
+        ).fetchall()
+        return [_match(row) for row in rows]
+
+    def proposed_for_event(self, event_id: int) -> list[Match]:
+        """The event's proposals still waiting for an answer, oldest first."""
+        rows = self.db.execute(
+            f"SELECT {_COLUMNS} FROM matches WHERE event_id = ? AND status = 'proposed' ORDER BY id",  # noqa: S608
+            [event_id],
         ).fetchall()
         return [_match(row) for row in rows]
 
@@ -159,7 +222,8 @@ class Matches:
 def _match(row: tuple) -> Match:
     (
         match_id, coalition_id, event_id, need_id, offer_id, score, distance, quantity, status,
-        need_accepted_by, offer_accepted_by, created_at, committed_at, delivered_at, offer_quantity,
+        need_accepted_by, offer_accepted_by, created_at, committed_at, delivered_at, offer_quantity, due_at, nudges,
+        reported_at, reported_by, replaces_id,
     ) = row  # fmt: skip
     return Match(
         id=match_id,
@@ -177,4 +241,9 @@ def _match(row: tuple) -> Match:
         committed_at=from_iso(committed_at),
         delivered_at=from_iso(delivered_at),
         offer_quantity=quantity if offer_quantity is None else offer_quantity,
+        due_at=from_iso(due_at),
+        nudges=nudges,
+        reported_at=from_iso(reported_at),
+        reported_by=reported_by,
+        replaces_id=replaces_id,
     )

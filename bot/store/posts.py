@@ -15,7 +15,7 @@ from bot.models import Post, PostKind, PostStatus, Urgency
 
 _COLUMNS = (
     "id, kind, coalition_id, event_id, org_id, sector, item_key, item_label, quantity, remaining, unit,"
-    " place_label, lat, lon, urgency, deadline, notes, status, posted_by, created_at"
+    " place_label, lat, lon, urgency, deadline, notes, status, posted_by, created_at, unconfirmed_since"
 )
 BAND_FACTOR = 4  # a latitude band stands for several cells, so it may return more
 _CANDIDATE_COLUMNS = "id, item_key, remaining, unit, lat, lon, urgency, deadline, created_at"
@@ -148,7 +148,8 @@ class Posts:
         if org_ids is not None:
             sql += f" AND org_id IN ({', '.join('?' for _ in org_ids)})"
             params += org_ids
-        sql += " ORDER BY urgency_rank, id DESC LIMIT ?"
+        # Posts nobody has confirmed lately come after those that are known to stand.
+        sql += " ORDER BY unconfirmed_since IS NOT NULL, urgency_rank, id DESC LIMIT ?"
         params.append(limit)
         return [_post(row) for row in self.db.execute(sql, params).fetchall()]
 
@@ -165,6 +166,41 @@ class Posts:
         needle = text.strip().casefold()
         found = [_post(row) for row in self.db.execute(sql, [*org_ids, to_iso(now), kind.value]).fetchall()]
         return [p for p in found if needle in p.ref.casefold() or needle in p.item_label.casefold()][:limit]
+
+    def custom_item_keys(self, event_id: int, *, limit: int = 1000) -> list[str]:
+        """Distinct custom item keys of the event's open posts (a range read of the open-item index)."""
+        rows = self.db.execute(
+            "SELECT DISTINCT item_key FROM posts WHERE event_id = ? AND kind IN ('need', 'offer') AND status = 'open'"
+            " AND item_key >= 'custom:' AND item_key < 'custom;' LIMIT ?",
+            [event_id, limit],
+        ).fetchall()
+        return [row[0] for row in rows]
+
+    def open_alike(
+        self, org_id: int, kind: PostKind, item_key: str, place_key: str, unit: str, *, since: datetime, now: datetime
+    ) -> list[Post]:
+        """The org's open posts of this kind, item, place and unit posted after ``since``, newest first."""
+        sql = (
+            f"SELECT {_COLUMNS} FROM posts WHERE org_id = ? AND {open_posts()} AND kind = ? AND item_key = ?"  # noqa: S608
+            " AND place_key = ? AND unit = ? AND created_at > ? ORDER BY id DESC LIMIT 20"
+        )
+        params = [org_id, to_iso(now), kind.value, item_key, place_key, unit, to_iso(since)]
+        return [_post(row) for row in self.db.execute(sql, params).fetchall()]
+
+    def update_terms(
+        self, post_id: int, *, quantity: int, urgency: Urgency, deadline: datetime | None, notes: str
+    ) -> bool:
+        """Set an open post's quantity (what is pledged stays pledged), urgency, deadline and notes.
+
+        False, and nothing changed, if the post is no longer open or more than ``quantity`` is pledged.
+        """
+        cursor = self.db.execute(
+            "UPDATE posts SET remaining = remaining + ? - quantity, quantity = ?, urgency = ?, urgency_rank = ?,"
+            " deadline = ?, notes = ? WHERE id = ? AND status = 'open' AND quantity - remaining <= ?",
+            [quantity, quantity, urgency.value, urgency.rank, to_iso(deadline) if deadline else None, notes,
+             post_id, quantity],
+        )  # fmt: skip
+        return cursor.rowcount == 1
 
     def posted_since(self, user_id: int, since: datetime) -> int:
         row = self.db.execute(
@@ -233,6 +269,22 @@ class Posts:
             moments.append(from_iso(row[0]) - pressing)  # type: ignore[operator]
         return min(moments) if moments else None
 
+    def set_quantity(self, post_id: int, quantity: int) -> bool:
+        """A new total; what is already committed or delivered stays covered. False if below that."""
+        cursor = self.db.execute(
+            "UPDATE posts SET remaining = ? - (quantity - remaining), quantity = ?"
+            " WHERE id = ? AND ? >= quantity - remaining",
+            [quantity, quantity, post_id, quantity],
+        )
+        return cursor.rowcount == 1
+
+    def next_deadline(self) -> datetime | None:
+        """The soonest deadline among open posts (through the ``posts_open_deadline`` index)."""
+        row = self.db.execute(
+            "SELECT MIN(deadline) FROM posts WHERE status = 'open' AND deadline IS NOT NULL"
+        ).fetchone()
+        return from_iso(row[0]) if row and row[0] else None
+
     def due_for_expiry(self, now: datetime, *, limit: int = 500) -> list[Post]:
         """Open posts whose deadline has passed (through the ``posts_open_deadline`` index)."""
         rows = self.db.execute(
@@ -246,7 +298,7 @@ class Posts:
 def _post(row: tuple) -> Post:
     (
         post_id, kind, coalition_id, event_id, org_id, sector, item_key, item_label, quantity, remaining, unit,
-        place_label, lat, lon, urgency, deadline, notes, status, posted_by, created_at,
+        place_label, lat, lon, urgency, deadline, notes, status, posted_by, created_at, unconfirmed_since,
     ) = row  # fmt: skip
     return Post(
         id=post_id,
@@ -269,4 +321,5 @@ def _post(row: tuple) -> Post:
         status=PostStatus(status),
         posted_by=posted_by,
         created_at=from_iso(created_at),  # type: ignore[arg-type]
+        unconfirmed_since=from_iso(unconfirmed_since),
     )

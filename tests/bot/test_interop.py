@@ -43,22 +43,27 @@ def read(path: Path) -> tuple[list[str], list[str], list[dict[str, str]]]:
     return header, tags, [dict(zip(header, r, strict=True)) for r in body]
 
 
-def test_export_writes_four_files_each_with_an_hxl_row(tmp_path):
+def test_export_writes_every_file_with_an_hxl_row(tmp_path):
     core = seeded(tmp_path / "live.db")
 
     counts = export_dir(core.store.path, tmp_path / "out", gazetteer=core.gazetteer)
 
-    assert counts == {"orgs": 2, "needs": 1, "offers": 1, "matches": 1}
+    assert counts == {"events": 1, "orgs": 2, "needs": 1, "offers": 1, "matches": 1, "3w": 3}
     for name in counts:
         header, tags, _ = read(tmp_path / "out" / f"{name}.csv")
         assert len(tags) == len(header) and all(t.startswith("#") for t in tags)
     _, org_tags, orgs_rows = read(tmp_path / "out" / "orgs.csv")
-    assert {"#org+name", "#sector+list", "#geo+lat", "#geo+lon", "#adm1+code", "#status"} <= set(org_tags)
-    assert orgs_rows[0]["name"] == "Houston Food Bank" and orgs_rows[0]["adm1"] == "TX"
+    assert {"#org+name", "#geo+lat", "#geo+lon", "#adm1+name", "#country+code+v_iso3", "#status+code"} <= set(org_tags)
+    assert (orgs_rows[0]["name"], orgs_rows[0]["adm1"], orgs_rows[0]["adm1_code"], orgs_rows[0]["country"]) == (
+        "Houston Food Bank", "Texas", "TX", "USA",
+    )  # fmt: skip
+    assert orgs_rows[0]["sectors"] == "Food Security; WASH (water, sanitation, hygiene)"
     _, need_tags, [need] = read(tmp_path / "out" / "needs.csv")
-    assert {"#item+name", "#value+quantity", "#date+deadline", "#severity", "#event+name"} <= set(need_tags)
-    assert (need["id"], need["org"], need["item_code"], need["quantity"]) == ("N-1", "Houston Food Bank",
-                                                                                need["item_code"], "500")  # fmt: skip
+    assert {"#item+name", "#need+num", "#item+unit", "#date+end", "#severity+code", "#crisis+name"} <= set(need_tags)
+    assert not any(t.startswith("#value") for t in need_tags), "counts of goods are not money"
+    assert (need["id"], need["org"], need["quantity"], need["unit"], need["geonames_id"]) == (
+        "N-1", "Houston Food Bank", "500", "bottles", "4699066",
+    )  # fmt: skip
     _, _, [match] = read(tmp_path / "out" / "matches.csv")
     assert (match["need"], match["offer"], match["need_org"], match["offer_org"]) == (
         "N-1", "O-2", "Houston Food Bank", "Gulf Water",
@@ -85,15 +90,16 @@ def test_exported_text_cannot_run_as_a_formula(tmp_path):
     assert rows[0]["description"] == "'=SUM(A1)"
 
 
-def test_an_export_imports_into_a_new_server_with_the_same_orgs_and_open_posts(tmp_path):
+def test_an_export_imports_into_a_server_that_opened_the_same_event(tmp_path):
     core = seeded(tmp_path / "live.db")
     export_dir(core.store.path, tmp_path / "out", include_contacts=True, gazetteer=core.gazetteer)
+    (tmp_path / "out" / "events.csv").unlink()
     target = Core(store=Store(tmp_path / "new.db"), clock=FakeClock())
     events.open_event(target, Actor(user_id=2, guild_id=600, is_admin=True), name="Hurricane Delta", location="Houston")
 
-    counts = import_dir(target, tmp_path / "out", actor_id=2)
+    summary = import_dir(target, tmp_path / "out", actor_id=2)
 
-    assert counts == {"orgs": 2, "needs": 1, "offers": 1}
+    assert summary.imported == {"events": 0, "orgs": 2, "needs": 1, "offers": 1, "matches": 1}
     imported = {o.name: o for o in target.store.orgs.list(1)}
     assert imported["Houston Food Bank"].contact == "ops@hfb.example" and imported["Gulf Water"].is_verified
     assert imported["Houston Food Bank"].description == "=SUM(A1)"  # the formula guard is undone on the way in
@@ -115,6 +121,7 @@ def write_csv(path: Path, header: list[str], tags: list[str], *rows: list[str]) 
 
 ORG_HEADER = ["name", "sectors", "place", "status", "contact"]
 ORG_TAGS = ["#org+name", "#sector+list", "#loc+name", "#status", "#contact"]
+NOTHING_NEW = {"events": 0, "orgs": 0, "needs": 0, "offers": 0, "matches": 0}
 
 
 def snapshot(core: Core) -> dict[str, list[tuple]]:
@@ -154,12 +161,16 @@ def test_one_bad_row_rejects_the_whole_import_and_names_every_problem(tmp_path):
         import_dir(core, folder)
 
     lines = [p.split(": ", 1)[0] for p in caught.value.problems]
-    assert lines == [f"orgs.csv line {n}" for n in (4, 5, 6, 7, 8, 9)] + [
-        f"needs.csv line {n}" for n in (3, 4, 5, 6, 7)
-    ]
+    assert lines == [
+        "orgs.csv row 4, column name", "orgs.csv row 5, column sectors", "orgs.csv row 6, column place",
+        "orgs.csv row 7, column name", "orgs.csv row 8, column name", "orgs.csv row 9, column status",
+        "needs.csv row 3, column quantity", "needs.csv row 4, column deadline", "needs.csv row 5, column org",
+        "needs.csv row 6, column crisis", "needs.csv row 7, column notes",
+    ]  # fmt: skip
     text = "\n".join(caught.value.problems)
-    for words in ("can't be empty", "not a sector", "No town", "already registered", "mentions", "pending or verified",
-                  "quantity", "already past", "not verified", "No open event", "phone number"):  # fmt: skip
+    for words in ("can't be empty", "not a cluster or sector", "No town", "already registered", "mentions",
+                  "pending, verified", "quantity", "already past", "not verified", "No open event",
+                  "phone number"):  # fmt: skip
         assert words in text
     assert snapshot(core) == before
 
@@ -170,27 +181,25 @@ def test_columns_are_found_by_hxl_tag_when_headers_differ(tmp_path):
     write_csv(tmp_path / "orgs.csv", ["Organisation", "Cluster", "Town"], ["#org+name", "#sector+list", "#loc+name"],
               ["Relief One", "wash;shelter", "Houston"])  # fmt: skip
 
-    assert import_dir(core, tmp_path) == {"orgs": 1, "needs": 0, "offers": 0}
+    assert import_dir(core, tmp_path).imported == NOTHING_NEW | {"orgs": 1}
     [org] = core.store.orgs.list(1)
     assert org.sectors == ("wash", "shelter") and org.contact == "" and core.store.orgs.member_ids(org.id) == []
 
 
-def test_import_into_a_database_path_and_the_coalition_must_be_clear(tmp_path):
+def test_import_into_a_fresh_database_creates_its_coalition_and_several_must_be_named(tmp_path):
     path = tmp_path / "new.db"
-    Store(path).close()
     write_csv(tmp_path / "orgs.csv", ORG_HEADER, ORG_TAGS, ["Relief One", "wash", "Houston", "pending", ""])
-    with pytest.raises(Exception, match="no coalition yet"):
-        import_into(path, tmp_path)
+    first = import_into(path, tmp_path)
+    assert first.created_coalition and first.imported["orgs"] == 1
     core = Core(store=Store(path), clock=FakeClock())
     core.coalition_of(ADMIN)
-    core.coalition_of(Actor(user_id=1, guild_id=501))
     core.store.close()
     with pytest.raises(Exception, match="several coalitions"):
         import_into(path, tmp_path)
-    assert import_into(path, tmp_path, coalition_id=2) == {"orgs": 1, "needs": 0, "offers": 0}
+    assert import_into(path, tmp_path, coalition_id=2).imported["orgs"] == 1
 
 
 def test_an_empty_folder_is_refused(tmp_path):
     core = seeded(tmp_path / "live.db")
-    with pytest.raises(ImportRejected, match=r"no orgs\.csv"):
+    with pytest.raises(ImportRejected, match=r"no such folder"):
         import_dir(core, tmp_path / "nothing")

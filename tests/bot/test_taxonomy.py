@@ -161,3 +161,32 @@ def test_a_word_naming_two_items_is_refused_at_load(tmp_path: Path):
     )
     with pytest.raises(SettingsError, match="shelter"):
         Taxonomy.load(path)
+
+
+def test_a_typo_reads_as_an_item_of_the_chosen_sector_first(taxonomy):
+    ref = taxonomy.resolve_item("insuline", "health")
+    assert (ref.key, ref.label, ref.corrected) == ("insulin", "Insulin", True)
+    assert not taxonomy.resolve_item("insulin", "health").corrected
+
+
+def test_another_sectors_item_needs_a_closer_spelling(taxonomy):
+    # One edit in eleven letters is close enough from any sector; one in eight or two in nine is not.
+    assert taxonomy.resolve_item("hygene kits", "health").key == "hygiene_kits"
+    assert taxonomy.resolve_item("insuline", "wash").key == "custom:insuline"
+    assert taxonomy.resolve_item("tarpolin", "health").key == "custom:tarpolin"
+    assert taxonomy.resolve_item("tarpolin", "shelter").key == "tarpaulin"
+
+
+@pytest.mark.parametrize("text", ["ice", "coats", "solar panels", "tent pegs", "sunscreen"])
+def test_short_words_and_new_things_stay_custom(taxonomy, text):
+    ref = taxonomy.resolve_item(text, "shelter")
+    assert not ref.known and ref.key.startswith("custom:")
+
+
+def test_custom_items_in_use_match_a_close_spelling(taxonomy):
+    in_use = [("custom:solar_panel", "solar panels"), ("custom:tent_peg", "tent pegs")]
+    ref = taxonomy.resolve_item("solar panles", "shelter", in_use)
+    assert (ref.key, ref.label, ref.known, ref.corrected) == ("custom:solar_panel", "solar panels", False, True)
+    assert taxonomy.resolve_item("Solar Panel", "shelter", in_use).key == "custom:solar_panel"
+    assert taxonomy.resolve_item("solar lamps", "shelter", in_use).key == "solar_lamps"
+    assert taxonomy.resolve_item("sunscreen", "shelter", in_use).key == "custom:sunscreen"

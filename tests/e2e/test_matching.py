@@ -49,7 +49,12 @@ async def test_need_and_offer_match_commit_reveal_contacts_and_deliver(world):
     rematch = match_message(world, "M-2")
     assert "N-1" in rematch.embeds[0].fields[0].name and "200 bottles" in rematch.embeds[0].fields[2].value
 
-    done = await world.bob.click(match_message(world, "M-1"), custom_id=button(1, DELIVERED))
+    reported = await world.bob.click(match_message(world, "M-1"), custom_id=button(1, DELIVERED))
+
+    assert reported.ephemeral and "reported delivered" in reported.response.content
+    assert {b.label for b in buttons(match_message(world, "M-1"))} == {"Received", "Cancel"}
+    form = await world.alice.click(match_message(world, "M-1"), custom_id="coalesce:received:1")
+    done = await world.alice.submit_modal(form, {"quantity": "300"})
 
     assert done.ephemeral and "delivered" in done.response.content
     delivered = match_message(world, "M-1")
@@ -156,10 +161,10 @@ async def test_a_need_past_its_date_expires_on_the_sweep_and_its_poster_hears_of
     await post_need(world, world.alice, quantity=100, urgency="high", needed_by="2026-12-02")
     clock.advance(days=2)
 
-    expired, _ = await world.env.bot.get_cog("Housekeeping").sweep()
+    swept = await world.env.bot.get_cog("Housekeeping").sweep()
     await world.env.settle()
 
-    assert expired == 1
+    assert swept.expired == 1
     assert "expired" in world.alice.user.dm_channel.last_message.content
     listed = await world.dave.slash(world.general, "need list")
     assert "N-1" not in (listed.response.embeds[0].description or "")
