@@ -70,7 +70,6 @@ class CoalesceTree(app_commands.CommandTree):
             interaction.command.qualified_name if interaction.command else "?",
             exc_info=getattr(error, "original", error),
         )
-        count_outcome(interaction, "failed")
         await send_ephemeral(interaction, GENERIC_APOLOGY)
 
     def _from_interaction(self, interaction: discord.Interaction) -> None:
@@ -151,6 +150,10 @@ def log_outcome(interaction: discord.Interaction, outcome: str, reason: str, *, 
         reason,
         elapsed_ms,
     )
+    ops = getattr(interaction.client, "ops", None)
+    if isinstance(ops, OpsMetrics):  # the same outcome, counted for /metrics
+        kind, _, name = action.partition("=")
+        ops.command(kind, name, outcome, elapsed_ms / 1000 if started else None)
 
 
 def refusal_message(error: BaseException) -> str | None:
@@ -173,19 +176,9 @@ async def answer_refusal(interaction: discord.Interaction, error: BaseException)
     if message is None:
         return False
     interaction.command_failed = True  # not a completion: nothing to log as "ok", nothing queued to send
-    count_outcome(interaction, "refused")
     log_outcome(interaction, "refused", refusal_code(error))
     await send_ephemeral(interaction, message)
     return True
-
-
-def count_outcome(interaction: discord.Interaction, outcome: str) -> None:
-    """Count a command's outcome and latency for /metrics (see bot.ops)."""
-    ops = getattr(interaction.client, "ops", None)
-    if ops is not None:
-        started = interaction.extras.get("started")
-        name = interaction.command.qualified_name if interaction.command else "?"
-        ops.command(name, outcome, time.perf_counter() - started if started else None)
 
 
 def _answer_refusals_of(command: app_commands.Command) -> None:
@@ -250,7 +243,7 @@ class WaitingInteractions:
 
 
 class CoalesceBot(commands.Bot):
-    def __init__(self, core: Core, *, scheduler_enabled: bool = True) -> None:
+    def __init__(self, core: Core, *, scheduler_enabled: bool = True, watch_feeds: bool = True) -> None:
         intents = discord.Intents.default()
         super().__init__(
             command_prefix=commands.when_mentioned,
@@ -262,6 +255,8 @@ class CoalesceBot(commands.Bot):
         )
         self.core = core
         self.scheduler_enabled = scheduler_enabled
+        # Polling public hazard feeds reaches the internet: on with the scheduler, off in offline mode.
+        self.watch_feeds = scheduler_enabled and watch_feeds
         self.waiting = WaitingInteractions()
         self.ops = OpsMetrics(core)
 
@@ -295,8 +290,6 @@ class CoalesceBot(commands.Bot):
         self, interaction: discord.Interaction, command: app_commands.Command | app_commands.ContextMenu
     ) -> None:
         log_outcome(interaction, "ok", "ok", action=f"command={command.qualified_name}")
-        started = interaction.extras.get("started")
-        self.ops.command(command.qualified_name, "ok", time.perf_counter() - started if started else None)
         # Whatever the command queued in the outbox leaves now, after the reply.
         from cogs.dispatcher import dispatcher_of
         from cogs.housekeeping import reschedule
@@ -313,12 +306,14 @@ class CoalesceBot(commands.Bot):
 def create_bot(database: str | Path, clock: Clock | None = None, **settings: Any) -> commands.Bot:
     """A bot with every cog loaded, not yet connected, its SQLite at ``database``.
 
-    ``settings`` override the defaults of :class:`~bot.settings.Settings` by name;
+    ``settings`` override the defaults of :class:`~bot.settings.Settings` by name; ``scheduler=False``
+    stops every timer (digests, reminders, feeds) and ``watch_feeds=False`` only the hazard feeds' polling;
     ``clock`` replaces the default clock (tests and the scheduler share it). The default is
     ``discord.utils.utcnow``: the real time on Discord, the simulator's under simcord, so
     simulated time moves every timer, deadline and display together.
     """
     scheduler_enabled = bool(settings.pop("scheduler", True))
+    watch_feeds = bool(settings.pop("watch_feeds", True))
     # The defaults file, never the process environment: a bot built twice is built the same.
     resolved = load_settings(environ={}).with_overrides(database=database, **settings)
     core = Core(
@@ -326,4 +321,4 @@ def create_bot(database: str | Path, clock: Clock | None = None, **settings: Any
         settings=resolved,
         clock=clock or discord.utils.utcnow,
     )
-    return CoalesceBot(core, scheduler_enabled=scheduler_enabled)
+    return CoalesceBot(core, scheduler_enabled=scheduler_enabled, watch_feeds=watch_feeds)

@@ -244,7 +244,14 @@ class Ranked:
 
 
 def rank_candidates(
-    post: Post, candidates: Iterable[Candidate], *, taxonomy: Taxonomy, radius_km: float, now: datetime, limit: int
+    post: Post,
+    candidates: Iterable[Candidate],
+    *,
+    taxonomy: Taxonomy,
+    radius_km: float,
+    now: datetime,
+    limit: int,
+    min_level: int = 0,
 ) -> list[Ranked]:
     """The ``limit`` best candidates for ``post``, scored like :func:`evaluate`.
 
@@ -256,7 +263,7 @@ def rank_candidates(
     """
     is_need = post.kind is PostKind.NEED
     own_unit = taxonomy.unit(post.item_key, post.unit)
-    own_level = reach_level(post.urgency, post.created_at, post.deadline, now)
+    own_level = max(min_level, reach_level(post.urgency, post.created_at, post.deadline, now))
     ranked: dict[int, Ranked] = {}
     for other in candidates:
         if other.id in ranked:

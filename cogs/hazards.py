@@ -105,7 +105,7 @@ def alert_view(hazard_id: int) -> discord.ui.View:
 class HazardCog(commands.Cog):
     def __init__(self, bot: CoalesceBot) -> None:
         self.bot = bot
-        self.watcher = Watcher(bot.core, on_alerts=lambda: dispatcher_of(bot).kick())
+        self.watcher = Watcher(bot.core, on_alerts=lambda: dispatcher_of(bot).kick(), on_poll=bot.ops.feed_polled)
         self._task: asyncio.Task[None] | None = None
 
     async def cog_load(self) -> None:
@@ -122,8 +122,8 @@ class HazardCog(commands.Cog):
         await self.watcher.close()
 
     def restart_watcher(self) -> None:
-        """(Re)start the watcher with the scheduler: it plans afresh, and ends by itself when nothing is watched."""
-        if not self.bot.scheduler_enabled:
+        """(Re)start the watcher (when the bot watches feeds): it plans afresh, and ends when nothing is watched."""
+        if not self.bot.watch_feeds:
             return
         if self._task is not None and not self._task.done():
             self._task.cancel()

@@ -1,6 +1,5 @@
 """Upkeep on the bot's clock: posts past their date expire, silent posts are asked and marked, proposals
-time out, deliveries are chased, posts that waited for a near partner reach farther, and contacts past
-retention are erased.
+time out, deliveries are chased, and contacts past retention are erased.
 
 An idle bot sleeps until the next due moment: one timer, set from the database
 (the soonest deadline, freshness step and match time-out, each an indexed MIN),
@@ -21,9 +20,9 @@ from typing import TYPE_CHECKING, cast
 from discord.ext import commands
 
 from bot.retention import purge_expired_contacts
-from bot.services import freshness, timeouts
+from bot.services import upkeep
 from bot.services.posts import expire_due
-from bot.services.proposals import next_widening, widen_due
+from bot.services.upkeep import FollowUp
 from cogs.dispatcher import dispatcher_of
 
 if TYPE_CHECKING:
@@ -33,24 +32,17 @@ log = logging.getLogger("coalesce.housekeeping")
 
 # Contact retention is counted in days: looking every few hours is plenty, and bounds an idle bot's sleep.
 RETENTION_CHECK = timedelta(hours=6)
-WIDEN_BATCH = 200  # posts widened per transaction batch; the loop runs between batches
 
 
 @dataclass(frozen=True, slots=True)
 class SweepResult:
     expired: int
     purged: int
-    prompts: int = 0
-    unconfirmed: int = 0
-    proposals_expired: int = 0
-    nudged: int = 0
-    escalated: int = 0
-    widened: int = 0
+    follow_up: FollowUp
 
     @property
     def changed(self) -> bool:
-        return any((self.expired, self.purged, self.prompts, self.unconfirmed, self.proposals_expired,
-                    self.nudged, self.escalated, self.widened))  # fmt: skip
+        return bool(self.expired or self.purged or self.follow_up.changed)
 
 
 class Housekeeping(commands.Cog):
@@ -73,17 +65,12 @@ class Housekeeping(commands.Cog):
 
     def next_due(self) -> datetime:
         """The soonest moment something is due; never later than the next retention check."""
-        store, now = self.bot.core.store, self.bot.core.clock()
+        now = self.bot.core.clock()
         if self._last_retention is None:
             return now  # just started: do at once what fell due while the bot was down
-        moments = [
-            self._last_retention + RETENTION_CHECK,
-            store.posts.next_deadline(),
-            store.freshness.next_due_at(),
-            store.matches.next_due_at(),
-            next_widening(self.bot.core),
-        ]
-        return min(m for m in moments if m is not None)
+        retention = self._last_retention + RETENTION_CHECK
+        due = upkeep.next_due(self.bot.core)
+        return min(retention, due) if due is not None else retention
 
     def reschedule(self) -> None:
         """Set the one timer for the next due moment (call after anything that may bring one closer)."""
@@ -120,28 +107,7 @@ class Housekeeping(commands.Cog):
         if self._last_retention is None or now >= self._last_retention + RETENTION_CHECK:
             purged = purge_expired_contacts(core)
             self._last_retention = now
-        prompts = unconfirmed = 0
-        while True:
-            fresh = freshness.sweep(core, core.clock())
-            prompts, unconfirmed = prompts + fresh.prompts, unconfirmed + fresh.unconfirmed
-            await asyncio.sleep(0)
-            if not fresh.more:
-                break
-        lapsed = nudged = escalated = 0
-        while True:
-            timed = timeouts.sweep(core, core.clock())
-            lapsed, nudged, escalated = lapsed + timed.expired, nudged + timed.nudged, escalated + timed.escalated
-            await asyncio.sleep(0)
-            if not timed.more:
-                break
-        widened = 0
-        while True:
-            step = widen_due(core, core.clock(), limit=WIDEN_BATCH)
-            widened += step
-            await asyncio.sleep(0)
-            if step < WIDEN_BATCH:
-                break
-        result = SweepResult(len(expired), purged, prompts, unconfirmed, lapsed, nudged, escalated, widened)
+        result = SweepResult(len(expired), purged, await upkeep.follow_up(core))
         if result.changed:
             log.info("housekeeping: %s", result)
             dispatcher_of(self.bot).kick()

@@ -6,12 +6,14 @@ from datetime import datetime
 
 import discord
 
+from bot.matching import HOLD
 from bot.models import MatchStatus, Post, PostKind, PostStatus, Urgency
 from bot.services.matches import ContactReveal, MatchCard
 from bot.services.posts import PostLine, PostResult
 from bot.taxonomy import sector_by_key
 from bot.text import escape
 from cogs.common import COLOUR, mention_list
+from cogs.listing import fit
 
 URGENCY_MARK = {
     Urgency.CRITICAL: "🔴 critical",
@@ -75,7 +77,7 @@ def post_embed(post: Post, org_name: str, *, event_name: str | None = None) -> d
         embed.add_field(name="Notes", value=escape(post.notes)[:1024], inline=False)
     if event_name:
         embed.set_footer(text=f"Event: {event_name}")
-    return embed
+    return fit(embed)
 
 
 def posted_reply(result: PostResult) -> tuple[str, discord.Embed]:
@@ -97,6 +99,11 @@ def posted_reply(result: PostResult) -> tuple[str, discord.Embed]:
         follow = f"Both organisations accept or decline {where}."
     elif result.unit_hint:
         follow = f"No match yet. {escape(result.unit_hint)}"
+    elif result.farther:
+        follow = (
+            f"No match near it yet: {result.farther} fitting post(s) farther away. If nothing nearer appears "
+            f"within {hold_text(post)}, the nearest of them is proposed (near posts meet first: trucks drive less)."
+        )
     elif result.standby:
         follow = (
             "It is on standby: no one needs this now; we will propose it the moment someone does — "
@@ -106,7 +113,7 @@ def posted_reply(result: PostResult) -> tuple[str, discord.Embed]:
         follow = "No match yet: you will be proposed one as soon as a fitting post appears."
     noun = "need" if post.kind is PostKind.NEED else "offer"
     read = "".join(f" Read “{escape(typed)}” as **{escape(meant)}**." for typed, meant in result.readings)
-    return f"Posted {noun} **{post.ref}**.{read} {follow}", embed
+    return f"Posted {noun} **{post.ref}**.{read} {follow}", fit(embed)
 
 
 def announcement_embed(payload: dict[str, object]) -> discord.Embed:
@@ -127,7 +134,7 @@ def announcement_embed(payload: dict[str, object]) -> discord.Embed:
         embed.add_field(name="Needed by" if is_need else "Available until", value=when(moment))
     if payload.get("notes"):
         embed.add_field(name="Notes", value=escape(str(payload["notes"]))[:1024], inline=False)
-    return embed
+    return fit(embed)
 
 
 def ended_note(count: int) -> str:
@@ -174,7 +181,7 @@ def match_embed(card: MatchCard) -> discord.Embed:
     embed.add_field(name="Distance", value=f"{match.distance_km:,.0f} km")
     embed.add_field(name="Status", value=status_line(card), inline=False)
     embed.set_footer(text=f"Score {match.score:.2f} · contacts are shared by DM once both sides accept")
-    return embed
+    return fit(embed)
 
 
 def status_line(card: MatchCard) -> str:
@@ -230,3 +237,9 @@ def contact_message(reveal: ContactReveal) -> str:
         "and the receiving side confirms with **Received**; "
         "if it falls through, **Cancel** returns the quantity to both posts. Please keep this contact private."
     )
+
+
+def hold_text(post: Post) -> str:
+    """How long a post waits for a near partner before it reaches farther ("6 hours")."""
+    hours = round(HOLD.get(post.urgency, HOLD[Urgency.NORMAL]).total_seconds() / 3600)
+    return f"{hours} hour{'s' if hours != 1 else ''}"

@@ -171,3 +171,17 @@ def widen_due(core: Core, now: datetime, *, limit: int = 500) -> int:
 def next_widening(core: Core) -> datetime | None:
     """When :func:`widen_due` next has work: the earliest moment an open post's reach grows."""
     return core.store.posts.next_widening(HOLD, max_level=MAX_REACH_LEVEL, pressing=PRESSING)
+
+
+def farther_partners(core: Core, post: Post, *, radius_km: float, now: datetime) -> int:
+    """How many posts would pair with ``post`` if it reached the whole event now (read-only, a few at most).
+
+    An offer with partners only farther than its near reach is waiting for a near need first, not on standby.
+    """
+    limits = {key: 2 for key in core.taxonomy.compatible_keys(post.item_key)}
+    candidates = core.store.posts.candidates(post, limits=limits, radius_km=radius_km, now=now)
+    return len(
+        rank_candidates(
+            post, candidates, taxonomy=core.taxonomy, radius_km=radius_km, now=now, limit=3, min_level=MAX_REACH_LEVEL
+        )
+    )
