@@ -485,6 +485,12 @@ def pending_posts(db: Database) -> None:
     )
 
 
+@migrations(name="0015_sandbox")
+def app_state(db: Database) -> None:
+    # Small facts about the deployment itself, such as the hash of the slash commands last synced.
+    _execute_all(db, "CREATE TABLE app_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
 @migrations(name="0017_near_first")
 def near_first(db: Database) -> None:
     # Pairs that are not critical are matched near first, and a post's reach doubles each hold it waits: a sweep
