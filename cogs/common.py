@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING, cast
 import discord
 from discord import app_commands
 
+from bot.app import DEFERRED_PUBLICLY
 from bot.core import Core
 from bot.errors import Forbidden
 from bot.models import Actor
+from bot.text import escape
 
 if TYPE_CHECKING:
     from bot.app import CoalesceBot
@@ -70,6 +72,12 @@ async def acting_in(interaction: discord.Interaction, servers: list[int]) -> Act
     return replace(actor, guild_id=guild_id, is_admin=False)
 
 
+def channel_name(channel_id: int, guild: discord.Guild | None) -> str:
+    """A channel as ``#name`` (escaped), looked up in this server; ids are not names."""
+    channel = guild.get_channel(channel_id) if guild else None
+    return f"#{escape(channel.name)}" if channel else "a channel of another server, or deleted"
+
+
 def choice(name: str, value: str) -> app_commands.Choice[str]:
     return app_commands.Choice(name=name[:100], value=value[:100])
 
@@ -118,18 +126,27 @@ def mention_list(user_ids: list[int], *, limit: int = 10) -> str:
 BEHIND_S = 0.5
 
 
-async def acknowledge_if_behind(interaction: discord.Interaction) -> None:
-    """Under a burst, acknowledge now (privately) so the deadline holds whatever the queue ahead of us."""
+async def acknowledge_if_behind(interaction: discord.Interaction, *, ephemeral: bool) -> None:
+    """Under a burst, acknowledge now so the deadline holds whatever the queue ahead of us.
+
+    ``ephemeral`` is the visibility of the command's final answer: the acknowledgement
+    becomes that answer's message, and Discord keeps its visibility, so acknowledging
+    privately would turn a public confirmation private just because the bot was busy.
+    """
     since_created = (discord.utils.utcnow() - interaction.created_at).total_seconds()
     received = interaction.extras.get("received")
     since_received = time.perf_counter() - received if received is not None else 0.0
     if max(since_created, since_received) > BEHIND_S and not interaction.response.is_done():
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+        # A refusal after this must still be private (see bot.app.send_ephemeral).
+        interaction.extras[DEFERRED_PUBLICLY] = not ephemeral
 
 
-async def reply(interaction: discord.Interaction, content: str, *, embed: discord.Embed) -> None:
+async def reply(
+    interaction: discord.Interaction, content: str, *, embed: discord.Embed, ephemeral: bool = False
+) -> None:
     """The command's answer: the response itself, or the follow-up to an early acknowledgement."""
     if interaction.response.is_done():
-        await interaction.followup.send(content, embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
+        await interaction.followup.send(content, embed=embed, ephemeral=ephemeral, allowed_mentions=NO_PINGS)
     else:
-        await interaction.response.send_message(content, embed=embed, allowed_mentions=NO_PINGS)
+        await interaction.response.send_message(content, embed=embed, ephemeral=ephemeral, allowed_mentions=NO_PINGS)

@@ -37,12 +37,12 @@ def lived_in(path: Path):
     accept_match(core, food, committed.match.id)
     accept_match(core, tarps, committed.match.id)
     shelter = posts.post_need(core, water, sector="shelter", item="tarpaulin", quantity=40, location="Galveston",
-                              urgency="high", needed_by="2026-12-03")  # fmt: skip
+                              urgency="critical", needed_by="2026-12-03")  # fmt: skip
     tarp_offer = posts.post_offer(core, tarps, sector="shelter", item="tarp", quantity=25, location="Beaumont")
     [declined] = tarp_offer.proposals
     decline_match(core, water, declined.match.id)
     gallons = posts.post_need(core, food, sector="wash", item="water", quantity=100, unit="gallons",
-                              location="Houston")  # fmt: skip
+                              location="Houston", urgency="critical")  # fmt: skip
     litres = posts.post_offer(core, water, sector="wash", item="water", quantity=200, unit="litres",
                               location="Galveston")  # fmt: skip
     [converted] = [c for c in litres.proposals if c.match.need_id == gallons.post.id]
@@ -109,3 +109,29 @@ def test_importing_back_into_the_source_database_is_a_no_op(tmp_path):
 
     assert sum(summary.imported.values()) == 0
     assert core.store.db.execute("SELECT * FROM posts ORDER BY id").fetchall() == before
+
+
+def test_ids_taken_in_the_target_are_renumbered_reported_and_matches_follow_their_posts(tmp_path):
+    core, clock = lived_in(tmp_path / "live.db")
+    export_dir(core.store.path, tmp_path / "out", include_contacts=True, gazetteer=core.gazetteer)
+    other = core_world(tmp_path / "other.db")
+    other.clock.now = clock.now
+    local = other.add_org("Bayou Kitchens", 40)
+    posts.post_need(other.core, local, sector="food", item="rice", quantity=7, location="Houston")
+
+    summary = import_dir(other.core, tmp_path / "out")
+
+    assert "org 1 -> org 2" in summary.renumbered and "N-1 -> N-2" in summary.renumbered
+    assert not [r for r in summary.renumbered if r.startswith("M-")], "match ids were free here"
+    assert "Ids taken here were renumbered: org 1 -> org 2, org 2 -> org 3" in "\n".join(summary.lines())
+    store = other.core.store
+    assert store.posts.get(1).item_key == "rice" and store.posts.get(1).quantity == 7, "the target's own post stays"
+    moved = [m for m in store.matches.list(1, statuses=tuple(MatchStatus), limit=100)]
+    assert len(moved) == 4
+    for match in moved:
+        need, offer = store.posts.get(match.need_id), store.posts.get(match.offer_id)
+        assert need.kind.value == "need" and offer.kind.value == "offer"
+        assert need.item_key == offer.item_key or {need.item_key, offer.item_key} <= {"tarpaulin", "tarp"}
+        assert store.orgs.get(need.org_id).name != "Bayou Kitchens"
+    again = import_dir(other.core, tmp_path / "out")
+    assert sum(again.imported.values()) == 0, "renumbered records are found again, not duplicated"
