@@ -123,20 +123,21 @@ def _draw_fulfilment(axes, data: ChartData) -> None:
         return
     # Each point is a whole day's running total: plot it at noon, the middle of its day.
     noons = [datetime.combine(day, time(12)) for day in data.days]
-    axes.plot(noons, data.requested, marker="o", color=REQUESTED_COLOUR, label="requested (cumulative)")
-    axes.plot(noons, data.delivered, marker="o", color=DELIVERED_COLOUR, label="delivered (cumulative)")
+    axes.plot(noons, data.requested, marker="o", color=REQUESTED_COLOUR, label="needs posted (cumulative)")
+    axes.plot(noons, data.delivered, marker="o", color=DELIVERED_COLOUR, label="needs filled (cumulative)")
     axes.fill_between(noons, data.delivered, color=DELIVERED_COLOUR, alpha=0.2)
     if len(noons) <= YOUNG_DAYS:
         # A young event has a point or two: say what they are, as the line cannot yet.
         for values, colour in ((data.requested, REQUESTED_COLOUR), (data.delivered, DELIVERED_COLOUR)):
             for noon, value in zip(noons, values, strict=True):
-                axes.annotate(f"{value:,}", (noon, value), textcoords="offset points", xytext=(6, 4), fontsize=9,
+                label = f"{value:,.1f}".removesuffix(".0")
+                axes.annotate(label, (noon, value), textcoords="offset points", xytext=(6, 4), fontsize=9,
                               color=colour)  # fmt: skip
     day_axis(axes, data.days)
     if data.requested and data.requested[-1]:
         share = data.delivered[-1] / data.requested[-1]
         axes.text(0.02, 0.95, f"{share:.0%} delivered", transform=axes.transAxes, va="top", fontsize=10)
-    axes.set_ylabel("quantity (all items)")
+    axes.set_ylabel("needs (a delivery fills its share)")
     axes.set_ylim(bottom=0, top=max(data.requested + data.delivered + [1]) * 1.25)
     axes.legend(loc="upper left", bbox_to_anchor=(0, 0.9), fontsize=8, frameon=False)
     axes.spines[["top", "right"]].set_visible(False)

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.interop import ImportRejected, import_dir
-from bot.services import posts
+from bot.services import freshness, posts
 from tests.e2e.matching_helpers import core_world
 
 TABLES = ("events", "orgs", "org_members", "posts", "matches", "outbox", "audit_log")
@@ -69,8 +69,9 @@ def test_a_real_shaped_3w_file_imports_with_clusters_by_acronym_and_bare_coordin
 
 
 def test_imported_open_needs_are_matched_and_the_summary_counts_the_proposals(world, tmp_path):
+    # The offer is near the imported need (Houston), so they are matched at once.
     posts.post_offer(world.core, world.coordinators["Gulf Water"], sector="wash", item="bottled water",
-                     quantity=300, location="Galveston")  # fmt: skip
+                     quantity=300, location="Houston")  # fmt: skip
     write(tmp_path / "in" / "needs.csv", REAL_3W[:5])
 
     summary = import_dir(world.core, tmp_path / "in")
@@ -219,3 +220,16 @@ def test_any_file_either_imports_or_is_refused_by_file_and_row(world, tmp_path, 
     world.core.store.db.execute("DELETE FROM outbox")
     world.core.store.db.execute("DELETE FROM matches")
     world.core.store.db.execute("DELETE FROM posts")
+
+
+def test_imported_open_posts_are_asked_about_after_their_freshness_window(world, tmp_path):
+    write(tmp_path / "in" / "needs.csv", REAL_3W)
+    import_dir(world.core, tmp_path / "in")
+    imported = world.core.store.posts.get(1)
+
+    assert world.core.store.freshness.next_due_at() is not None
+    world.clock.now += timedelta(hours=200)
+    asked = freshness.sweep(world.core, world.clock.now)
+
+    assert asked.asked >= 1 and imported is not None
+    assert world.core.store.freshness.confirmed_at(imported.id) is not None
