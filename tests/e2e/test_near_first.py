@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from bot.app import create_bot
-from cogs.dispatcher import dispatcher_of
 from tests.e2e.matching_helpers import post_need, post_offer, ready_world
 
 HOUR = 3600
@@ -18,11 +17,6 @@ def make_bot(database):
         return create_bot(database, scheduler=True)
 
     return build
-
-
-@pytest.fixture(autouse=True)
-def without_outbox_poll(simcord_env):
-    dispatcher_of(simcord_env.bot).poll.cancel()
 
 
 def proposals(world) -> list:
@@ -41,7 +35,6 @@ async def test_a_far_offer_is_proposed_to_a_normal_need_once_it_has_waited_six_h
     assert proposals(world) == []
 
     await world.env.restart_bot(make_bot())  # the wait is kept in the database, not in memory
-    dispatcher_of(world.env.bot).poll.cancel()
     await world.env.advance_time(1 * HOUR + 60)
 
     [proposal] = proposals(world)
