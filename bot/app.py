@@ -26,6 +26,7 @@ log = logging.getLogger("coalesce")
 EXTENSIONS = (
     "cogs.dispatcher",
     "cogs.config",
+    "cogs.coalition",
     "cogs.org",
     "cogs.event",
     "cogs.need",
@@ -35,6 +36,7 @@ EXTENSIONS = (
     "cogs.digest",
     "cogs.housekeeping",
     "cogs.follow_through",
+    "cogs.hazards",
     "cogs.ops",
 )
 
@@ -61,6 +63,7 @@ class CoalesceTree(app_commands.CommandTree):
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         if await answer_refusal(interaction, error):
             return  # only reachable for a refusal raised outside a command's invocation
+        log_outcome(interaction, "error", "error")
         log.error(
             "command failed: interaction=%s command=%s",
             interaction.id,
@@ -78,9 +81,76 @@ class CoalesceTree(app_commands.CommandTree):
         super()._from_interaction(interaction)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """Refuse a guild-only command that arrives from a DM: Discord's client hides it there, nothing more.
+
+        A crafted request can still send it, and discord.py does not check, so the
+        bot does, before the command runs.
+        """
         interaction.extras["started"] = time.perf_counter()
         cast("CoalesceBot", self.client).waiting.started()
+        if interaction.guild_id is None and is_guild_only(interaction.command):
+            # Autocomplete has nothing to suggest outside a server, and no way to say so.
+            if interaction.type is not discord.InteractionType.autocomplete:
+                await answer_refusal(interaction, app_commands.NoPrivateMessage())
+            return False
         return True
+
+
+def carries(message: discord.Message | None, custom_id: str) -> bool:
+    """Whether the message shows a component with this custom id (at any depth of its rows)."""
+    if message is None:
+        return False
+    rows: list[object] = list(message.components)
+    while rows:
+        component = rows.pop()
+        if getattr(component, "custom_id", None) == custom_id:
+            return True
+        rows.extend(getattr(component, "children", None) or [])
+    return False
+
+
+def is_guild_only(command: object) -> bool:
+    """Whether the command, or a group it belongs to, is declared for servers only."""
+    while command is not None:
+        contexts = getattr(command, "allowed_contexts", None)
+        if getattr(command, "guild_only", False) or (
+            contexts is not None and not contexts.dm_channel and not contexts.private_channel
+        ):
+            return True
+        command = getattr(command, "parent", None)
+    return False
+
+
+def refusal_code(error: Exception) -> str:
+    """The reason a command or click did not go through, as a code for logs (never the message)."""
+    original = getattr(error, "original", error)
+    if isinstance(original, UserError):
+        return original.code
+    if isinstance(error, app_commands.MissingPermissions):
+        return "missing_permissions"
+    if isinstance(error, app_commands.NoPrivateMessage):
+        return "guild_only"
+    if isinstance(error, app_commands.CheckFailure):
+        return "check_failed"
+    return "error"
+
+
+def log_outcome(interaction: discord.Interaction, outcome: str, reason: str, *, action: str | None = None) -> None:
+    """One line per command or click: what, where, how it ended and why. No user id, no typed text."""
+    started = interaction.extras.get("started")
+    elapsed_ms = (time.perf_counter() - started) * 1000 if started else -1.0
+    if action is None:
+        command = interaction.command
+        action = f"command={command.qualified_name if command else '?'}"
+    log.info(
+        "%s guild=%s interaction=%s outcome=%s reason=%s latency_ms=%.1f",
+        action,
+        interaction.guild_id,
+        interaction.id,
+        outcome,
+        reason,
+        elapsed_ms,
+    )
 
 
 def refusal_message(error: BaseException) -> str | None:
@@ -104,12 +174,7 @@ async def answer_refusal(interaction: discord.Interaction, error: BaseException)
         return False
     interaction.command_failed = True  # not a completion: nothing to log as "ok", nothing queued to send
     count_outcome(interaction, "refused")
-    log.info(
-        "command=%s guild=%s outcome=refused reason=%s",
-        interaction.command.qualified_name if interaction.command else "?",
-        interaction.guild_id,
-        type(getattr(error, "original", error)).__name__,
-    )
+    log_outcome(interaction, "refused", refusal_code(error))
     await send_ephemeral(interaction, message)
     return True
 
@@ -210,19 +275,28 @@ class CoalesceBot(commands.Bot):
         # kept out of the collector's full passes, which would otherwise walk it all and stall the loop.
         gc.freeze()
 
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Answer a click on a button its message never carried: a crafted request, refused in words.
+
+        discord.py only runs a persistent button's callback when the clicked
+        message carries that custom id, and otherwise drops the click without a
+        word, which Discord shows as "This interaction failed".
+        """
+        if interaction.type is not discord.InteractionType.component:
+            return
+        custom_id = str((interaction.data or {}).get("custom_id", ""))
+        if not custom_id.startswith("coalesce:") or carries(interaction.message, custom_id):
+            return
+        interaction.extras.setdefault("started", time.perf_counter())
+        log_outcome(interaction, "refused", "forged_button", action="button=?")
+        await send_ephemeral(interaction, "That button is not on this message, so nothing was done.")
+
     async def on_app_command_completion(
         self, interaction: discord.Interaction, command: app_commands.Command | app_commands.ContextMenu
     ) -> None:
+        log_outcome(interaction, "ok", "ok", action=f"command={command.qualified_name}")
         started = interaction.extras.get("started")
-        elapsed_ms = (time.perf_counter() - started) * 1000 if started else -1.0
-        log.info(
-            "command=%s guild=%s user=%s outcome=ok latency_ms=%.1f",
-            command.qualified_name,
-            interaction.guild_id,
-            interaction.user.id,
-            elapsed_ms,
-        )
-        self.ops.command(command.qualified_name, "ok", elapsed_ms / 1000 if started else None)
+        self.ops.command(command.qualified_name, "ok", time.perf_counter() - started if started else None)
         # Whatever the command queued in the outbox leaves now, after the reply.
         from cogs.dispatcher import dispatcher_of
         from cogs.housekeeping import reschedule

@@ -280,6 +280,97 @@ def alert_roles(db: Database) -> None:
     )
 
 
+@migrations(name="0011_federation")
+def federation(db: Database) -> None:
+    # Several servers may form one coalition: an org belongs to the server where it registered (whose admins
+    # vet it, and whose matches channel shows its proposals), an audit row names the server it came from,
+    # invites are single-use codes (only their hash is kept). Event-open DMs are sent once per org and event
+    # name; hazard alerts once per coalition and hazard, from feeds each coalition turns on for its area.
+    _execute_all(
+        db,
+        """
+        ALTER TABLE coalitions ADD COLUMN lead_guild_id INTEGER;
+        ALTER TABLE orgs ADD COLUMN home_guild_id INTEGER;
+        ALTER TABLE orgs ADD COLUMN event_alerts INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE audit_log ADD COLUMN guild_id INTEGER;
+        UPDATE coalitions SET lead_guild_id =
+            (SELECT MIN(g.guild_id) FROM guild_links g WHERE g.coalition_id = coalitions.id);
+        UPDATE orgs SET home_guild_id =
+            (SELECT MIN(g.guild_id) FROM guild_links g WHERE g.coalition_id = orgs.coalition_id);
+        CREATE INDEX orgs_by_home_guild ON orgs(home_guild_id);
+        CREATE TABLE coalition_invites (
+            code_hash TEXT PRIMARY KEY,
+            coalition_id INTEGER NOT NULL REFERENCES coalitions(id),
+            guild_id INTEGER NOT NULL,
+            created_by INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            used_by_guild INTEGER,
+            used_at TEXT
+        );
+        CREATE TABLE event_alerts (
+            coalition_id INTEGER NOT NULL REFERENCES coalitions(id),
+            event_key TEXT NOT NULL,
+            org_id INTEGER NOT NULL REFERENCES orgs(id),
+            event_id INTEGER NOT NULL REFERENCES events(id),
+            sent_at TEXT NOT NULL,
+            PRIMARY KEY (coalition_id, event_key, org_id)
+        );
+        CREATE TABLE hazard_areas (
+            coalition_id INTEGER PRIMARY KEY REFERENCES coalitions(id),
+            place_label TEXT NOT NULL,
+            lat REAL NOT NULL,
+            lon REAL NOT NULL,
+            radius_km REAL NOT NULL,
+            set_by INTEGER NOT NULL,
+            set_at TEXT NOT NULL
+        );
+        CREATE TABLE hazard_feeds (
+            coalition_id INTEGER NOT NULL REFERENCES coalitions(id),
+            feed TEXT NOT NULL,
+            enabled INTEGER NOT NULL,
+            min_severity TEXT NOT NULL,
+            set_by INTEGER NOT NULL,
+            set_at TEXT NOT NULL,
+            PRIMARY KEY (coalition_id, feed)
+        );
+        CREATE TABLE hazards (
+            id INTEGER PRIMARY KEY,
+            feed TEXT NOT NULL,
+            source_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            title TEXT NOT NULL,
+            place TEXT NOT NULL,
+            lat REAL NOT NULL,
+            lon REAL NOT NULL,
+            severity TEXT NOT NULL,
+            rank REAL NOT NULL,
+            occurred_at TEXT NOT NULL,
+            url TEXT NOT NULL,
+            radius_km REAL NOT NULL,
+            first_seen_at TEXT NOT NULL,
+            UNIQUE (feed, source_id)
+        );
+        CREATE INDEX hazards_by_time ON hazards(occurred_at);
+        CREATE TABLE hazard_alerts (
+            coalition_id INTEGER NOT NULL REFERENCES coalitions(id),
+            hazard_id INTEGER NOT NULL REFERENCES hazards(id),
+            event_id INTEGER REFERENCES events(id),
+            alerted_at TEXT NOT NULL,
+            PRIMARY KEY (coalition_id, hazard_id)
+        );
+        CREATE TABLE feed_state (
+            feed TEXT PRIMARY KEY,
+            etag TEXT,
+            last_modified TEXT,
+            failures INTEGER NOT NULL DEFAULT 0,
+            next_poll_at TEXT,
+            last_error TEXT
+        );
+        """,
+    )
+
+
 @migrations(name="0013_identity")
 def identity(db: Database) -> None:
     # Names are now unique by what a reader sees (NFKC, invisible characters dropped, case folded):

@@ -94,6 +94,7 @@ class Coalition:
     timezone: str
     digest_times: tuple[str, ...]
     created_at: datetime
+    lead_guild_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +111,8 @@ class Org:
     status: OrgStatus
     registered_by: int
     created_at: datetime
+    home_guild_id: int | None = None  # the server where it registered: its admins vet it
+    event_alerts: bool = True  # DMs to its coordinators when an event opens near it
 
     @property
     def is_verified(self) -> bool:
@@ -225,3 +228,4 @@ class AuditEntry:
     subject: str
     detail: dict[str, object]
     at: datetime
+    guild_id: int | None = None  # the server the action came from; None for the bot's own

@@ -25,6 +25,8 @@ from functools import lru_cache
 
 import pint
 
+from bot.text import escape
+
 # pint's dimensions that goods are measured in; time is left out on purpose (a volunteer "day" is not 24 hours).
 PHYSICAL = {
     (("[length]", 3),): "volume",
@@ -241,16 +243,18 @@ def count_unit(text: str) -> Unit:
 def _sized(noun_text: str, size_text: str, sizes: dict[str, str], depth: int) -> Unit:
     amount = _AMOUNT.match(size_text)
     if amount is None:
-        raise UnitError(f"Say the size as a number and a unit, like “{noun_text} of 24 tins” or “(1.5 L)”.")
+        raise UnitError(f"Say the size as a number and a unit, like “{escape(noun_text)} of 24 tins” or “(1.5 L)”.")
     number = _number(amount["number"])
     if not 0 < number <= MAX_SIZE:
         raise UnitError(f"A size must be more than zero and at most {MAX_SIZE:,}.")
     if _physical(_words(noun_text)) is not None:
-        raise UnitError(f"“{noun_text}” is a measure, not a pack: say e.g. “bags of 25 kg” or “cartons of 24 tins”.")
+        raise UnitError(
+            f"“{escape(noun_text)}” is a measure, not a pack: say e.g. “bags of 25 kg” or “cartons of 24 tins”."
+        )
     inner = _parse(amount["unit"].strip(), sizes, depth + 1)
     container = count_unit(noun_text)
     if container.dimensions & inner.dimensions:
-        raise UnitError(f"“{noun_text}” can't be measured in itself; give its size in another unit.")
+        raise UnitError(f"“{escape(noun_text)}” can't be measured in itself; give its size in another unit.")
     inner_text = f"{_plain(number)} {_size_label(inner, number)}"
     label = f"{_words(noun_text)} of {inner_text}"
     measures = (*container.measures, *((d, m * number) for d, m in inner.measures))

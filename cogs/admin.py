@@ -11,6 +11,7 @@ from discord.ext import commands
 from bot.models import AuditEntry
 from bot.services import audit, status
 from bot.text import escape
+from bot.text import escape as esc
 from cogs.common import COLOUR, NO_PINGS, actor_of, choice, core_of
 
 MAX_DESCRIPTION = 4000
@@ -22,8 +23,10 @@ async def action_autocomplete(interaction: discord.Interaction, current: str) ->
     return [choice(a, a) for a in actions if needle in a][:25]
 
 
-def entry_line(entry: AuditEntry) -> str:
+def entry_line(entry: AuditEntry, servers: dict[int, str] | None = None) -> str:
     who = "Coalesce" if entry.actor_id == audit.SYSTEM_ACTOR else f"<@{entry.actor_id}>"
+    if entry.guild_id is not None and servers:
+        who += f" in *{esc(servers.get(entry.guild_id, str(entry.guild_id)))}*"
     detail = ", ".join(f"{key}={value}" for key, value in sorted(entry.detail.items()))
     detail = f" — {escape(detail[:150])}" if detail else ""
     return f"{discord.utils.format_dt(entry.at, 'f')} {who} **{entry.action}** {entry.subject}{detail}"
@@ -47,7 +50,6 @@ def size(nbytes: int) -> str:
     return f"{value:,.1f} GB"
 
 
-@app_commands.guild_only()
 class AdminCog(commands.Cog):
     def __init__(self, bot: commands.Bot) -> None:
         self.bot = bot
@@ -60,6 +62,7 @@ class AdminCog(commands.Cog):
         export="Attach every matching entry as a CSV file",
     )
     @app_commands.autocomplete(action=action_autocomplete)
+    @app_commands.guild_only()  # on each command: a plain Cog's class decorator reaches none of them
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.checks.has_permissions(manage_guild=True)
     async def audit(
@@ -82,10 +85,11 @@ class AdminCog(commands.Cog):
             )
             return
         entries = audit.recent_entries(core, actor, action=action, member_id=member_id)
+        servers = audit.server_names(core, actor)
         embed = discord.Embed(title="Audit log", colour=COLOUR)
         lines: list[str] = []
         for entry in entries:
-            line = entry_line(entry)
+            line = entry_line(entry, servers)
             if sum(len(x) + 1 for x in lines) + len(line) > MAX_DESCRIPTION:
                 break
             lines.append(line)
@@ -94,6 +98,7 @@ class AdminCog(commands.Cog):
         await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
 
     @app_commands.command(name="status", description="Is Coalesce healthy? Uptime, notice backlog, last digest")
+    @app_commands.guild_only()
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.checks.has_permissions(manage_guild=True)
     async def status(self, interaction: discord.Interaction) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, cast
 
 import discord
 from discord import app_commands
 
 from bot.core import Core
+from bot.errors import Forbidden
 from bot.models import Actor
 
 if TYPE_CHECKING:
@@ -32,6 +34,40 @@ def actor_of(interaction: discord.Interaction) -> Actor:
         is_admin=bool(permissions.manage_guild or permissions.administrator),
         guild_name=interaction.guild.name if interaction.guild else "",
     )
+
+
+async def server_still_joined(client: discord.Client, guild_ids: list[int], user_id: int) -> int | None:
+    """The first of these servers the user still belongs to, asked of Discord now; None if none.
+
+    Asked, not looked up: without the members intent the cache does not hear of
+    departures, so a cached member may have left long ago.
+    """
+    for guild_id in guild_ids:
+        guild = client.get_guild(guild_id)
+        if guild is None:
+            continue  # the bot is no longer in that server
+        try:
+            await guild.fetch_member(user_id)
+        except discord.NotFound:
+            continue
+        return guild_id
+    return None
+
+
+async def acting_in(interaction: discord.Interaction, servers: list[int]) -> Actor:
+    """The clicker as a member of one of ``servers`` (those of the match's or post's coalition), checked now.
+
+    A click in a server channel comes from a member of that server. A click in a
+    DM carries no server: the clicker must still belong to one of these, or they
+    act for nobody, and learn nothing of the orgs involved.
+    """
+    actor = actor_of(interaction)
+    if actor.guild_id:
+        return actor
+    guild_id = await server_still_joined(interaction.client, servers, actor.user_id)
+    if guild_id is None:
+        raise Forbidden("You are no longer in a server where this was sent to you, so you can't act on it.")
+    return replace(actor, guild_id=guild_id, is_admin=False)
 
 
 def choice(name: str, value: str) -> app_commands.Choice[str]:

@@ -9,10 +9,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.models import ChannelKind
-from bot.services import coalition_config, freshness
+from bot.services import coalition_config, freshness, hazards
 from bot.text import escape
 from bot.validation import search_timezones
-from cogs.common import COLOUR, NO_PINGS, actor_of, choice, core_of
+from cogs.common import COLOUR, NO_PINGS, actor_of, choice, core_of, place_autocomplete
 
 CHANNEL_PURPOSES = {
     ChannelKind.NEEDS: "new needs are announced",
@@ -111,6 +111,54 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Set u
             ephemeral=True,
             allowed_mentions=NO_PINGS,
         )
+
+    @app_commands.command(name="area", description="The coalition's area for hazard alerts from public feeds")
+    @app_commands.describe(
+        location="Centre of the area (a town)", radius_km="How far around it hazards are alerted (km)"
+    )
+    @app_commands.autocomplete(location=place_autocomplete)
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def area(
+        self, interaction: discord.Interaction, location: str, radius_km: app_commands.Range[float, 1, 20000]
+    ) -> None:
+        chosen = hazards.set_area(core_of(interaction), actor_of(interaction), location=location, radius_km=radius_km)
+        self.bot.dispatch("hazard_settings_changed")
+        await interaction.response.send_message(
+            f"Hazard alerts cover {chosen.radius_km:,.0f} km around {escape(chosen.place_label)}. "
+            "Choose the feeds with `/config feeds`.",
+            ephemeral=True,
+            allowed_mentions=NO_PINGS,
+        )
+
+    @app_commands.command(name="feeds", description="Turn a public hazard feed on or off, with a minimum severity")
+    @app_commands.describe(
+        feed="usgs: earthquakes; gdacs: cyclones, floods, quakes, volcanoes, droughts; nws: US weather alerts",
+        enabled="Alert this coalition to the feed's hazards in its area",
+        min_severity="usgs: a magnitude (5.5); gdacs: green, orange, red; nws: minor, moderate, severe, extreme",
+    )
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def feeds(
+        self,
+        interaction: discord.Interaction,
+        feed: Literal["usgs", "gdacs", "nws"],
+        enabled: bool,
+        min_severity: str | None = None,
+    ) -> None:
+        view = hazards.set_feed(
+            core_of(interaction), actor_of(interaction), feed=feed, enabled=enabled, min_severity=min_severity
+        )
+        self.bot.dispatch("hazard_settings_changed")
+        lines = [
+            f"{spec.label}: {'on' if choice_.enabled else 'off'}, {spec.describe(choice_.min_severity)}"
+            for spec, choice_ in view.choices
+        ]
+        area = view.area
+        lines.append(
+            f"Area: {area.radius_km:,.0f} km around {escape(area.place_label)}."
+            if area
+            else "Area: not set yet; alerts start once `/config area` sets it."
+        )
+        await interaction.response.send_message("\n".join(lines), ephemeral=True, allowed_mentions=NO_PINGS)
 
     @app_commands.command(name="show", description="Show this server's Coalesce settings")
     @app_commands.checks.has_permissions(manage_guild=True)

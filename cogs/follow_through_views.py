@@ -14,12 +14,13 @@ from collections.abc import Awaitable, Callable
 
 import discord
 
-from bot.app import GENERIC_APOLOGY, send_ephemeral
+from bot.app import GENERIC_APOLOGY, log_outcome, send_ephemeral
 from bot.errors import UserError
 from bot.models import PostKind
 from bot.services import delivery, freshness, posts
-from bot.services.matches import acting_in_match
-from cogs.common import actor_of, core_of
+from bot.services.authority import servers_of_match, servers_of_post
+from bot.text import parse_id
+from cogs.common import acting_in, core_of
 from cogs.dispatcher import dispatcher_of
 from cogs.posts_render import amount
 
@@ -40,14 +41,20 @@ async def guarded(interaction: discord.Interaction, action: Callable[[], Awaitab
     """Run a click's action and answer privately: a user error in its words, anything else an apology."""
     from cogs.housekeeping import reschedule
 
+    kind = str((interaction.data or {}).get("custom_id", "")).split(":")
+    what = f"button={kind[1] if len(kind) > 1 else '?'}"
     try:
         text = await action()
     except UserError as error:
+        log_outcome(interaction, "refused", error.code, action=what)
         text = error.message
     except Exception:
         # Components are not app commands: the tree's on_error never sees them, so the same policy is here.
+        log_outcome(interaction, "error", "error", action=what)
         log.exception("follow-through click failed: interaction=%s", interaction.id)
         text = GENERIC_APOLOGY
+    else:
+        log_outcome(interaction, "ok", "ok", action=what)
     finally:
         dispatcher_of(interaction.client).kick()
         reschedule(interaction.client)  # type: ignore[arg-type]
@@ -75,7 +82,7 @@ class FreshnessButton(
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
     ) -> FreshnessButton:
-        return cls(PostKind(match["kind"]), int(match["id"]), match["action"])
+        return cls(PostKind(match["kind"]), parse_id(match["id"]) or 0, match["action"])
 
     async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
         core = core_of(interaction)
@@ -89,7 +96,7 @@ class FreshnessButton(
             return
 
         async def act() -> str:
-            actor = freshness.acting_for_post(core, actor_of(interaction), self.post_id)
+            actor = await acting_in(interaction, servers_of_post(core, self.post_id))
             ref = f"{self.kind.prefix}-{self.post_id}"
             if self.action == "confirm":
                 post = freshness.confirm_post(core, actor, self.kind, self.post_id)
@@ -119,7 +126,7 @@ class QuantityModal(discord.ui.Modal, title="Change quantity"):
         core = core_of(interaction)
 
         async def act() -> str:
-            actor = freshness.acting_for_post(core, actor_of(interaction), self.post_id)
+            actor = await acting_in(interaction, servers_of_post(core, self.post_id))
             post = freshness.change_quantity(core, actor, self.kind, self.post_id, self.quantity.value)
             return f"{post.ref} now stands at {amount(post.quantity, post.unit)} ({post.remaining:,} not yet pledged)."
 
@@ -141,7 +148,7 @@ class ReceivedButton(discord.ui.DynamicItem[discord.ui.Button], template=r"coale
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
     ) -> ReceivedButton:
-        return cls(int(match["id"]))
+        return cls(parse_id(match["id"]) or 0)
 
     async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
         core = core_of(interaction)
@@ -166,7 +173,7 @@ class ReceivedModal(discord.ui.Modal, title="Received"):
         core = core_of(interaction)
 
         async def act() -> str:
-            actor = acting_in_match(core, actor_of(interaction), self.match_id)
+            actor = await acting_in(interaction, servers_of_match(core, self.match_id))
             card = delivery.receive(core, actor, self.match_id, self.quantity.value)
             return f"Thank you: {card.match.ref} is delivered ({amount(card.match.quantity, card.need.unit)})."
 
@@ -188,13 +195,13 @@ class OnTheWayButton(discord.ui.DynamicItem[discord.ui.Button], template=r"coale
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
     ) -> OnTheWayButton:
-        return cls(int(match["id"]))
+        return cls(parse_id(match["id"]) or 0)
 
     async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
         core = core_of(interaction)
 
         async def act() -> str:
-            actor = acting_in_match(core, actor_of(interaction), self.match_id)
+            actor = await acting_in(interaction, servers_of_match(core, self.match_id))
             card = delivery.still_on_the_way(core, actor, self.match_id)
             return f"Noted: {card.match.ref} is on its way. We will ask again in 12 h."
 

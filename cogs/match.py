@@ -17,14 +17,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app import GENERIC_APOLOGY, send_ephemeral
+from bot.app import GENERIC_APOLOGY, log_outcome, send_ephemeral
 from bot.core import Core
-from bot.errors import UserError
+from bot.errors import NotFound, UserError
 from bot.models import Actor, MatchStatus, OutboxMessage
-from bot.services import delivery, matches
+from bot.services import authority, delivery, matches
 from bot.services.matches import MatchCard
 from bot.text import escape, parse_id
-from cogs.common import COLOUR, NO_PINGS, actor_of, core_of
+from cogs.common import COLOUR, NO_PINGS, acting_in, actor_of, core_of, server_still_joined
 from cogs.dispatcher import dispatcher_of, outbox_nonce
 from cogs.follow_through_views import ReceivedButton
 from cogs.housekeeping import reschedule
@@ -74,19 +74,22 @@ class MatchButton(
 
     async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
         core = core_of(interaction)
-        if not self.match_id:
-            await _reply(interaction, "That button names no match. See `/match list`.")
-            return
+        action = f"button=match.{self.action}"
         try:
-            actor = matches.acting_in_match(core, actor_of(interaction), self.match_id)
+            if not self.match_id:
+                raise NotFound("That button names no match. See `/match list`.")
+            actor = await acting_in(interaction, authority.servers_of_match(core, self.match_id))
             card = SERVICES[self.action](core, actor, self.match_id)
         except UserError as error:
+            log_outcome(interaction, "refused", error.code, action=action)
             await _reply(interaction, error.message)
         except Exception:
             # A button is not an app command, so the tree's on_error never sees it: same policy, here.
+            log_outcome(interaction, "error", "error", action=action)
             log.exception("button failed: interaction=%s custom_id=%s", interaction.id, self.item.custom_id)
             await _reply(interaction, GENERIC_APOLOGY)
         else:
+            log_outcome(interaction, "ok", "ok", action=action)
             await _reply(interaction, outcome(card, self.action, actor.user_id))
         finally:
             # Component clicks don't fire the app-command completion hook that kicks the dispatcher.
@@ -217,10 +220,18 @@ class MatchCog(commands.GroupCog, group_name="match", group_description="Propose
         )
 
     async def send_contact(self, message: OutboxMessage, destination: discord.abc.Messageable) -> None:
+        """The partner's contact, only if the recipient still qualifies as it leaves (see ``contact_reveal``)."""
+        core = self.bot.core
+        match_id = int(message.payload["match_id"])  # type: ignore[call-overload]
+        recipient_id = int(message.target.partition(":")[2])
+        servers = authority.servers_of_match(core, match_id)
+        in_server = await server_still_joined(self.bot, servers, recipient_id) is not None
         reveal = matches.contact_reveal(
-            self.bot.core,
-            int(message.payload["match_id"]),  # type: ignore[call-overload]
+            core,
+            match_id,
             int(message.payload["partner_org_id"]),  # type: ignore[call-overload]
+            recipient_id=recipient_id,
+            in_server=in_server,
         )
         if reveal is not None:
             await destination.send(contact_message(reveal), allowed_mentions=NO_PINGS, nonce=outbox_nonce(message))

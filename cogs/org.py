@@ -105,6 +105,24 @@ class OrgCog(commands.GroupCog, group_name="org", group_description="Organisatio
             allowed_mentions=discord.AllowedMentions(users=[member], everyone=False, roles=False),
         )
 
+    @app_commands.command(name="alerts", description="DMs when an event opens near your organisation: on or off")
+    @app_commands.describe(
+        state="on: a DM to your coordinators when an event opens near you; off: none",
+        org="Which of your organisations (if several)",
+    )
+    @app_commands.autocomplete(org=my_org_autocomplete)
+    async def alerts(
+        self, interaction: discord.Interaction, state: Literal["on", "off"], org: str | None = None
+    ) -> None:
+        changed = orgs.set_event_alerts(core_of(interaction), actor_of(interaction), on=state == "on", org_text=org)
+        name = escape(changed.name)
+        text = (
+            f"{name}'s coordinators will get a DM when an event opens near {escape(changed.place_label)}."
+            if changed.event_alerts
+            else f"{name}'s coordinators will no longer get DMs when an event opens nearby."
+        )
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
+
     @app_commands.command(name="info", description="Show an organisation's public profile")
     @app_commands.describe(org="The organisation")
     @app_commands.autocomplete(org=org_autocomplete)

@@ -45,7 +45,11 @@ def make_bot(database: Path, clock: FakeClock):
 
 @pytest.fixture
 def simcord_bot(make_bot):
-    return make_bot()
+    bot = make_bot()
+    yield bot
+    # simcord detaches the bot without closing it: its database connections would stay open until the
+    # process ends, and a long run would hit the descriptor limit (select() fails past 1,024).
+    bot.core.store.close()
 
 
 @dataclass

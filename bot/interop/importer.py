@@ -154,16 +154,19 @@ def import_dir(
                 step(run, tables[name])
         if "matches" in tables:
             _matches(run, tables["matches"])
-        if not run.problems:
-            now = core.clock()
-            for post_id in run.to_match:
-                summary.proposals += len(propose_for(core, post_id, now))
-            core.store.audit.record(
-                run.coalition_id, actor_id, "interop.import", folder.name, now,
-                **summary.imported, proposals=summary.proposals,
-            )  # fmt: skip
-        else:
+        if run.problems:
             raise ImportRejected(run.problems)
+    # The records are in. Matching them runs one post per transaction, as posting does, so a bot serving
+    # from the same database never waits on the whole import for its own writes.
+    now = core.clock()
+    for post_id in run.to_match:
+        with core.store.atomic():
+            summary.proposals += len(propose_for(core, post_id, now))
+    with core.store.atomic():
+        core.store.audit.record(
+            run.coalition_id, actor_id, "interop.import", folder.name, now, **summary.imported,
+            proposals=summary.proposals,
+        )  # fmt: skip
     return summary
 
 
@@ -334,7 +337,7 @@ def _posts(run: _Run, table: Table) -> None:
         except UserError as exc:
             run.note(exc)
             continue
-        existing = core.store.imports.same_post(run.coalition_id, record)
+        existing = core.store.imports.same_post(run.coalition_id, record, posted_known=bool(row.get("posted")))
         if existing is not None:
             run.summary.already_here[table.name[:-4]] += 1
             post_id = existing

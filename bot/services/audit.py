@@ -16,7 +16,7 @@ MAX_SHOWN = 25
 MAX_EXPORTED = 100_000
 MAX_ACTION = 40
 SYSTEM_ACTOR = 0  # entries the bot itself wrote (delivery failures, retention purges)
-CSV_COLUMNS = ("id", "at", "actor_id", "action", "subject", "detail")
+CSV_COLUMNS = ("id", "at", "actor_id", "action", "subject", "detail", "server")
 
 
 def recent_entries(
@@ -34,6 +34,7 @@ def recent_entries(
 def export_csv(core: Core, actor: Actor, *, action: str | None = None, member_id: int | None = None) -> bytes:
     """Every matching entry, oldest first, as UTF-8 CSV (cells made safe to open in a spreadsheet)."""
     entries = list(reversed(recent_entries(core, actor, action=action, member_id=member_id, limit=MAX_EXPORTED)))
+    servers = server_names(core, actor)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -46,9 +47,16 @@ def export_csv(core: Core, actor: Actor, *, action: str | None = None, member_id
                 spreadsheet_safe(entry.action),
                 spreadsheet_safe(entry.subject),
                 spreadsheet_safe(json.dumps(entry.detail, ensure_ascii=False, sort_keys=True)),
+                spreadsheet_safe(servers.get(entry.guild_id, str(entry.guild_id))) if entry.guild_id else "",
             ]
         )
     return out.getvalue().encode("utf-8")
+
+
+def server_names(core: Core, actor: Actor) -> dict[int, str]:
+    """Names of the servers that have been part of the actor's coalition, by id: where each action came from."""
+    coalition = core.coalition_of(actor)
+    return core.store.audit.server_names(coalition.id)
 
 
 def known_actions(core: Core, actor: Actor) -> list[str]:

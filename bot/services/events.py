@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from bot.core import Core
 from bot.errors import Conflict, InvalidInput, NotFound
+from bot.geo import distance_km
 from bot.models import Actor, ChannelKind, Coalition, Event, EventStatus
 from bot.services.coalition_config import require_admin
-from bot.services.notices import notify_channel
+from bot.services.matches import end_event_proposals
+from bot.services.notices import notify_channel, notify_user
 from bot.text import escape, parse_id
 from bot.validation import clean_text
 
 MAX_NAME = 80
 MAX_RADIUS_KM = 20_000.0
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """Where an event is centred: a gazetteer place, or a hazard's own coordinates."""
+
+    label: str
+    lat: float
+    lon: float
+    key: str | None = None
 
 
 def open_event(
@@ -24,27 +39,60 @@ def open_event(
     if not 1 <= radius <= MAX_RADIUS_KM:
         raise InvalidInput(f"The radius must be between 1 and {MAX_RADIUS_KM:,.0f} km.")
     coalition = core.coalition_of(actor)
-    if core.store.events.open_by_name(coalition.id, clean_name) is not None:
-        raise Conflict(f"An open event called {escape(clean_name)} already exists.")
+    site = Site(place.label, place.lat, place.lon, place.key) if place else None
+    return open_at(core, coalition, actor, name=clean_name, site=site, radius_km=radius)
+
+
+def open_at(
+    core: Core, coalition: Coalition, actor: Actor, *, name: str, site: Site | None, radius_km: float, **audit: object
+) -> Event:
+    """Open the event (one transaction): its announcement in every member server, and a DM to nearby orgs."""
+    if core.store.events.open_by_name(coalition.id, name) is not None:
+        raise Conflict(f"An open event called {escape(name)} already exists.")
     now = core.clock()
     with core.store.atomic():
         event_id = core.store.events.insert(
             coalition.id,
-            name=clean_name,
-            place_key=place.key if place else None,
-            place_label=place.label if place else "",
-            lat=place.lat if place else None,
-            lon=place.lon if place else None,
-            radius_km=radius,
+            name=name,
+            place_key=site.key if site else None,
+            place_label=site.label if site else "",
+            lat=site.lat if site else None,
+            lon=site.lon if site else None,
+            radius_km=radius_km,
             opened_by=actor.user_id,
             now=now,
         )
-        core.store.audit.record(coalition.id, actor.user_id, "event.open", f"event:{event_id}", now, name=clean_name)
-        where = f" around {escape(place.label)} ({radius:,.0f} km)" if place else ""
-        notify_channel(core, coalition, ChannelKind.ALERTS, f"Event opened: **{escape(clean_name)}**{where}.", now)
+        core.store.audit.record(coalition.id, actor.user_id, "event.open", f"event:{event_id}", now, name=name, **audit)
+        where = f" around {escape(site.label)} ({radius_km:,.0f} km)" if site else ""
+        notify_channel(core, coalition, ChannelKind.ALERTS, f"Event opened: **{escape(name)}**{where}.", now)
+        if site is not None:
+            alert_nearby_orgs(core, coalition, event_id, name, site, radius_km, now)
     event = core.store.events.get(event_id)
     assert event is not None  # noqa: S101
     return event
+
+
+def alert_nearby_orgs(
+    core: Core, coalition: Coalition, event_id: int, name: str, site: Site, radius_km: float, now: datetime
+) -> int:
+    """DM the coordinators of each verified org based within the radius, once per org and event; inside a transaction.
+
+    "Once per event" holds across a close and a reopen under the same name. Orgs that turned alerts off
+    (``/org alerts``) are skipped. Returns how many orgs were alerted.
+    """
+    alerted = 0
+    for org in core.store.orgs.verified_with_alerts(coalition.id):
+        km = distance_km(site.lat, site.lon, org.lat, org.lon)
+        if km > radius_km or not core.store.events.claim_org_alert(coalition.id, name, org.id, event_id, now):
+            continue
+        alerted += 1
+        text = (
+            f"**{escape(name)}** opened {km:,.0f} km from {escape(org.name)}: post what you need or can offer "
+            "with `/need post`, `/offer post`. (Stop these messages with `/org alerts off`.)"
+        )
+        for member_id in core.store.orgs.member_ids(org.id):
+            notify_user(core, coalition, member_id, text, now)
+    return alerted
 
 
 def resolve_event(core: Core, coalition: Coalition, text: str | None, *, open_only: bool) -> Event:
@@ -74,6 +122,7 @@ def close_event(core: Core, actor: Actor, event_text: str | None) -> Event:
     now = core.clock()
     with core.store.atomic():
         core.store.events.close(event.id, actor.user_id, now)
+        end_event_proposals(core, event, actor.user_id, now)
         core.store.audit.record(coalition.id, actor.user_id, "event.close", f"event:{event.id}", now)
         notify_channel(
             core,

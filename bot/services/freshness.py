@@ -8,7 +8,7 @@ Prompts are batched: at most one DM per coordinator per hour, several posts in i
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.core import Core
@@ -98,17 +98,6 @@ def sweep(core: Core, now: datetime, *, limit: int = SWEEP_BATCH) -> FreshnessSw
     return FreshnessSweep(
         prompts=sum(1 for p in prompts.values() if p), asked=asked, unconfirmed=unconfirmed, more=len(due) >= limit
     )
-
-
-def acting_for_post(core: Core, actor: Actor, post_id: int) -> Actor:
-    """The actor placed in the post's coalition: a click in a DM carries no server of its own."""
-    if actor.guild_id:
-        return actor
-    post = core.store.posts.get(post_id)
-    guild_ids = core.store.coalitions.guild_ids(post.coalition_id) if post else []
-    if not guild_ids:
-        raise NotFound(f"There is no post #{post_id}.")
-    return replace(actor, guild_id=guild_ids[0], is_admin=False)
 
 
 def confirm_post(core: Core, actor: Actor, kind: PostKind, post_id: int) -> Post:

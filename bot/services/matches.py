@@ -8,7 +8,7 @@ audit row and its notifications (outbox) in the same transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot.core import Core
@@ -16,8 +16,9 @@ from bot.errors import Conflict, Forbidden, NotFound
 from bot.matching import allocation, is_expired, is_matchable
 from bot.models import (
     Actor,
-    ChannelKind,
     Coalition,
+    Event,
+    EventStatus,
     Match,
     MatchStatus,
     Org,
@@ -27,7 +28,7 @@ from bot.models import (
 )
 from bot.services.cards import MatchCard, match_card
 from bot.services.notices import notify_user
-from bot.services.proposals import SYSTEM_ACTOR, propose_for
+from bot.services.proposals import SYSTEM_ACTOR, home_matches_channel, propose_for
 from bot.text import escape
 from bot.units import Movement, amount
 from bot.windows import delivery_window
@@ -45,30 +46,38 @@ class ContactReveal:
     own: Org
 
 
-def acting_in_match(core: Core, actor: Actor, match_id: int) -> Actor:
-    """The actor placed in the match's coalition: a click in a DM carries no server of its own."""
-    if actor.guild_id:
-        return actor
-    match = core.store.matches.get(match_id)
-    guild_ids = core.store.coalitions.guild_ids(match.coalition_id) if match else []
-    if not guild_ids:
-        raise NotFound(f"There is no match M-{match_id}.")
-    return replace(actor, guild_id=guild_ids[0], is_admin=False)
+def contact_reveal(
+    core: Core, match_id: int, partner_org_id: int, *, recipient_id: int, in_server: bool
+) -> ContactReveal | None:
+    """The partner's contact for ``recipient_id``, checked as the DM leaves, not when it was queued.
 
-
-def contact_reveal(core: Core, match_id: int, partner_org_id: int) -> ContactReveal | None:
-    """The partner's contact for a committed (or delivered) match, which the dispatcher DMs.
-
-    None when the match was called off before the message left: contacts go only
-    to partners who are still committed.
+    None (and an audit entry saying why) unless the match is still committed or
+    delivered, its event still open, and the recipient still in a server of the
+    coalition (``in_server``, which only Discord knows) and a coordinator of the
+    other side's org, itself still verified.
     """
     card = match_card(core, match_id)
-    if card.match.status not in (MatchStatus.COMMITTED, MatchStatus.DELIVERED):
-        return None
     if partner_org_id == card.need_org.id:
-        return ContactReveal(card=card, partner=card.need_org, own=card.offer_org)
-    if partner_org_id == card.offer_org.id:
-        return ContactReveal(card=card, partner=card.offer_org, own=card.need_org)
+        reveal = ContactReveal(card=card, partner=card.need_org, own=card.offer_org)
+    elif partner_org_id == card.offer_org.id:
+        reveal = ContactReveal(card=card, partner=card.offer_org, own=card.need_org)
+    else:
+        return None
+    event = core.store.events.get(card.match.event_id)
+    reason = (
+        "match_ended" if card.match.status not in (MatchStatus.COMMITTED, MatchStatus.DELIVERED)
+        else "event_closed" if event is None or event.status is not EventStatus.OPEN
+        else "left_server" if not in_server
+        else "left_org" if not core.store.orgs.is_member(reveal.own.id, recipient_id)
+        else "org_not_verified" if not reveal.own.is_verified
+        else None
+    )  # fmt: skip
+    if reason is None:
+        return reveal
+    core.store.audit.record(
+        card.match.coalition_id, SYSTEM_ACTOR, "contact.withheld", f"match:{match_id}", core.clock(),
+        reason=reason, recipient=recipient_id,
+    )  # fmt: skip
     return None
 
 
@@ -77,6 +86,7 @@ def accept_match(core: Core, actor: Actor, match_id: int) -> MatchCard:
     coalition = core.coalition_of(actor)
     card = _card_for(core, coalition, match_id)
     on_need, on_offer = _sides(core, actor, card, "accept")
+    _require_open_event(core, card)
     _expire_lazily(core, card)
     card = match_card(core, match_id)
     _require_status(card, MatchStatus.PROPOSED, "accepted")
@@ -176,6 +186,21 @@ def retire_post(core: Core, post: Post, status: PostStatus, by: int, now: dateti
     for partner in partners:
         propose_for(core, partner, now)
     return ended
+
+
+def end_event_proposals(core: Core, event: Event, by: int, now: datetime) -> int:
+    """A closing event's open proposals lapse, so none of them can commit; call inside a transaction.
+
+    Committed matches stand (the goods may be on their way). Returns how many ended.
+    """
+    ended = core.store.matches.proposed_for_event(event.id)
+    for match in ended:
+        core.store.matches.close(match.id, MatchStatus.LAPSED, by, now, was=MatchStatus.PROPOSED)
+        core.store.audit.record(
+            event.coalition_id, by, "match.lapse", f"match:{match.id}", now, reason=f"event:{event.id} closed"
+        )
+        _refresh(core, match.id, now)
+    return len(ended)
 
 
 def list_matches(
@@ -303,7 +328,12 @@ def _refresh(core: Core, match_id: int, now: datetime) -> None:
     """Queue an edit of every message showing this match (rendered from the live state when sent)."""
     match = _get(core, match_id)
     channels = set(core.store.matches.message_channels(match_id))
-    channels |= set(core.store.coalitions.channel_targets(match.coalition_id, ChannelKind.MATCHES))
+    # And each side's matches channel, as before: an edit finds nothing to do where no message was sent yet.
+    for post_id in (match.need_id, match.offer_id):
+        post = _post(core, post_id)
+        channel_id = home_matches_channel(core, match.coalition_id, _org(core, post.org_id).home_guild_id)
+        if channel_id is not None:
+            channels.add(channel_id)
     for channel_id in sorted(channels):
         core.store.outbox.enqueue(
             match.coalition_id, "match_update", f"channel:{channel_id}", {"match_id": match_id}, now
@@ -332,13 +362,26 @@ def _card_for(core: Core, coalition: Coalition, match_id: int) -> MatchCard:
 
 
 def _sides(core: Core, actor: Actor, card: MatchCard, verb: str) -> tuple[bool, bool]:
-    on_need = core.store.orgs.is_member(card.need_org.id, actor.user_id)
-    on_offer = core.store.orgs.is_member(card.offer_org.id, actor.user_id)
+    """Which sides the actor may act for, checked now: a coordinator of a side's org, that org still verified.
+
+    ``_card_for`` has already placed the match in the actor's coalition, so the
+    orgs named here are ones the actor's own server shows.
+    """
+    on_need = card.need_org.is_verified and core.store.orgs.is_member(card.need_org.id, actor.user_id)
+    on_offer = card.offer_org.is_verified and core.store.orgs.is_member(card.offer_org.id, actor.user_id)
     if not (on_need or on_offer):
         raise Forbidden(
-            f"Only coordinators of {card.need_org.name} or {card.offer_org.name} can {verb} {card.match.ref}."
+            f"Only coordinators of {escape(card.need_org.name)} or {escape(card.offer_org.name)} (verified) can "
+            f"{verb} {card.match.ref}."
         )
     return on_need, on_offer
+
+
+def _require_open_event(core: Core, card: MatchCard) -> None:
+    """Nothing of a closed event commits (its proposals ended when it closed; this closes the race)."""
+    event = core.store.events.get(card.match.event_id)
+    if event is None or event.status is not EventStatus.OPEN:
+        raise Conflict(f"The event of {card.match.ref} is closed, so it can't be accepted now.")
 
 
 def _require_status(card: MatchCard, wanted: MatchStatus, verb: str) -> None:

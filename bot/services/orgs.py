@@ -51,6 +51,7 @@ def register_org(
             description=clean_description,
             registered_by=actor.user_id,
             now=now,
+            home_guild_id=actor.guild_id,
         )
         core.store.audit.record(coalition.id, actor.user_id, "org.register", f"org:{org_id}", now, name=clean_name)
         notify_channel(
@@ -88,6 +89,14 @@ def verify_org(core: Core, actor: Actor, org_text: str) -> Org:
     org = resolve_org(core, coalition, org_text)
     if org.is_verified:
         raise Conflict(f"{escape(org.name)} is already verified.")
+    home = org.home_guild_id
+    # Vetted where it registered: those admins know it. An org whose server left may be vetted by any member's.
+    if home != actor.guild_id and core.store.federation.is_linked(coalition.id, home):
+        servers = {link.guild_id: link.guild_name for link in core.store.federation.links(coalition.id)}
+        raise Forbidden(
+            f"{escape(org.name)} registered in the server {escape(servers.get(home, 'where it registered'))}: "
+            "its admins verify it, and its verified status then holds across the coalition."
+        )
     now = core.clock()
     with core.store.atomic():
         core.store.orgs.verify(org.id, actor.user_id, now)
@@ -120,6 +129,19 @@ def add_member(core: Core, actor: Actor, *, member_id: int, member_is_bot: bool,
             coalition.id, actor.user_id, "org.add_member", f"org:{org.id}", now, member_id=member_id
         )
     return org
+
+
+def set_event_alerts(core: Core, actor: Actor, *, on: bool, org_text: str | None = None) -> Org:
+    """An org's coordinator turns its DMs about events opening near it on or off."""
+    coalition = core.coalition_of(actor)
+    org = acting_org(core, coalition, actor, org_text)
+    now = core.clock()
+    with core.store.atomic():
+        core.store.orgs.set_event_alerts(org.id, on)
+        core.store.audit.record(coalition.id, actor.user_id, "org.alerts", f"org:{org.id}", now, on=on)
+    changed = core.store.orgs.get(org.id)
+    assert changed is not None  # noqa: S101
+    return changed
 
 
 def acting_org(core: Core, coalition: Coalition, actor: Actor, org_text: str | None) -> Org:

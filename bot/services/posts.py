@@ -24,7 +24,7 @@ from bot.services.events import resolve_event
 from bot.services.matches import SYSTEM_ACTOR, MatchCard, propose_for, retire_post
 from bot.services.notices import notify_channel, notify_user
 from bot.services.orgs import acting_org
-from bot.services.proposals import unit_mismatch
+from bot.services.proposals import home_matches_channel, unit_mismatch
 from bot.store.posts import NewPost
 from bot.taxonomy import CUSTOM_PREFIX, MAX_ITEM_TEXT, ItemRef, sector_by_key
 from bot.text import escape, parse_id
@@ -261,7 +261,7 @@ def _post(
         org=poster,
         event=on_event,
         proposals=proposed,
-        proposals_in_channel=bool(core.store.coalitions.channel_targets(coalition.id, ChannelKind.MATCHES)),
+        proposals_in_channel=home_matches_channel(core, coalition.id, poster.home_guild_id) is not None,
         announced=announced,
         standby=standby,
         unit_hint=hint,

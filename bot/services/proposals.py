@@ -18,15 +18,32 @@ from bot.windows import proposal_window
 SYSTEM_ACTOR = 0  # audit rows written by the bot itself (expiry, lapses)
 
 
-def proposal_targets(channel_ids: list[int], proposal: Proposal, orgs: OrgLookup) -> list[str]:
-    """Where a proposal is shown: the matches channel of each linked server, else both sides' coordinators by DM.
+def home_matches_channel(core: Core, coalition_id: int, home_guild_id: int | None) -> int | None:
+    """The matches channel of the server an org registered in; the lead server's when that server left."""
+    guild_id = home_guild_id
+    if not core.store.federation.is_linked(coalition_id, guild_id):
+        lead = core.store.coalitions.get(coalition_id).lead_guild_id
+        linked = core.store.coalitions.guild_ids(coalition_id)
+        guild_id = lead if lead in linked else (linked[0] if linked else None)
+    if guild_id is None:
+        return None
+    return core.store.coalitions.channels(guild_id).get(ChannelKind.MATCHES)
+
+
+def proposal_targets(core: Core, coalition_id: int, proposal: Proposal, orgs: OrgLookup) -> list[str]:
+    """Where a proposal is shown: each side's own server's matches channel, else that side's coordinators by DM.
 
     Without a matches channel the buttons would reach nobody; a DM keeps the match actionable.
+    Both sides in one server share its one message.
     """
-    if channel_ids:
-        return [f"channel:{channel_id}" for channel_id in channel_ids]
-    members = [*orgs.members(proposal.need.org_id), *orgs.members(proposal.offer.org_id)]
-    return [f"user:{user_id}" for user_id in dict.fromkeys(members)]
+    targets: list[str] = []
+    for org_id in (proposal.need.org_id, proposal.offer.org_id):
+        channel_id = home_matches_channel(core, coalition_id, orgs.org(org_id).home_guild_id)
+        if channel_id is not None:
+            targets.append(f"channel:{channel_id}")
+        else:
+            targets += [f"user:{user_id}" for user_id in orgs.members(org_id)]
+    return list(dict.fromkeys(targets))
 
 
 def find_proposals(core: Core, post: Post, *, radius_km: float, now: datetime, limit: int) -> list[Proposal]:
@@ -77,7 +94,6 @@ def propose_pairs(
 ) -> list[MatchCard]:
     """Store and announce these proposals found for ``post``; each expires unanswered after its window."""
     created: list[MatchCard] = []
-    channel_ids = core.store.coalitions.channel_targets(post.coalition_id, ChannelKind.MATCHES)
     orgs = OrgLookup(core)
     for proposal in proposals:
         match_id = core.store.matches.propose(
@@ -105,7 +121,7 @@ def propose_pairs(
             offer=proposal.offer.ref,
             score=round(proposal.score, 3),
         )
-        for target in proposal_targets(channel_ids, proposal, orgs):
+        for target in proposal_targets(core, post.coalition_id, proposal, orgs):
             core.store.outbox.enqueue(post.coalition_id, "match_proposal", target, {"match_id": match_id}, now)
         match = core.store.matches.get(match_id)
         if match is not None:

@@ -22,7 +22,9 @@ from bot.store.checkpoints import Checkpointer
 from bot.store.coalitions import Coalitions
 from bot.store.digests import Digests
 from bot.store.events import Events
+from bot.store.federation import Federation
 from bot.store.follow_through import Freshness
+from bot.store.hazards import Hazards
 from bot.store.imports import Imports
 from bot.store.matches import Matches
 from bot.store.orgs import Orgs
@@ -72,7 +74,9 @@ class Store:
         self.posts = Posts(self.db)
         self.pending = PendingPosts(self.db)
         self.matches = Matches(self.db)
+        self.federation = Federation(self.db)
         self.freshness = Freshness(self.db)
+        self.hazards = Hazards(self.db)
         self.imports = Imports(self.db)
 
     @contextmanager

@@ -1,14 +1,21 @@
-"""The audit log: who changed what, when. Written inside the change's own transaction."""
+"""The audit log: who changed what, when, and from which server. Written inside the change's own transaction."""
 
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar
 from datetime import datetime
 
 from sqlite_utils import Database
 
 from bot.clock import from_iso, to_iso
 from bot.models import AuditEntry
+
+# The server the current command or click came from. Every use case resolves its actor's coalition first
+# (``Core.coalition_of``), which sets it; each interaction runs in a task of its own, so every row the
+# use case writes names its server without each call site passing it, and the bot's own background
+# work (dispatcher, scheduler, feed watcher), in other tasks, writes rows with no server.
+acting_guild: ContextVar[int | None] = ContextVar("acting_guild", default=None)
 
 
 class AuditLog:
@@ -24,9 +31,11 @@ class AuditLog:
         at: datetime,
         **detail: object,
     ) -> None:
+        guild_id = acting_guild.get() if actor_id else None
         self.db.execute(
-            "INSERT INTO audit_log (coalition_id, actor_id, action, subject, detail, at) VALUES (?, ?, ?, ?, ?, ?)",
-            [coalition_id, actor_id, action, subject, json.dumps(detail, default=str), to_iso(at)],
+            "INSERT INTO audit_log (coalition_id, actor_id, action, subject, detail, at, guild_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [coalition_id, actor_id, action, subject, json.dumps(detail, default=str), to_iso(at), guild_id],
         )
 
     def recent(
@@ -40,6 +49,17 @@ class AuditLog:
         sql += " ORDER BY id DESC LIMIT ?"
         params.append(limit)
         return [_entry(row) for row in self.db.query(sql, params)]
+
+    def server_names(self, coalition_id: int) -> dict[int, str]:
+        """The name of every server the coalition's entries came from (those that left included)."""
+        return {
+            row[0]: row[1]
+            for row in self.db.execute(
+                "SELECT g.guild_id, g.guild_name FROM guild_links g WHERE g.guild_id IN"
+                " (SELECT DISTINCT guild_id FROM audit_log WHERE coalition_id = ? AND guild_id IS NOT NULL)",
+                [coalition_id],
+            ).fetchall()
+        }
 
     def all(self, coalition_id: int) -> list[AuditEntry]:
         return [
@@ -57,4 +77,5 @@ def _entry(row: dict) -> AuditEntry:
         subject=row["subject"],
         detail=json.loads(row["detail"]),
         at=from_iso(row["at"]),  # type: ignore[arg-type]
+        guild_id=row.get("guild_id"),
     )

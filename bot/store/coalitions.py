@@ -22,8 +22,9 @@ class Coalitions:
         if row is None:
             with self.db.atomic():
                 cursor = self.db.execute(
-                    "INSERT INTO coalitions (name, timezone, digest_times, created_at) VALUES (?, ?, ?, ?)",
-                    [guild_name or f"Server {guild_id}", timezone, digest_times, to_iso(now)],
+                    "INSERT INTO coalitions (name, timezone, digest_times, created_at, lead_guild_id)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    [guild_name or f"Server {guild_id}", timezone, digest_times, to_iso(now), guild_id],
                 )
                 self.db.execute(
                     "INSERT INTO guild_links (guild_id, coalition_id, guild_name, linked_at) VALUES (?, ?, ?, ?)",
@@ -125,4 +126,5 @@ def _coalition(row: dict) -> Coalition:
         timezone=row["timezone"],
         digest_times=tuple(t for t in row["digest_times"].split(",") if t),
         created_at=from_iso(row["created_at"]),  # type: ignore[arg-type]
+        lead_guild_id=row.get("lead_guild_id"),
     )

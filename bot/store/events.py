@@ -61,6 +61,15 @@ class Events:
         needle = name_key(text)
         return [e for e in self.list(coalition_id, status=status, limit=500) if needle in name_key(e.name)][:limit]
 
+    def claim_org_alert(self, coalition_id: int, name: str, org_id: int, event_id: int, now: datetime) -> bool:
+        """Note that the org was told of this event (by name); False if it already was."""
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO event_alerts (coalition_id, event_key, org_id, event_id, sent_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [coalition_id, name_key(name), org_id, event_id, to_iso(now)],
+        )
+        return cursor.rowcount == 1
+
     def close(self, event_id: int, closed_by: int, now: datetime) -> None:
         self.db.execute(
             "UPDATE events SET status = 'closed', closed_by = ?, closed_at = ? WHERE id = ?",

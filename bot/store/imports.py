@@ -152,16 +152,26 @@ class Imports:
         )  # fmt: skip
         return int(cursor.lastrowid or 0)
 
-    def same_post(self, coalition_id: int, post: PostRecord) -> int | None:
-        """A post already here with the same org, kind, item, quantity, place and posting moment."""
-        row = self.db.execute(
-            "SELECT id FROM posts WHERE coalition_id = ? AND kind = ? AND org_id = ? AND item_key = ?"
-            " AND quantity = ? AND place_key = ? AND created_at = ? ORDER BY id LIMIT 1",
-            [
-                coalition_id, post.kind.value, post.org_id, post.item_key, post.quantity, post.place_key,
-                to_iso(post.created_at),
-            ],
-        ).fetchone()  # fmt: skip
+    def same_post(self, coalition_id: int, post: PostRecord, *, posted_known: bool) -> int | None:
+        """A post already here: same org, kind, item, quantity, unit and place, posted at the same moment.
+
+        A row that does not say when it was posted (a hand-made file) is the same post when its
+        deadline and notes match too, whenever it was imported.
+        """
+        sql = (
+            "SELECT id FROM posts WHERE coalition_id = ? AND org_id = ? AND kind = ? AND item_key = ?"
+            " AND quantity = ? AND unit = ? AND place_key = ?"
+        )
+        params: list[object] = [
+            coalition_id, post.org_id, post.kind.value, post.item_key, post.quantity, post.unit, post.place_key,
+        ]  # fmt: skip
+        if posted_known:
+            sql += " AND created_at = ?"
+            params.append(to_iso(post.created_at))
+        else:
+            sql += " AND COALESCE(deadline, '') = ? AND notes = ?"
+            params += [_iso(post.deadline) or "", post.notes]
+        row = self.db.execute(sql + " ORDER BY id LIMIT 1", params).fetchone()
         return int(row[0]) if row else None
 
     def insert_post(self, coalition_id: int, post: PostRecord, *, post_id: int | None, actor_id: int) -> int:

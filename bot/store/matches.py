@@ -154,6 +154,14 @@ class Matches:
         ).fetchall()
         return [_match(row) for row in rows]
 
+    def proposed_for_event(self, event_id: int) -> list[Match]:
+        """The event's proposals still waiting for an answer, oldest first."""
+        rows = self.db.execute(
+            f"SELECT {_COLUMNS} FROM matches WHERE event_id = ? AND status = 'proposed' ORDER BY id",  # noqa: S608
+            [event_id],
+        ).fetchall()
+        return [_match(row) for row in rows]
+
     def committed_total(self, post_id: int) -> int:
         return self._total(post_id, MatchStatus.COMMITTED)
 

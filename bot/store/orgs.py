@@ -35,14 +35,15 @@ class Orgs:
         registered_by: int,
         now: datetime,
         registrant_is_member: bool = True,
+        home_guild_id: int | None = None,
     ) -> int:
         cursor = self.db.execute(
             "INSERT INTO orgs (coalition_id, name, name_key, sectors, place_key, place_label, lat, lon,"
-            " contact, description, status, registered_by, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+            " contact, description, status, registered_by, created_at, home_guild_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
             [
                 coalition_id, name, name_key(name), ",".join(sectors), place_key, place_label,
-                lat, lon, contact, description, registered_by, to_iso(now),
+                lat, lon, contact, description, registered_by, to_iso(now), home_guild_id,
             ],
         )  # fmt: skip
         org_id = int(cursor.lastrowid or 0)
@@ -92,6 +93,11 @@ class Orgs:
         )
         return cursor.rowcount == 1
 
+    def remove_member(self, org_id: int, user_id: int) -> bool:
+        """Removes the member; False when they were not one."""
+        cursor = self.db.execute("DELETE FROM org_members WHERE org_id = ? AND user_id = ?", [org_id, user_id])
+        return cursor.rowcount == 1
+
     def member_ids(self, org_id: int) -> list[int]:
         return [
             row["user_id"]
@@ -117,6 +123,19 @@ class Orgs:
     def contacts_past_retention(self, cutoff: str) -> list[tuple[int, int]]:
         """``(org_id, coalition_id)`` of orgs whose contact retention no longer allows (see bot.retention)."""
         return [tuple(row) for row in self.db.execute(_PAST_RETENTION, {"cutoff": cutoff}).fetchall()]
+
+    def set_event_alerts(self, org_id: int, on: bool) -> None:
+        self.db.execute("UPDATE orgs SET event_alerts = ? WHERE id = ?", [int(on), org_id])
+
+    def verified_with_alerts(self, coalition_id: int) -> list[Org]:
+        """Verified orgs that want a DM when an event opens near them."""
+        return [
+            _org(row)
+            for row in self.db.query(
+                "SELECT * FROM orgs WHERE coalition_id = ? AND status = 'verified' AND event_alerts = 1 ORDER BY id",
+                [coalition_id],
+            )
+        ]
 
     def erase_contact(self, org_id: int) -> None:
         self.db.execute("UPDATE orgs SET contact = '' WHERE id = ?", [org_id])
@@ -153,4 +172,6 @@ def _org(row: dict) -> Org:
         status=OrgStatus(row["status"]),
         registered_by=row["registered_by"],
         created_at=from_iso(row["created_at"]),  # type: ignore[arg-type]
+        home_guild_id=row.get("home_guild_id"),
+        event_alerts=bool(row.get("event_alerts", 1)),
     )

@@ -6,6 +6,7 @@ And it refuses hostile files cell by cell: one line naming file, row and column,
 from __future__ import annotations
 
 import csv
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -80,8 +81,22 @@ def test_imported_open_needs_are_matched_and_the_summary_counts_the_proposals(wo
     assert (match.need_id, match.offer_id, match.quantity) == (2, 1, 300)
     kinds = [r[0] for r in world.core.store.db.execute("SELECT kind FROM outbox").fetchall()]
     assert "match_proposal" in kinds
+    world.clock.now += timedelta(hours=1)
     again = import_dir(world.core, tmp_path / "in")
-    assert again.proposals == 0
+    assert again.proposals == 0 and again.imported["needs"] == 0 and again.already_here["needs"] == 1
+
+
+def test_a_hand_made_file_imported_twice_a_day_apart_adds_nothing_the_second_time(world, tmp_path):
+    write(tmp_path / "in" / "needs.csv", REAL_3W)
+    import_dir(world.core, tmp_path / "in")
+    before = snapshot(world.core)
+    world.clock.now += timedelta(days=1)
+
+    again = import_dir(world.core, tmp_path / "in")
+
+    assert sum(again.imported.values()) == 0 and again.already_here["needs"] == 4
+    after = snapshot(world.core)
+    assert {t: after[t] for t in TABLES if t != "audit_log"} == {t: before[t] for t in TABLES if t != "audit_log"}
 
 
 NEEDS_HEADER = ["id", "crisis", "org", "sector", "item", "quantity", "place", "deadline"]
