@@ -29,6 +29,7 @@ from bot.errors import CoalesceError
 
 log = logging.getLogger("coalesce.sandbox")
 
+SAMPLE_QUAKE = Path(__file__).resolve().parent / "config" / "sample_quake.geojson"
 NOTICE_KINDS = ("needs", "offers", "matches", "digest", "alerts", "log")
 
 DEMO_ORGS = (
@@ -133,7 +134,7 @@ async def run_sandbox(
 async def _run(
     database: Path, *, settings: dict[str, object], port: int | None, seed: bool, once: bool, console: bool
 ) -> int:
-    bot = create_bot(database, **settings)
+    bot = create_bot(database, watch_feeds=False, **settings)  # nothing leaves the machine: no feed is polled
     print("Coalesce offline mode: a simulated Discord on this machine (no token, nothing leaves it).", flush=True)
     async with simcord.run(bot, settle_timeout=30) as env:
         await bot.user.edit(username="Coalesce")
@@ -226,6 +227,7 @@ CONSOLE_HELP = """Type as a member of the demo server, one line at a time:
     alice click M-1 accept        (accept, decline, deliver or cancel a match)
     show                          (what #relief-ops shows)
     advance 6h                    (move simulated time on: 90m, 6h, 2d, 1h30m; digests and reminders fall due)
+    quake                         (replay a sample M 6.1 quake from the USGS feed; then: dana click quake)
     quit                          (or Ctrl-C)
 Members: {people}. Options are name:value; a value runs to the next option name of the command."""
 
@@ -304,6 +306,8 @@ async def run_console(world: DemoWorld, lines: TextIO) -> None:
                 continue
             await world.env.advance_time(duration.total_seconds())
             print(f"Simulated time is now {world.env.now():%a %d %b %Y %H:%M} UTC.", flush=True)
+        elif name == "quake":
+            print(await replay_sample_quake(world), flush=True)
         else:
             member = people.get(name)
             if member is None:
@@ -333,7 +337,10 @@ def option_names(bot: discord.Client, path: str) -> list[str] | None:
 
 
 async def act(world: DemoWorld, member: Any, people: dict[str, Any], command: str) -> str:
-    if command.startswith("click "):
+    if command.strip() == "click quake":
+        message, custom_id = _hazard_button(world)
+        result = await member.click(message, custom_id=custom_id)
+    elif command.startswith("click "):
         _, ref, action = [*command.split(), "", ""][:3]
         match_id = ref.upper().removeprefix("M-")
         message = next((m for m in reversed(list(world.ops.history())) if f"**M-{match_id}**" in m.content), None)
@@ -363,6 +370,38 @@ async def act(world: DemoWorld, member: Any, people: dict[str, Any], command: st
         return "(no answer)"
     privacy = "only you see this" if result.ephemeral else "everyone sees this"
     return f"Coalesce ({privacy}): {transcript_line(reply)}"
+
+
+def _sample_quake() -> bytes:
+    return SAMPLE_QUAKE.read_bytes()
+
+
+async def replay_sample_quake(world: DemoWorld) -> str:
+    """A drill: the demo coalition watches USGS quakes around Houston, and a sample M 6.1 quake arrives.
+
+    The sample (config/sample_quake.geojson, the USGS format) goes through the same parsing and alerting as
+    a polled feed; the alert and its Open event button appear in the channel.
+    """
+    from bot.hazards.feeds import parse
+    from bot.services.hazards import record_hazards
+
+    await world.admin.slash(world.ops, "config area", location="Houston", radius_km=500)
+    await world.admin.slash(world.ops, "config feeds", feed="usgs", enabled=True, min_severity="5.5")
+    core = world.env.bot.core
+    alerted = record_hazards(core, "usgs", parse("usgs", _sample_quake()).hazards, core.clock())
+    await world.env.advance_time(2)  # the outbox's next round posts the alert
+    if not alerted:
+        return "The sample quake was alerted already."
+    return f"A sample quake arrived from the USGS feed; {world.admin.user.name} can open its event: click quake."
+
+
+def _hazard_button(world: DemoWorld) -> tuple[Any, str]:
+    for message in reversed(list(world.ops.history())):
+        for row in message.components:
+            for child in getattr(row, "children", []):
+                if (child.custom_id or "").startswith("coalesce:hazard:"):
+                    return message, child.custom_id
+    raise ValueError("no hazard alert yet: type quake first")
 
 
 def transcript_line(message: Any) -> str:

@@ -250,7 +250,7 @@ class WaitingInteractions:
 
 
 class CoalesceBot(commands.Bot):
-    def __init__(self, core: Core, *, scheduler_enabled: bool = True) -> None:
+    def __init__(self, core: Core, *, scheduler_enabled: bool = True, watch_feeds: bool = True) -> None:
         intents = discord.Intents.default()
         super().__init__(
             command_prefix=commands.when_mentioned,
@@ -262,6 +262,8 @@ class CoalesceBot(commands.Bot):
         )
         self.core = core
         self.scheduler_enabled = scheduler_enabled
+        # Polling public hazard feeds reaches the internet: on with the scheduler, off in offline mode.
+        self.watch_feeds = scheduler_enabled and watch_feeds
         self.waiting = WaitingInteractions()
         self.ops = OpsMetrics(core)
 
@@ -313,12 +315,14 @@ class CoalesceBot(commands.Bot):
 def create_bot(database: str | Path, clock: Clock | None = None, **settings: Any) -> commands.Bot:
     """A bot with every cog loaded, not yet connected, its SQLite at ``database``.
 
-    ``settings`` override the defaults of :class:`~bot.settings.Settings` by name;
+    ``settings`` override the defaults of :class:`~bot.settings.Settings` by name; ``scheduler=False``
+    stops every timer (digests, reminders, feeds) and ``watch_feeds=False`` only the hazard feeds' polling;
     ``clock`` replaces the default clock (tests and the scheduler share it). The default is
     ``discord.utils.utcnow``: the real time on Discord, the simulator's under simcord, so
     simulated time moves every timer, deadline and display together.
     """
     scheduler_enabled = bool(settings.pop("scheduler", True))
+    watch_feeds = bool(settings.pop("watch_feeds", True))
     # The defaults file, never the process environment: a bot built twice is built the same.
     resolved = load_settings(environ={}).with_overrides(database=database, **settings)
     core = Core(
@@ -326,4 +330,4 @@ def create_bot(database: str | Path, clock: Clock | None = None, **settings: Any
         settings=resolved,
         clock=clock or discord.utils.utcnow,
     )
-    return CoalesceBot(core, scheduler_enabled=scheduler_enabled)
+    return CoalesceBot(core, scheduler_enabled=scheduler_enabled, watch_feeds=watch_feeds)

@@ -122,8 +122,8 @@ class HazardCog(commands.Cog):
         await self.watcher.close()
 
     def restart_watcher(self) -> None:
-        """(Re)start the watcher with the scheduler: it plans afresh, and ends by itself when nothing is watched."""
-        if not self.bot.scheduler_enabled:
+        """(Re)start the watcher (when the bot watches feeds): it plans afresh, and ends when nothing is watched."""
+        if not self.bot.watch_feeds:
             return
         if self._task is not None and not self._task.done():
             self._task.cancel()

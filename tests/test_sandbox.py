@@ -172,3 +172,18 @@ def read_until(fd: int, marker: bytes, *, timeout: float) -> bytes:
             except OSError:
                 break
     return seen
+
+
+def test_the_console_replays_a_sample_quake_whose_event_only_an_admin_opens(tmp_path, capsys, monkeypatch):
+    typed = ["quake", "vic click quake", "dana click quake", "quake", "quit"]
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(typed) + "\n"))
+
+    assert run.main(["sandbox", "--console", "--database", str(tmp_path / "quake.db")]) == 0
+
+    out = capsys.readouterr().out
+    assert "A sample quake arrived from the USGS feed" in out
+    assert "[🌐 M 6.1 - 38 km SSE of Freeport, Texas] [What: earthquake · M 6.1]" in out
+    assert "Coalesce (only you see this): Only server admins (Manage Server permission) can open an event." in out
+    assert "Opened **M 6.1 earthquake near Freeport, Texas**" in out
+    assert "The sample quake was alerted already." in out
+    assert "Traceback" not in out
