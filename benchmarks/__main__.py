@@ -23,7 +23,7 @@ import time
 import traceback
 from typing import Any
 
-SCENARIOS = ("match_latency", "e2e", "quality", "digest", "memory")
+SCENARIOS = ("match_latency", "e2e", "quality", "digest", "memory", "housekeeping")
 
 FULL: dict[str, Any] = {
     "match_sizes": [1_000, 3_000, 10_000, 30_000, 100_000],
@@ -39,6 +39,7 @@ FULL: dict[str, Any] = {
     "digest_subscribers": 10_000,
     "memory_open_posts": 100_000,
     "memory_matched_posts": 2_000,
+    "housekeeping_open_posts": 100_000,
 }
 QUICK: dict[str, Any] = {
     "match_sizes": [100, 1_000, 10_000],
@@ -54,6 +55,7 @@ QUICK: dict[str, Any] = {
     "digest_subscribers": 1_000,
     "memory_open_posts": 10_000,
     "memory_matched_posts": 200,
+    "housekeeping_open_posts": 10_000,
 }
 
 # key: (label, target text, predicate, unit)
@@ -74,6 +76,10 @@ TARGETS: dict[str, tuple[str, str, Any, str]] = {
     "loop_max_stall_ms": ("loop max stall during the digest round", "<= 50 ms", lambda v: v <= 50, "ms"),
     "digest_growth_10x_subscribers": ("digest time growth, 10x subscribers", "<= 10x", lambda v: v <= 10, "x"),
     "peak_rss_mb": ("peak RSS, open posts loaded and matched", "<= 200 MB", lambda v: v <= 200, "MB"),
+    "housekeeping_wake_ms": ("housekeeping wake at the next due moment", "—", None, "ms"),
+    "housekeeping_sweep_ms": ("housekeeping sweep, a minute due at once", "<= 200 ms", lambda v: v <= 200, "ms"),
+    "housekeeping_backlog_ms": ("housekeeping sweep, an hour due at once", "—", None, "ms"),
+    "housekeeping_loop_max_stall_ms": ("loop max stall during housekeeping", "<= 50 ms", lambda v: v <= 50, "ms"),
 }
 
 

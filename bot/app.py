@@ -70,7 +70,6 @@ class CoalesceTree(app_commands.CommandTree):
             interaction.command.qualified_name if interaction.command else "?",
             exc_info=getattr(error, "original", error),
         )
-        count_outcome(interaction, "failed")
         await send_ephemeral(interaction, GENERIC_APOLOGY)
 
     def _from_interaction(self, interaction: discord.Interaction) -> None:
@@ -151,6 +150,10 @@ def log_outcome(interaction: discord.Interaction, outcome: str, reason: str, *, 
         reason,
         elapsed_ms,
     )
+    ops = getattr(interaction.client, "ops", None)
+    if isinstance(ops, OpsMetrics):  # the same outcome, counted for /metrics
+        kind, _, name = action.partition("=")
+        ops.command(kind, name, outcome, elapsed_ms / 1000 if started else None)
 
 
 def refusal_message(error: BaseException) -> str | None:
@@ -173,19 +176,9 @@ async def answer_refusal(interaction: discord.Interaction, error: BaseException)
     if message is None:
         return False
     interaction.command_failed = True  # not a completion: nothing to log as "ok", nothing queued to send
-    count_outcome(interaction, "refused")
     log_outcome(interaction, "refused", refusal_code(error))
     await send_ephemeral(interaction, message)
     return True
-
-
-def count_outcome(interaction: discord.Interaction, outcome: str) -> None:
-    """Count a command's outcome and latency for /metrics (see bot.ops)."""
-    ops = getattr(interaction.client, "ops", None)
-    if ops is not None:
-        started = interaction.extras.get("started")
-        name = interaction.command.qualified_name if interaction.command else "?"
-        ops.command(name, outcome, time.perf_counter() - started if started else None)
 
 
 def _answer_refusals_of(command: app_commands.Command) -> None:
@@ -297,8 +290,6 @@ class CoalesceBot(commands.Bot):
         self, interaction: discord.Interaction, command: app_commands.Command | app_commands.ContextMenu
     ) -> None:
         log_outcome(interaction, "ok", "ok", action=f"command={command.qualified_name}")
-        started = interaction.extras.get("started")
-        self.ops.command(command.qualified_name, "ok", time.perf_counter() - started if started else None)
         # Whatever the command queued in the outbox leaves now, after the reply.
         from cogs.dispatcher import dispatcher_of
         from cogs.housekeeping import reschedule

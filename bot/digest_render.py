@@ -87,6 +87,11 @@ def render(summary: DigestSummary, *, personal: bool = False, image: str | None 
     )
     budget = EMBED_TOTAL - len(title) - len(description) - len(footer)
     fields: list[tuple[str, str]] = []
+    if summary.excess and not personal:
+        # Listed first so it survives the cut: it is what coordinators pass on to donors.
+        excess = _excess_field(summary)
+        fields.append(excess)
+        budget -= len(excess[0]) + len(excess[1])
     groups = [_event_fields(event, many=len(summary.events) > 1) for event in summary.events if not event.is_empty]
     reserve = 120  # room for the closing "more events" field
     for shown, group in enumerate(groups):
@@ -100,6 +105,16 @@ def render(summary: DigestSummary, *, personal: bool = False, image: str | None 
         fields.extend(group)
         budget -= size
     return DigestEmbed(title, description, fields, footer, image)
+
+
+def _excess_field(summary: DigestSummary) -> tuple[str, str]:
+    """Items offered beyond open needs, so coordinators can ask donors to hold them until someone asks."""
+    lines = [
+        f"**{escape(e.item_label)}**: {e.surplus:,} {escape(e.unit)} more offered than needed "
+        f"({e.offered:,} offered, {e.needed:,} needed)"
+        for e in summary.excess
+    ]
+    return ("Please don't send unless asked", fit_lines(lines, FIELD_VALUE))
 
 
 def _event_fields(event: EventDigest, *, many: bool) -> list[tuple[str, str]]:

@@ -88,6 +88,21 @@ class FulfilmentDay:
     delivered: int
 
 
+@dataclass(frozen=True, slots=True)
+class Excess:
+    """An item offered beyond what open needs ask, by item and unit: donors should hold it until asked."""
+
+    event_id: int
+    item_label: str
+    unit: str
+    offered: int
+    needed: int
+
+    @property
+    def surplus(self) -> int:
+        return self.offered - self.needed
+
+
 @dataclass(frozen=True)
 class DigestSnapshot:
     """Everything a round needs, read in one transaction; the period is (since, until]."""
@@ -102,6 +117,7 @@ class DigestSnapshot:
     match_changes: tuple[MatchChange, ...]
     org_names: dict[int, str]
     fulfilment: tuple[FulfilmentDay, ...] = ()
+    excess: tuple[Excess, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +187,8 @@ class DigestSummary:
     until: datetime
     events: list[EventDigest]
     filter: DigestFilter = field(default_factory=DigestFilter)
+    # Items offered in excess of open needs: the channel's digest only, where coordinators read it for donors.
+    excess: list[Excess] = field(default_factory=list)
 
     @property
     def is_quiet(self) -> bool:
@@ -334,7 +352,8 @@ class DigestIndex:
                     active_orgs=self._active_orgs(e, keep),
                 )
             )
-        return DigestSummary(snap.coalition_name, snap.timezone, snap.since, snap.until, events, wanted)
+        excess = list(snap.excess) if wanted.is_everything else []
+        return DigestSummary(snap.coalition_name, snap.timezone, snap.since, snap.until, events, wanted, excess)
 
     def _active_orgs(self, event: int, keep: np.ndarray) -> list[str]:
         """Names of the orgs with a post or a match change in the view's cells of ``event``, sorted."""

@@ -64,11 +64,11 @@ class OpsMetrics:
         self.core = core
         self.registry = CollectorRegistry(auto_describe=True)
         self.commands = Counter(
-            "coalesce_commands", "Slash commands and button clicks by outcome", ["command", "outcome"],
+            "coalesce_commands", "Slash commands and button clicks by outcome", ["kind", "command", "outcome"],
             registry=self.registry,
         )  # fmt: skip
         self.latency = Histogram(
-            "coalesce_command_latency_seconds", "From a command's start to its completion", ["command"],
+            "coalesce_command_latency_seconds", "From a command's start to its answer", ["kind", "command"],
             buckets=LATENCY_BUCKETS, registry=self.registry,
         )  # fmt: skip
         self.feed_poll = Gauge(
@@ -78,11 +78,14 @@ class OpsMetrics:
         )
         self.registry.register(_DatabaseCollector(core))
 
-    def command(self, name: str, outcome: str, seconds: float | None) -> None:
-        """Count one command's outcome (ok, refused, failed) and, when known, its latency."""
-        self.commands.labels(name, outcome).inc()
+    def command(self, kind: str, name: str, outcome: str, seconds: float | None) -> None:
+        """Count one command's or click's outcome (ok, refused, error) and, when known, its latency.
+
+        ``kind`` is ``command`` or ``button``; ``name`` the command ("need post") or button ("match.accept").
+        """
+        self.commands.labels(kind, name, outcome).inc()
         if seconds is not None and seconds >= 0:
-            self.latency.labels(name).observe(seconds)
+            self.latency.labels(kind, name).observe(seconds)
 
     def feed_polled(self, at: datetime) -> None:
         """The hazard feed watcher calls this after each poll."""

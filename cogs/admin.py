@@ -11,10 +11,8 @@ from discord.ext import commands
 from bot.models import AuditEntry
 from bot.services import audit, status
 from bot.text import escape
-from bot.text import escape as esc
 from cogs.common import COLOUR, NO_PINGS, actor_of, choice, core_of
-
-MAX_DESCRIPTION = 4000
+from cogs.listing import listing_embed
 
 
 async def action_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -26,7 +24,7 @@ async def action_autocomplete(interaction: discord.Interaction, current: str) ->
 def entry_line(entry: AuditEntry, servers: dict[int, str] | None = None) -> str:
     who = "Coalesce" if entry.actor_id == audit.SYSTEM_ACTOR else f"<@{entry.actor_id}>"
     if entry.guild_id is not None and servers:
-        who += f" in *{esc(servers.get(entry.guild_id, str(entry.guild_id)))}*"
+        who += f" in *{escape(servers.get(entry.guild_id, str(entry.guild_id)))}*"
     detail = ", ".join(f"{key}={value}" for key, value in sorted(entry.detail.items()))
     detail = f" — {escape(detail[:150])}" if detail else ""
     return f"{discord.utils.format_dt(entry.at, 'f')} {who} **{entry.action}** {entry.subject}{detail}"
@@ -86,15 +84,13 @@ class AdminCog(commands.Cog):
             return
         entries = audit.recent_entries(core, actor, action=action, member_id=member_id)
         servers = audit.server_names(core, actor)
-        embed = discord.Embed(title="Audit log", colour=COLOUR)
-        lines: list[str] = []
-        for entry in entries:
-            line = entry_line(entry, servers)
-            if sum(len(x) + 1 for x in lines) + len(line) > MAX_DESCRIPTION:
-                break
-            lines.append(line)
-        embed.description = "\n".join(lines) or "No matching entries."
-        embed.set_footer(text="Newest first · export=True attaches every matching entry as CSV")
+        embed = listing_embed(
+            "Audit log",
+            [entry_line(entry, servers) for entry in entries],
+            empty="No matching entries.",
+            more_hint=": export=True attaches every one",
+            footer="Newest first · export=True attaches every matching entry as CSV",
+        )
         await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
 
     @app_commands.command(name="status", description="Is Coalesce healthy? Uptime, notice backlog, last digest")

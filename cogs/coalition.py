@@ -70,7 +70,7 @@ class CoalitionCog(commands.GroupCog, group_name="coalition", group_description=
     @app_commands.command(name="info", description="This coalition's member servers")
     async def info(self, interaction: discord.Interaction) -> None:
         found = coalitions.info(core_of(interaction), actor_of(interaction))
-        embed = discord.Embed(title=f"Coalition: {found.coalition.name}"[:256], colour=COLOUR)
+        embed = discord.Embed(title=f"Coalition: {esc(found.coalition.name)}"[:256], colour=COLOUR)
         lines = []
         for server in found.servers:
             lead = " (leads)" if server.is_lead else ""

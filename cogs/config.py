@@ -13,6 +13,7 @@ from bot.services import coalition_config, freshness, hazards
 from bot.text import escape
 from bot.validation import search_timezones
 from cogs.common import COLOUR, NO_PINGS, actor_of, choice, core_of, place_autocomplete
+from cogs.listing import fit
 
 CHANNEL_PURPOSES = {
     ChannelKind.NEEDS: "new needs are announced",
@@ -179,7 +180,7 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Set u
         embed.add_field(name="Alerts ping", value=role, inline=False)
         embed.add_field(name="Open events", value=str(summary.open_events))
         embed.add_field(name="Organisations", value=f"{summary.verified_orgs} verified, {summary.pending_orgs} pending")
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        await interaction.response.send_message(embed=fit(embed), ephemeral=True)
 
 
 async def setup(bot: commands.Bot) -> None:

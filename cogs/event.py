@@ -9,7 +9,8 @@ from discord.ext import commands
 from bot.models import Event, EventStatus
 from bot.services import events
 from bot.text import escape
-from cogs.common import COLOUR, NO_PINGS, actor_of, core_of, event_autocomplete, place_autocomplete
+from cogs.common import NO_PINGS, actor_of, core_of, event_autocomplete, place_autocomplete
+from cogs.listing import listing_embed
 
 
 def event_line(event: Event) -> str:
@@ -55,8 +56,7 @@ class EventCog(commands.GroupCog, group_name="event", group_description="Disaste
     @app_commands.command(name="list", description="List this coalition's events")
     async def list(self, interaction: discord.Interaction) -> None:
         found = events.list_events(core_of(interaction), actor_of(interaction))
-        embed = discord.Embed(title="Events", colour=COLOUR)
-        embed.description = "\n".join(event_line(e) for e in found[:20]) or "No events yet."
+        embed = listing_embed("Events", [event_line(e) for e in found], empty="No events yet.")
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
 

@@ -105,7 +105,7 @@ def alert_view(hazard_id: int) -> discord.ui.View:
 class HazardCog(commands.Cog):
     def __init__(self, bot: CoalesceBot) -> None:
         self.bot = bot
-        self.watcher = Watcher(bot.core, on_alerts=lambda: dispatcher_of(bot).kick())
+        self.watcher = Watcher(bot.core, on_alerts=lambda: dispatcher_of(bot).kick(), on_poll=bot.ops.feed_polled)
         self._task: asyncio.Task[None] | None = None
 
     async def cog_load(self) -> None:

@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, cast
 from discord.ext import commands
 
 from bot.retention import purge_expired_contacts
-from bot.services import freshness, timeouts
+from bot.services import upkeep
 from bot.services.posts import expire_due
+from bot.services.upkeep import FollowUp
 from cogs.dispatcher import dispatcher_of
 
 if TYPE_CHECKING:
@@ -37,16 +38,11 @@ RETENTION_CHECK = timedelta(hours=6)
 class SweepResult:
     expired: int
     purged: int
-    prompts: int = 0
-    unconfirmed: int = 0
-    proposals_expired: int = 0
-    nudged: int = 0
-    escalated: int = 0
+    follow_up: FollowUp
 
     @property
     def changed(self) -> bool:
-        return any((self.expired, self.purged, self.prompts, self.unconfirmed, self.proposals_expired,
-                    self.nudged, self.escalated))  # fmt: skip
+        return bool(self.expired or self.purged or self.follow_up.changed)
 
 
 class Housekeeping(commands.Cog):
@@ -69,16 +65,12 @@ class Housekeeping(commands.Cog):
 
     def next_due(self) -> datetime:
         """The soonest moment something is due; never later than the next retention check."""
-        store, now = self.bot.core.store, self.bot.core.clock()
+        now = self.bot.core.clock()
         if self._last_retention is None:
             return now  # just started: do at once what fell due while the bot was down
-        moments = [
-            self._last_retention + RETENTION_CHECK,
-            store.posts.next_deadline(),
-            store.freshness.next_due_at(),
-            store.matches.next_due_at(),
-        ]
-        return min(m for m in moments if m is not None)
+        retention = self._last_retention + RETENTION_CHECK
+        due = upkeep.next_due(self.bot.core)
+        return min(retention, due) if due is not None else retention
 
     def reschedule(self) -> None:
         """Set the one timer for the next due moment (call after anything that may bring one closer)."""
@@ -115,21 +107,7 @@ class Housekeeping(commands.Cog):
         if self._last_retention is None or now >= self._last_retention + RETENTION_CHECK:
             purged = purge_expired_contacts(core)
             self._last_retention = now
-        prompts = unconfirmed = 0
-        while True:
-            fresh = freshness.sweep(core, core.clock())
-            prompts, unconfirmed = prompts + fresh.prompts, unconfirmed + fresh.unconfirmed
-            await asyncio.sleep(0)
-            if not fresh.more:
-                break
-        lapsed = nudged = escalated = 0
-        while True:
-            timed = timeouts.sweep(core, core.clock())
-            lapsed, nudged, escalated = lapsed + timed.expired, nudged + timed.nudged, escalated + timed.escalated
-            await asyncio.sleep(0)
-            if not timed.more:
-                break
-        result = SweepResult(len(expired), purged, prompts, unconfirmed, lapsed, nudged, escalated)
+        result = SweepResult(len(expired), purged, await upkeep.follow_up(core))
         if result.changed:
             log.info("housekeeping: %s", result)
             dispatcher_of(self.bot).kick()

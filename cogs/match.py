@@ -24,10 +24,11 @@ from bot.models import Actor, MatchStatus, OutboxMessage
 from bot.services import authority, delivery, matches
 from bot.services.matches import MatchCard
 from bot.text import escape, parse_id
-from cogs.common import COLOUR, NO_PINGS, acting_in, actor_of, core_of, server_still_joined
+from cogs.common import NO_PINGS, acting_in, actor_of, core_of, server_still_joined
 from cogs.dispatcher import dispatcher_of, outbox_nonce
 from cogs.follow_through_views import ReceivedButton
 from cogs.housekeeping import reschedule
+from cogs.listing import listing_embed
 from cogs.posts_render import announcement_embed, contact_message, match_embed, match_headline, match_line
 
 if TYPE_CHECKING:
@@ -170,9 +171,12 @@ class MatchCog(commands.GroupCog, group_name="match", group_description="Propose
         cards = matches.list_matches(
             core_of(interaction), actor_of(interaction), status=MatchStatus(status) if status else None, mine=mine
         )
-        title = f"Matches: {status}" if status else "Live matches (proposed and committed)"
-        embed = discord.Embed(title=title, colour=COLOUR)
-        embed.description = "\n".join(match_line(c) for c in cards)[:4000] or "No matches yet."
+        embed = listing_embed(
+            f"Matches: {status}" if status else "Live matches (proposed and committed)",
+            [match_line(c) for c in cards],
+            empty="No matches yet.",
+            more_hint=": narrow the list with `status` or `mine`",
+        )
         await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
 
     # --- outbox senders -----------------------------------------------------------------------------

@@ -14,7 +14,6 @@ from bot.services import posts
 from bot.services.duplicates import DuplicateWarning
 from bot.taxonomy import SECTORS
 from cogs.common import (
-    COLOUR,
     NO_PINGS,
     acknowledge_if_behind,
     actor_of,
@@ -26,6 +25,7 @@ from cogs.common import (
     reply,
 )
 from cogs.duplicates import DuplicateButton, send_warning
+from cogs.listing import listing_embed
 from cogs.posts_render import post_embed, post_line, posted_reply
 
 SECTOR_CHOICES = [app_commands.Choice(name=s.label, value=s.key) for s in SECTORS]
@@ -61,8 +61,12 @@ def my_post_autocomplete(kind: PostKind):
 async def send_listing(interaction: discord.Interaction, kind: PostKind, sector: str | None, mine: bool) -> None:
     lines = posts.list_posts(core_of(interaction), actor_of(interaction), kind, sector=sector, mine=mine)
     noun = "needs" if kind is PostKind.NEED else "offers"
-    embed = discord.Embed(title=f"Open {noun}" + (" of your organisations" if mine else ""), colour=COLOUR)
-    embed.description = "\n".join(post_line(line) for line in lines)[:4000] or f"No open {noun}."
+    embed = listing_embed(
+        f"Open {noun}" + (" of your organisations" if mine else ""),
+        [post_line(line) for line in lines],
+        empty=f"No open {noun}.",
+        more_hint=": narrow the list with `sector` or `mine`",
+    )
     await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
 
 

@@ -22,6 +22,7 @@ from cogs.common import (
     org_autocomplete,
     place_autocomplete,
 )
+from cogs.listing import fit, listing_embed
 
 
 def org_embed(org: Org, member_ids: list[int] | None = None) -> discord.Embed:
@@ -35,7 +36,7 @@ def org_embed(org: Org, member_ids: list[int] | None = None) -> discord.Embed:
     if member_ids is not None:
         embed.add_field(name="Coordinators", value=mention_list(member_ids) or "none", inline=False)
     embed.set_footer(text=f"Org #{org.id} · contact details are shared only with matched partners")
-    return embed
+    return fit(embed)
 
 
 @app_commands.guild_only()
@@ -140,14 +141,16 @@ class OrgCog(commands.GroupCog, group_name="org", group_description="Organisatio
         found = orgs.list_orgs(
             core_of(interaction), actor_of(interaction), status=OrgStatus(status) if status else None
         )
-        embed = discord.Embed(title="Organisations", colour=COLOUR)
         lines = [
             f"{'✅' if o.is_verified else '⏳'} **{escape(o.name)}** — {escape(o.place_label)} · {', '.join(o.sectors)}"
-            for o in found[:25]
+            for o in found
         ]
-        if len(found) > 25:
-            lines.append(f"…and {len(found) - 25} more. Use `/org info` for one organisation.")
-        embed.description = "\n".join(lines) or "No organisations yet. Register yours with `/org register`."
+        embed = listing_embed(
+            "Organisations",
+            lines,
+            empty="No organisations yet. Register yours with `/org register`.",
+            more_hint=": see one with `/org info`, or list by `status`",
+        )
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
 

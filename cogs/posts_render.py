@@ -12,6 +12,7 @@ from bot.services.posts import PostLine, PostResult
 from bot.taxonomy import sector_by_key
 from bot.text import escape
 from cogs.common import COLOUR, mention_list
+from cogs.listing import fit
 
 URGENCY_MARK = {
     Urgency.CRITICAL: "🔴 critical",
@@ -75,7 +76,7 @@ def post_embed(post: Post, org_name: str, *, event_name: str | None = None) -> d
         embed.add_field(name="Notes", value=escape(post.notes)[:1024], inline=False)
     if event_name:
         embed.set_footer(text=f"Event: {event_name}")
-    return embed
+    return fit(embed)
 
 
 def posted_reply(result: PostResult) -> tuple[str, discord.Embed]:
@@ -106,7 +107,7 @@ def posted_reply(result: PostResult) -> tuple[str, discord.Embed]:
         follow = "No match yet: you will be proposed one as soon as a fitting post appears."
     noun = "need" if post.kind is PostKind.NEED else "offer"
     read = "".join(f" Read “{escape(typed)}” as **{escape(meant)}**." for typed, meant in result.readings)
-    return f"Posted {noun} **{post.ref}**.{read} {follow}", embed
+    return f"Posted {noun} **{post.ref}**.{read} {follow}", fit(embed)
 
 
 def announcement_embed(payload: dict[str, object]) -> discord.Embed:
@@ -127,7 +128,7 @@ def announcement_embed(payload: dict[str, object]) -> discord.Embed:
         embed.add_field(name="Needed by" if is_need else "Available until", value=when(moment))
     if payload.get("notes"):
         embed.add_field(name="Notes", value=escape(str(payload["notes"]))[:1024], inline=False)
-    return embed
+    return fit(embed)
 
 
 def ended_note(count: int) -> str:
@@ -174,7 +175,7 @@ def match_embed(card: MatchCard) -> discord.Embed:
     embed.add_field(name="Distance", value=f"{match.distance_km:,.0f} km")
     embed.add_field(name="Status", value=status_line(card), inline=False)
     embed.set_footer(text=f"Score {match.score:.2f} · contacts are shared by DM once both sides accept")
-    return embed
+    return fit(embed)
 
 
 def status_line(card: MatchCard) -> str:

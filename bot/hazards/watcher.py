@@ -49,20 +49,32 @@ class Watcher:
         timeout_s: float = 20.0,
         sleep: Sleep = asyncio.sleep,
         on_alerts: Callable[[], None] | None = None,
+        on_poll: Callable[[datetime], None] | None = None,
     ) -> None:
-        """``urls`` replace feeds' addresses (tests use a local server); ``sleep`` may wait in simulated time."""
+        """``urls`` replace feeds' addresses (tests use a local server); ``sleep`` may wait in simulated time.
+
+        ``on_poll`` hears the moment of every poll, whatever its outcome (the ops endpoint's gauge).
+        """
         self.core = core
         self.urls = {key: feed.url for key, feed in FEEDS.items()} | (urls or {})
         self.max_bytes = max_bytes
         self.timeout_s = timeout_s
         self.sleep = sleep
         self.on_alerts = on_alerts
+        self.on_poll = on_poll
         self._session: aiohttp.ClientSession | None = None
 
     # --- one poll -----------------------------------------------------------------------------------------
 
     async def poll(self, feed: str) -> PollOutcome:
         """Fetch the feed once, record what it reports, and plan its next poll."""
+        try:
+            return await self._poll(feed)
+        finally:
+            if self.on_poll is not None:
+                self.on_poll(self.core.clock())
+
+    async def _poll(self, feed: str) -> PollOutcome:
         store = self.core.store.hazards
         state = store.feed_state(feed)
         interval = timedelta(seconds=FEEDS[feed].poll_s)

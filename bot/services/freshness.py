@@ -21,7 +21,8 @@ from bot.windows import FRESHNESS_HOURS, MAX_FRESHNESS_HOURS, PROMPT_SPACING, fr
 
 # A Discord message holds five rows of buttons: one row per post.
 POSTS_PER_PROMPT = 5
-SWEEP_BATCH = 200
+# Rows per transaction: each batch holds the loop a few milliseconds, and the loop turns between batches.
+SWEEP_BATCH = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,26 +56,34 @@ def sweep(core: Core, now: datetime, *, limit: int = SWEEP_BATCH) -> FreshnessSw
     due = core.store.freshness.due(now, limit=limit)
     prompts: dict[int, list[Post]] = {}
     asked = unconfirmed = 0
-    with core.store.atomic():
-        for post_id, stage in due:
-            post = core.store.posts.get(post_id)
-            if post is None:
-                continue
-            window = window_of(core, post)
+    # A batch touches few coalitions, orgs and coordinators: each is read once per batch, not once per post.
+    windows: dict[int, dict[str, int]] = {}
+    members_of: dict[int, list[int]] = {}
+    last_prompt: dict[int, datetime | None] = {}
+    store = core.store
+    with store.atomic():
+        for post, stage in due:
+            if post.coalition_id not in windows:
+                windows[post.coalition_id] = store.freshness.windows(post.coalition_id)
+            window = freshness_window(post.kind, post.urgency, windows[post.coalition_id])
             if stage >= 1:
-                core.store.freshness.mark_unconfirmed(post.id, now)
-                core.store.audit.record(post.coalition_id, SYSTEM_ACTOR, "post.unconfirmed", f"post:{post.ref}", now)
+                store.freshness.mark_unconfirmed(post.id, now)
+                store.audit.record(post.coalition_id, SYSTEM_ACTOR, "post.unconfirmed", f"post:{post.ref}", now)
                 unconfirmed += 1
                 continue
             if post.remaining == 0:
                 # Fully pledged: the delivery follow-up chases it, not this.
-                core.store.freshness.postpone(post.id, now + window)
+                store.freshness.postpone(post.id, now + window)
                 continue
-            members = core.store.orgs.member_ids(post.org_id)
+            if post.org_id not in members_of:
+                members_of[post.org_id] = store.orgs.member_ids(post.org_id)
+            members = members_of[post.org_id]
             placed = False
             wait_until = now + PROMPT_SPACING
             for member in members:
-                last = core.store.freshness.last_prompt_at(member)
+                if member not in last_prompt:
+                    last_prompt[member] = store.freshness.last_prompt_at(member)
+                last = last_prompt[member]
                 if member not in prompts and last is not None and last + PROMPT_SPACING > now:
                     wait_until = min(wait_until, last + PROMPT_SPACING)
                     continue
@@ -84,15 +93,15 @@ def sweep(core: Core, now: datetime, *, limit: int = SWEEP_BATCH) -> FreshnessSw
                     placed = True
             if members and not placed:
                 # Its coordinators heard from us within the hour: it joins their next message.
-                core.store.freshness.postpone(post.id, wait_until)
+                store.freshness.postpone(post.id, wait_until)
                 continue
-            core.store.freshness.mark_asked(post.id, now + window)
+            store.freshness.mark_asked(post.id, now + window)
             asked += 1
         for user_id, posts in prompts.items():
             if not posts:
                 continue
-            core.store.freshness.record_prompt(user_id, now)
-            core.store.outbox.enqueue(
+            store.freshness.record_prompt(user_id, now)
+            store.outbox.enqueue(
                 posts[0].coalition_id, "freshness_prompt", f"user:{user_id}", {"post_ids": [p.id for p in posts]}, now
             )
     return FreshnessSweep(

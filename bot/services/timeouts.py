@@ -23,7 +23,9 @@ from bot.services.proposals import SYSTEM_ACTOR, find_proposals, propose_pairs
 from bot.text import escape
 from bot.windows import delivery_window, proposal_window
 
-SWEEP_BATCH = 200
+# Rows per transaction: an expiry re-matches both its posts (a post's worth of matching each), so each
+# expiry is its own transaction and the loop turns between them.
+SWEEP_BATCH = 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from bot.digests import (
     DigestEvent,
     DigestFilter,
     DigestSnapshot,
+    Excess,
     FulfilmentDay,
     MatchChange,
     NewPost,
@@ -253,6 +254,7 @@ class Digests:
                 self.db.execute("SELECT id, name FROM orgs WHERE coalition_id = ?", [coalition_id]).fetchall()
             )
             fulfilment = self._fulfilment(coalition_id, until, ZoneInfo(coalition[1]))
+            excess = tuple(self._excess(coalition_id, until))
         return DigestSnapshot(
             coalition_name=coalition[0],
             timezone=coalition[1],
@@ -264,6 +266,7 @@ class Digests:
             match_changes=changes,
             org_names=org_names,
             fulfilment=fulfilment,
+            excess=excess,
         )
 
     def _open_needs(self, coalition_id: int, now: datetime):
@@ -276,6 +279,21 @@ class Digests:
         urgencies = {u.value: u for u in Urgency}
         for row in rows:
             yield OpenNeed(*row[:4], urgencies.get(row[4], Urgency.NORMAL), *row[5:11], from_iso(row[11]))
+
+    def _excess(self, coalition_id: int, now: datetime, *, limit: int = 10):
+        """Items whose open offers exceed their open needs, by event, item and unit, largest surplus first."""
+        rows = self.db.execute(
+            "SELECT p.event_id, MIN(p.item_label), p.unit,"  # noqa: S608
+            " SUM(CASE WHEN p.kind = 'offer' THEN p.remaining ELSE 0 END) AS offered,"
+            " SUM(CASE WHEN p.kind = 'need' THEN p.remaining ELSE 0 END) AS needed"
+            " FROM posts p JOIN events e ON e.id = p.event_id"
+            f" WHERE p.coalition_id = ? AND {open_posts('p')} AND e.status = 'open'"
+            " GROUP BY p.event_id, p.item_key, p.unit HAVING offered > needed"
+            " ORDER BY offered - needed DESC, MIN(p.item_label) LIMIT ?",
+            [coalition_id, to_iso(now), limit],
+        ).fetchall()
+        for event_id, label, unit, offered, needed in rows:
+            yield Excess(event_id, label, unit, int(offered), int(needed))
 
     def _match_changes(self, coalition_id: int, since: datetime, until: datetime):
         low, high = to_iso(since), to_iso(until)

@@ -7,6 +7,8 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from bot.clock import from_iso, to_iso
+from bot.models import Post
+from bot.store.posts import _COLUMNS, _post
 
 
 class Freshness:
@@ -23,14 +25,14 @@ class Freshness:
             [to_iso(now), to_iso(due_at), post_id],
         )
 
-    def due(self, now: datetime, *, limit: int = 200) -> list[tuple[int, int]]:
-        """(post id, stage) of open posts whose next step has come (through the ``posts_fresh_due`` index)."""
+    def due(self, now: datetime, *, limit: int = 200) -> list[tuple[Post, int]]:
+        """(post, stage) of open posts whose next step has come, read in one pass of the ``posts_fresh_due`` index."""
         rows = self.db.execute(
-            "SELECT id, fresh_stage FROM posts WHERE status = 'open' AND fresh_due_at IS NOT NULL"
+            f"SELECT {_COLUMNS}, fresh_stage FROM posts WHERE status = 'open' AND fresh_due_at IS NOT NULL"  # noqa: S608
             " AND fresh_due_at <= ? ORDER BY fresh_due_at, id LIMIT ?",
             [to_iso(now), limit],
         ).fetchall()
-        return [(int(post_id), int(stage)) for post_id, stage in rows]
+        return [(_post(row[:-1]), int(row[-1])) for row in rows]
 
     def next_due_at(self) -> datetime | None:
         row = self.db.execute(

@@ -18,6 +18,7 @@ PROMISED_KEYS = {
     "match_p99_ms_100k", "match_growth_10k_to_100k", "e2e_noop_commands_per_s", "e2e_commands_per_s",
     "e2e_ratio_vs_noop", "e2e_ack_p99_ms_at_200", "e2e_burst_last_ack_ms", "e2e_burst_late", "e2e_burst_lost",
     "quality_ratio_vs_optimal", "quality_ratio_greedy", "digest_round_s", "loop_max_stall_ms", "peak_rss_mb",
+    "housekeeping_wake_ms", "housekeeping_sweep_ms", "housekeeping_backlog_ms", "housekeeping_loop_max_stall_ms",
     "sizes",
 }  # fmt: skip
 

@@ -1,7 +1,9 @@
 """Allocation is exact, whatever happens and in whatever order.
 
-Random sequences of posts, accepts, declines, cancels, deliveries, withdrawals
-and expiries, on a real SQLite file, must never commit more than an offer holds
+Random sequences of posts, accepts, declines, cancels, deliveries (reported by
+the offering side, received in full or less by the needing side), quantity
+changes, withdrawals, expiries, proposal time-outs and hand-offs of stalled
+critical commitments, on a real SQLite file, must never commit more than an offer holds
 or more than a need asked, and every post's quantity must balance:
 quantity = remaining + committed + delivered, each in the post's own unit.
 Posts count in mixed units (litres, gallons, m³, bottles with and without a
@@ -22,7 +24,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from bot.errors import UserError
 from bot.models import Actor, MatchStatus, PostKind
-from bot.services import matches, posts
+from bot.services import delivery, freshness, matches, posts, timeouts
 from bot.units import factor
 from tests.e2e.matching_helpers import GUILD, core_world
 
@@ -130,6 +132,27 @@ class Allocation(RuleBasedStateMachine):
         actor = self.coordinator[(card.need_org if need_side else card.offer_org).id]
         self._attempt(matches.deliver_match if deliver else matches.cancel_match, self.core, actor, card.match.id)
 
+    @rule(pick=st.integers(0, 10_000), share=st.floats(0.0, 1.0), reported=st.booleans())
+    def received_maybe_less(self, pick, share, reported):
+        """The offering side may report it first; the needing side confirms some or all of it."""
+        ids = self._with_status(MatchStatus.COMMITTED)
+        if not ids:
+            return
+        card = matches.match_card(self.core, ids[pick % len(ids)])
+        if reported:
+            self._attempt(delivery.report_delivered, self.core, self.coordinator[card.offer_org.id], card.match.id)
+        received = max(1, round(card.match.quantity * share))
+        self._attempt(delivery.receive, self.core, self.coordinator[card.need_org.id], card.match.id, received)
+
+    @rule(pick=st.integers(0, 10_000), quantity=st.integers(1, 80))
+    def quantity_changes(self, pick, quantity):
+        ids = self._all("posts")
+        if not ids:
+            return
+        post = self.core.store.posts.get(ids[pick % len(ids)])
+        actor = self.coordinator[post.org_id]
+        self._attempt(freshness.change_quantity, self.core, actor, post.kind, post.id, str(quantity))
+
     @rule(pick=st.integers(0, 10_000), who=st.integers(0, 3))
     def withdraw_or_close(self, pick, who):
         ids = self._all("posts")
@@ -140,8 +163,17 @@ class Allocation(RuleBasedStateMachine):
 
     @rule(hours=st.integers(1, 48))
     def time_passes(self, hours):
-        self.world.clock.now += timedelta(hours=hours)
-        posts.expire_due(self.core)
+        # In steps of at most 6 h, so a stalled critical commitment is nudged and then escalated (a hand-off).
+        while hours > 0:
+            step = min(hours, 6)
+            hours -= step
+            self.world.clock.now += timedelta(hours=step)
+            now = self.world.clock.now
+            posts.expire_due(self.core)
+            while freshness.sweep(self.core, now).more:
+                pass
+            while timeouts.sweep(self.core, now).more:
+                pass
 
     @invariant()
     def quantities_balance(self):
@@ -171,6 +203,15 @@ class Allocation(RuleBasedStateMachine):
                 assert quantity <= offer_quantity * ratio
 
     @invariant()
+    def a_hand_off_only_ever_replaces_a_commitment(self):
+        rows = self.core.store.db.execute(
+            "SELECT h.need_id, r.need_id, r.status FROM matches h JOIN matches r ON r.id = h.replaces_id"
+        ).fetchall()
+        for hand_off_need, replaced_need, replaced_status in rows:
+            assert hand_off_need == replaced_need
+            assert replaced_status in ("committed", "delivered", "cancelled")
+
+    @invariant()
     def every_commit_reveals_contacts_by_dm_only(self):
         targets = [
             row[0]
@@ -186,3 +227,51 @@ Allocation.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestAllocation = Allocation.TestCase
+
+
+class FollowThroughAllocation(Allocation):
+    """The same invariants where pairs commit often: one item and one unit, mostly critical needs, and time
+    passing in steps that nudge, escalate and hand off stalled commitments, with receipts in full or less."""
+
+    @rule(
+        who=st.integers(0, 2),
+        place=st.sampled_from(PLACES),
+        quantity=st.integers(1, 60),
+        urgency=st.sampled_from(["critical", "critical", "high", "normal"]),
+    )
+    def post_need(self, who, place, quantity, urgency):
+        posts.post_need(
+            self.core, self.actors[who], sector="wash", item="bottled water", quantity=quantity, location=place,
+            urgency=urgency,
+        )  # fmt: skip
+
+    @rule(who=st.integers(0, 2), place=st.sampled_from(PLACES), quantity=st.integers(1, 60))
+    def post_offer(self, who, place, quantity):
+        posts.post_offer(
+            self.core, self.actors[who], sector="wash", item="bottled water", quantity=quantity, location=place
+        )
+
+    @rule(who=st.integers(0, 2), place=st.sampled_from(PLACES), quantity=st.integers(1, 60))
+    def commitments_stall_while_an_offer_stands_by(self, who, place, quantity):
+        """An offer arrives while needs are covered, then 12 h pass: stalled critical commitments hand off to it."""
+        self.post_offer(who, place, quantity)
+        self.time_passes(12)
+
+    @rule(pick=st.integers(0, 10_000))
+    def hand_off_accepted(self, pick):
+        rows = self.core.store.db.execute(
+            "SELECT id FROM matches WHERE replaces_id IS NOT NULL AND status = 'proposed' ORDER BY id"
+        ).fetchall()
+        if rows:
+            card = matches.match_card(self.core, rows[pick % len(rows)][0])
+            for org in (card.need_org, card.offer_org):
+                self._attempt(matches.accept_match, self.core, self.coordinator[org.id], card.match.id)
+
+
+FollowThroughAllocation.TestCase.settings = settings(
+    max_examples=30,
+    stateful_step_count=50,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+TestFollowThroughAllocation = FollowThroughAllocation.TestCase

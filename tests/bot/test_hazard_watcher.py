@@ -279,3 +279,20 @@ async def test_no_feed_on_means_no_request_at_all(core, watcher, feeds):
     hazards.set_feed(core, ADMIN, feed="nws", enabled=False)
 
     assert watcher.next_due() is None and feeds.requests == []
+
+
+async def test_every_poll_sets_the_ops_endpoints_feed_gauge(core, feeds):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from bot.ops import OpsMetrics
+
+    metrics = OpsMetrics(core)
+    made = Watcher(core, urls={k: f"{feeds.base}/{k}" for k in DOCUMENTS}, on_poll=metrics.feed_polled)
+    turn_on(core, "usgs")
+    try:
+        await made.poll("usgs")
+    finally:
+        await made.close()
+
+    [gauge] = [f for f in text_string_to_metric_families(metrics.exposition().decode()) if "feed" in f.name]
+    assert gauge.samples[0].value == core.clock().timestamp()

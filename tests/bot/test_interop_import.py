@@ -196,3 +196,26 @@ def test_any_cell_either_imports_or_is_refused_in_one_line_with_nothing_written(
         world.core.store.db.execute("DELETE FROM audit_log WHERE id > ?", [len(before["audit_log"])])
         world.core.store.db.execute("DELETE FROM outbox")
         world.core.store.db.execute("DELETE FROM posts")
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    noise=st.binary(max_size=300)
+    | st.lists(st.lists(st.text(max_size=12), max_size=9), max_size=6).map(
+        lambda rows: "\n".join(",".join(r) for r in rows).encode("utf-8", "surrogatepass")
+    )
+)
+def test_any_file_either_imports_or_is_refused_by_file_and_row(world, tmp_path, noise):
+    folder = tmp_path / "noise"
+    folder.mkdir(exist_ok=True)
+    (folder / "offers.csv").write_bytes(b"id,crisis,org,sector,item,quantity,place\n" + noise)
+    before = snapshot(world.core)
+    try:
+        import_dir(world.core, folder)
+    except ImportRejected as rejected:
+        assert rejected.problems and all(p.startswith("offers.csv") and p.isprintable() for p in rejected.problems)
+        assert snapshot(world.core) == before
+    world.core.store.db.execute("DELETE FROM audit_log WHERE id > ?", [len(before["audit_log"])])
+    world.core.store.db.execute("DELETE FROM outbox")
+    world.core.store.db.execute("DELETE FROM matches")
+    world.core.store.db.execute("DELETE FROM posts")

@@ -63,7 +63,8 @@ def test_two_bots_in_one_process_keep_their_own_counters(tmp_path):
     first = OpsMetrics(Core(store=Store(tmp_path / "a.db"), clock=FakeClock()))
     second = OpsMetrics(Core(store=Store(tmp_path / "b.db"), clock=FakeClock()))
 
-    first.command("need post", "ok", 0.02)
+    first.command("command", "need post", "ok", 0.02)
 
-    assert values(first)[("coalesce_commands_total", (("command", "need post"), ("outcome", "ok")))] == 1
-    assert ("coalesce_commands_total", (("command", "need post"), ("outcome", "ok"))) not in values(second)
+    key = ("coalesce_commands_total", (("command", "need post"), ("kind", "command"), ("outcome", "ok")))
+    assert values(first)[key] == 1
+    assert key not in values(second)

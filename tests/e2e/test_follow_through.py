@@ -259,3 +259,16 @@ async def test_an_offer_nobody_needs_stands_by_unannounced_and_is_proposed_when_
     assert world.channels["offers"].last_message is None
     await post_need(world, world.alice, quantity=100, urgency="high")
     assert "O-1" in str(match_message(world, "M-1").embeds[0].to_dict())
+
+
+async def test_the_digest_asks_donors_to_hold_what_is_offered_beyond_open_needs(world):
+    await ready_world(world, members=("alice", "bob"))
+    await post_offer(world, world.bob, quantity=200, location="Baytown")
+    await post_need(world, world.alice, quantity=50, urgency="high")
+
+    posted = await world.alice.slash(world.general, "digest now")
+
+    assert not posted.ephemeral
+    fields = {f.name: f.value for f in world.general.last_message.embeds[0].fields}
+    hold = fields["Please don't send unless asked"]
+    assert "Bottled water" in hold and "150 bottles more offered than needed" in hold

@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.app import create_bot
 from tests.conftest import assert_refused
-from tests.e2e.matching_helpers import post_need, post_offer, ready_world
+from tests.e2e.matching_helpers import ACCEPT, button, match_message, post_need, post_offer, ready_world
 from tests.e2e.test_foundation import register
 
 
@@ -64,14 +64,19 @@ async def test_metrics_count_commands_by_outcome_posts_by_urgency_and_matches(wo
     await post_offer(world, world.bob, quantity=50, location="Baytown")
     refused = await register(world, world.dave, name="@everyone")
     assert_refused(world.env, refused, "mentions")
+    await world.alice.click(match_message(world, "M-1"), custom_id=button(1, ACCEPT))
+    await world.carol.click(match_message(world, "M-1"), custom_id=button(1, ACCEPT))
 
     status, content_type, text = await get(port, "/metrics")
 
     assert status == 200 and content_type.startswith("text/plain; version=0.0.4")
     found = samples(text)
-    assert found[("coalesce_commands_total", (("command", "org register"), ("outcome", "refused")))] == 1
-    assert found[("coalesce_commands_total", (("command", "need post"), ("outcome", "ok")))] >= 1
-    assert found[("coalesce_command_latency_seconds_count", (("command", "need post"),))] >= 1
+    commands = "coalesce_commands_total"
+    assert found[(commands, (("command", "org register"), ("kind", "command"), ("outcome", "refused")))] == 1
+    assert found[(commands, (("command", "need post"), ("kind", "command"), ("outcome", "ok")))] == 1
+    assert found[(commands, (("command", "match.accept"), ("kind", "button"), ("outcome", "ok")))] == 1
+    assert found[(commands, (("command", "match.accept"), ("kind", "button"), ("outcome", "refused")))] == 1
+    assert found[("coalesce_command_latency_seconds_count", (("command", "need post"), ("kind", "command")))] == 1
     assert ("coalesce_posts_open", (("kind", "need"), ("urgency", "critical"))) in found
     assert found[("coalesce_matches", (("status", "proposed"),))] >= 1
     assert ("coalesce_outbox_pending", ()) in found and ("coalesce_outbox_oldest_age_seconds", ()) in found

@@ -1,0 +1,55 @@
+"""What a housekeeping wake does with what fell due: freshness steps and match time-outs, in batches.
+
+Each batch is one short transaction over rows read through a partial index of due
+moments, so the cost follows what is due, not how many posts are open; the loop
+is handed back between batches, so a backlog (a bot that was down for hours)
+never stalls it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.core import Core
+from bot.services import freshness, timeouts
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    prompts: int = 0
+    unconfirmed: int = 0
+    proposals_expired: int = 0
+    nudged: int = 0
+    escalated: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return any((self.prompts, self.unconfirmed, self.proposals_expired, self.nudged, self.escalated))
+
+
+async def follow_up(core: Core) -> FollowUp:
+    """Take every due freshness step and time-out, yielding to the loop between batches."""
+    prompts = unconfirmed = 0
+    while True:
+        fresh = freshness.sweep(core, core.clock())
+        prompts, unconfirmed = prompts + fresh.prompts, unconfirmed + fresh.unconfirmed
+        await asyncio.sleep(0)
+        if not fresh.more:
+            break
+    lapsed = nudged = escalated = 0
+    while True:
+        timed = timeouts.sweep(core, core.clock())
+        lapsed, nudged, escalated = lapsed + timed.expired, nudged + timed.nudged, escalated + timed.escalated
+        await asyncio.sleep(0)
+        if not timed.more:
+            break
+    return FollowUp(prompts, unconfirmed, lapsed, nudged, escalated)
+
+
+def next_due(core: Core) -> datetime | None:
+    """The soonest deadline, freshness step or match time-out (three indexed MINs), if any."""
+    store = core.store
+    moments = [store.posts.next_deadline(), store.freshness.next_due_at(), store.matches.next_due_at()]
+    return min((m for m in moments if m is not None), default=None)
