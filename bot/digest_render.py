@@ -130,7 +130,7 @@ def _event_fields(event: EventDigest, *, many: bool) -> list[tuple[str, str]]:
     if event.oldest_critical:
         lines = [
             f"`{n.ref}` {escape(n.item_label)}: {n.remaining:,} {escape(n.unit)} · {escape(n.place_label)} · "
-            f"{_age(n.age_hours)}"
+            f"{_age(n.age_hours)}{' · unconfirmed' if n.unconfirmed else ''}"
             for n in event.oldest_critical
         ]
         hidden = event.critical_total - len(event.oldest_critical)

@@ -55,6 +55,8 @@ class OpenNeed:
     lat: float
     lon: float
     created_at: datetime
+    # Its poster let a freshness prompt pass unanswered: listed after the needs known to stand.
+    unconfirmed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +154,7 @@ class NeedLine:
     unit: str
     place_label: str
     age_hours: float
+    unconfirmed: bool = False
 
 
 @dataclass(frozen=True)
@@ -266,11 +269,12 @@ class DigestIndex:
         return np.bincount(where, weights=weight, minlength=n_cells * _STATS).reshape(n_cells, _STATS)
 
     def _critical_cells(self, needs: list[OpenNeed], need_cell: np.ndarray) -> None:
-        """Critical needs, oldest first within each event, with their cells."""
+        """Critical needs, oldest first within each event (unconfirmed ones after the rest), with their cells."""
         critical = np.flatnonzero(np.array([n.urgency is Urgency.CRITICAL for n in needs], dtype=bool))
         created = np.array([needs[i].created_at.timestamp() for i in critical], dtype=np.float64)
+        unconfirmed = np.array([needs[i].unconfirmed for i in critical], dtype=bool)
         event = self.cell_event[need_cell[critical]]
-        order = np.lexsort((created, event))
+        order = np.lexsort((created, unconfirmed, event))
         self._critical = critical[order]
         self._critical_cell = need_cell[self._critical]
         self._critical_start = np.searchsorted(event[order], np.arange(len(self.snapshot.events) + 1))
@@ -367,7 +371,15 @@ class DigestIndex:
     def _need_line(self, i: int) -> NeedLine:
         need = self.needs[i]
         age = (self.snapshot.until - need.created_at).total_seconds() / 3600
-        return NeedLine(f"N-{need.id}", need.item_label, need.remaining, need.unit, need.place_label, max(age, 0.0))
+        return NeedLine(
+            f"N-{need.id}",
+            need.item_label,
+            need.remaining,
+            need.unit,
+            need.place_label,
+            max(age, 0.0),
+            need.unconfirmed,
+        )
 
 
 # Columns of DigestIndex.stats: open needs by urgency, then new needs and offers, match changes, quantity delivered.

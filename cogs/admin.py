@@ -10,8 +10,8 @@ from discord.ext import commands
 
 from bot.models import AuditEntry
 from bot.services import audit, status
-from bot.text import escape
-from cogs.common import COLOUR, NO_PINGS, actor_of, choice, core_of
+from bot.text import escape, parse_id
+from cogs.common import COLOUR, NO_PINGS, actor_of, channel_name, choice, core_of
 from cogs.listing import listing_embed
 
 
@@ -21,13 +21,57 @@ async def action_autocomplete(interaction: discord.Interaction, current: str) ->
     return [choice(a, a) for a in actions if needle in a][:25]
 
 
-def entry_line(entry: AuditEntry, servers: dict[int, str] | None = None) -> str:
+def entry_line(
+    entry: AuditEntry,
+    servers: dict[int, str] | None = None,
+    names: dict[str, str] | None = None,
+    guild: discord.Guild | None = None,
+) -> str:
+    """One entry, with names where it stored ids: orgs, events, places, channels, roles, members, servers."""
     who = "Coalesce" if entry.actor_id == audit.SYSTEM_ACTOR else f"<@{entry.actor_id}>"
     if entry.guild_id is not None and servers:
         who += f" in *{escape(servers.get(entry.guild_id, str(entry.guild_id)))}*"
-    detail = ", ".join(f"{key}={value}" for key, value in sorted(entry.detail.items()))
-    detail = f" — {escape(detail[:150])}" if detail else ""
-    return f"{discord.utils.format_dt(entry.at, 'f')} {who} **{entry.action}** {entry.subject}{detail}"
+    names = names or {}
+    subject = reference(entry.subject, names, servers or {}, guild)
+    detail = ", ".join(
+        f"{escape(key)}={detail_value(key, value, names, servers or {}, guild)}"
+        for key, value in sorted(entry.detail.items())
+    )
+    detail = f" — {detail}" if detail else ""
+    return f"{discord.utils.format_dt(entry.at, 'f')} {who} **{escape(entry.action)}** {subject}{detail}"
+
+
+def reference(ref: str, names: dict[str, str], servers: dict[int, str], guild: discord.Guild | None) -> str:
+    """A subject such as ``org:2``, ``user:5`` or ``channel:7`` as its name (escaped), or as it is."""
+    kind, _, raw = ref.partition(":")
+    number = parse_id(raw)
+    if ref in names:
+        return f"{escape(kind)} **{escape(names[ref][:80])}**" if kind in ("org", "event") else escape(names[ref])
+    if kind == "user" and number is not None:
+        return f"<@{number}>"
+    if kind == "channel" and number is not None:
+        return channel_name(number, guild)
+    if kind == "guild" and number is not None:
+        return escape(servers.get(number, f"a server ({number})")[:80])
+    return escape(ref[:80])
+
+
+def detail_value(key: str, value: object, names: dict[str, str], servers: dict[int, str], guild) -> str:
+    kind = audit.named_detail_key(key)
+    ref = str(value) if kind == "place" else f"{kind}:{value}"
+    if kind is not None and ref in names:
+        return escape(names[ref][:80])
+    number = parse_id(value) if isinstance(value, int | str) else None
+    if number is not None and key in ("channel_id", "channel"):
+        return channel_name(number, guild)
+    if number is not None and key in ("role_id", "role"):
+        role = guild.get_role(number) if guild else None
+        return f"@{escape(role.name)}" if role else "a deleted role"
+    if number is not None and key in ("member_id", "recipient", "user", "user_id"):
+        return f"<@{number}>"
+    if number is not None and key in ("guild", "guild_id"):
+        return escape(servers.get(number, f"a server ({number})")[:80])
+    return escape(str(value)[:80])
 
 
 def duration(seconds: float) -> str:
@@ -84,9 +128,10 @@ class AdminCog(commands.Cog):
             return
         entries = audit.recent_entries(core, actor, action=action, member_id=member_id)
         servers = audit.server_names(core, actor)
+        names = audit.readable_names(core, entries)
         embed = listing_embed(
             "Audit log",
-            [entry_line(entry, servers) for entry in entries],
+            [entry_line(entry, servers, names, interaction.guild) for entry in entries],
             empty="No matching entries.",
             more_hint=": export=True attaches every one",
             footer="Newest first · export=True attaches every matching entry as CSV",

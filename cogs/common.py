@@ -12,6 +12,7 @@ from discord import app_commands
 from bot.core import Core
 from bot.errors import Forbidden
 from bot.models import Actor
+from bot.text import escape
 
 if TYPE_CHECKING:
     from bot.app import CoalesceBot
@@ -68,6 +69,12 @@ async def acting_in(interaction: discord.Interaction, servers: list[int]) -> Act
     if guild_id is None:
         raise Forbidden("You are no longer in a server where this was sent to you, so you can't act on it.")
     return replace(actor, guild_id=guild_id, is_admin=False)
+
+
+def channel_name(channel_id: int, guild: discord.Guild | None) -> str:
+    """A channel as ``#name`` (escaped), looked up in this server; ids are not names."""
+    channel = guild.get_channel(channel_id) if guild else None
+    return f"#{escape(channel.name)}" if channel else "a channel of another server, or deleted"
 
 
 def choice(name: str, value: str) -> app_commands.Choice[str]:

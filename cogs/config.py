@@ -12,7 +12,7 @@ from bot.models import ChannelKind
 from bot.services import coalition_config, freshness, hazards
 from bot.text import escape
 from bot.validation import search_timezones
-from cogs.common import COLOUR, NO_PINGS, actor_of, choice, core_of, place_autocomplete
+from cogs.common import COLOUR, NO_PINGS, actor_of, channel_name, choice, core_of, place_autocomplete
 from cogs.listing import fit
 
 CHANNEL_PURPOSES = {
@@ -169,15 +169,22 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Set u
         lines = []
         for kind in ChannelKind:
             channel_id = summary.channels.get(kind)
-            lines.append(f"**{kind.value}**: {f'<#{channel_id}>' if channel_id else 'not set'}")
+            lines.append(
+                f"**{kind.value}**: {channel_name(channel_id, interaction.guild) if channel_id else 'not set'}"
+            )
         embed.add_field(name="Channels", value="\n".join(lines), inline=False)
         embed.add_field(
             name="Digests",
             value=f"{', '.join(summary.coalition.digest_times)} ({summary.coalition.timezone})",
             inline=False,
         )
-        role = f"<@&{summary.alert_role_id}>" if summary.alert_role_id else "none"
+        found = (
+            interaction.guild.get_role(summary.alert_role_id) if interaction.guild and summary.alert_role_id else None
+        )
+        role = f"@{escape(found.name)}" if found else "a deleted role" if summary.alert_role_id else "none"
         embed.add_field(name="Alerts ping", value=role, inline=False)
+        watch = escape(summary.hazard_watch) if summary.hazard_watch else "no area set (`/config area`)"
+        embed.add_field(name="Hazard alerts", value=watch, inline=False)
         embed.add_field(name="Open events", value=str(summary.open_events))
         embed.add_field(name="Organisations", value=f"{summary.verified_orgs} verified, {summary.pending_orgs} pending")
         await interaction.response.send_message(embed=fit(embed), ephemeral=True)

@@ -111,7 +111,7 @@ def parse(feed: str, body: bytes) -> Parsed:
     for feature in features:
         try:
             hazard = reader(feature)
-        except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
+        except (LookupError, TypeError, ValueError, AttributeError, OverflowError, RecursionError):
             hazard = None
         if hazard is None:
             skipped += 1

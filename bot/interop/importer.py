@@ -26,6 +26,7 @@ from bot.models import EventStatus, MatchStatus, OrgStatus, PostKind, PostStatus
 from bot.services.matches import SYSTEM_ACTOR
 from bot.services.proposals import propose_for
 from bot.store import Store
+from bot.store.exports import ExportRows
 from bot.store.imports import EventRecord, MatchRecord, OrgRecord, PostRecord
 from bot.store.orgs import name_key
 
@@ -64,7 +65,8 @@ class ImportSummary:
         if self.created_coalition:
             lines.append(f"Coalition {self.coalition_id} was created; a server joins it with /coalition join.")
         if self.renumbered:
-            lines.append("Ids taken here were renumbered: " + ", ".join(self.renumbered[:20]))
+            more = f" and {len(self.renumbered) - 20} more" if len(self.renumbered) > 20 else ""
+            lines.append("Ids taken here were renumbered: " + ", ".join(self.renumbered[:20]) + more + ".")
         lines.append(f"Matching raised {self.proposals} proposal(s) for the imported open posts.")
         return lines
 
@@ -93,12 +95,16 @@ class _Run:
         seen[value] = row.row
         return value
 
-    def local_id(self, table: str, wanted: int | None, shown: str) -> int | None:
-        """The id to write: the file's when free here, else a new one (reported)."""
+    def local_id(self, table: str, wanted: int | None) -> int | None:
+        """The id to write: the file's when free here, else None (a new one)."""
         if wanted is None or not self.core.store.imports.id_taken(table, wanted):
             return wanted
-        self.summary.renumbered.append(f"{shown} -> new id")
         return None
+
+    def written(self, prefix: str, file_id: int | None, new_id: int) -> None:
+        """Report a record whose id here differs from the file's (``N-3 -> N-17``)."""
+        if file_id is not None and new_id != file_id:
+            self.summary.renumbered.append(f"{prefix}{file_id} -> {prefix}{new_id}")
 
 
 def import_dir(
@@ -134,7 +140,8 @@ def import_dir(
             problems.append(f"{path.name}: cannot be read ({exc.strerror or exc}).")
     if problems:
         raise ImportRejected(problems)
-    ids = core.store.coalitions.ids()
+    # The coalitions an export would offer: not the empty shell a server leaves when it joins another.
+    ids = ExportRows(core.store.db).coalition_ids()
     with core.store.atomic():
         if not ids and coalition_id is None:
             settings, now = core.settings, core.clock()
@@ -206,8 +213,9 @@ def _events(run: _Run, table: Table) -> None:
             run.summary.already_here["events"] += 1
             event_id = existing
         else:
-            wanted = run.local_id("events", file_id, f"E-{file_id}")
+            wanted = run.local_id("events", file_id)
             event_id = imports.insert_event(run.coalition_id, record, event_id=wanted, actor_id=run.actor_id)
+            run.written("E-", file_id, event_id)
             run.summary.imported["events"] += 1
         key = name_key(name)
         if key not in run.events or run.events[key][1] != "open" or status is EventStatus.OPEN:
@@ -252,8 +260,9 @@ def _orgs(run: _Run, table: Table) -> None:
             run.orgs[name_key(name)] = existing.id
             run.summary.already_here["orgs"] += 1
             continue
-        wanted = run.local_id("orgs", file_id, f"org {file_id}")
+        wanted = run.local_id("orgs", file_id)
         org_id = core.store.imports.insert_org(run.coalition_id, record, org_id=wanted, actor_id=run.actor_id)
+        run.written("org ", file_id, org_id)
         for member in coordinators:
             core.store.orgs.add_member(org_id, member, added_by=run.actor_id, now=now)
         core.store.audit.record(run.coalition_id, run.actor_id, "org.import", f"org:{org_id}", now, name=name)
@@ -342,8 +351,9 @@ def _posts(run: _Run, table: Table) -> None:
             run.summary.already_here[table.name[:-4]] += 1
             post_id = existing
         else:
-            wanted = run.local_id("posts", file_id, f"{kind.prefix}-{file_id}")
+            wanted = run.local_id("posts", file_id)
             post_id = core.store.imports.insert_post(run.coalition_id, record, post_id=wanted, actor_id=run.actor_id)
+            run.written(f"{kind.prefix}-", file_id, post_id)
             core.store.audit.record(
                 run.coalition_id, run.actor_id, f"{kind.value}.import", f"post:{kind.prefix}-{post_id}", now,
                 org=org.id,
@@ -410,7 +420,8 @@ def _matches(run: _Run, table: Table) -> None:
         if core.store.imports.match_of_pair(need.id, offer.id) is not None:
             run.summary.already_here["matches"] += 1
             continue
-        wanted = run.local_id("matches", file_id, f"M-{file_id}")
+        wanted = run.local_id("matches", file_id)
         match_id = core.store.imports.insert_match(run.coalition_id, record, match_id=wanted, actor_id=run.actor_id)
+        run.written("M-", file_id, match_id)
         core.store.audit.record(run.coalition_id, SYSTEM_ACTOR, "match.import", f"match:{match_id}", now)
         run.summary.imported["matches"] += 1

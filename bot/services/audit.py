@@ -10,6 +10,7 @@ from bot.core import Core
 from bot.interop import spreadsheet_safe
 from bot.models import Actor, AuditEntry
 from bot.services.coalition_config import require_admin
+from bot.text import parse_id
 from bot.validation import clean_text
 
 MAX_SHOWN = 25
@@ -57,6 +58,50 @@ def server_names(core: Core, actor: Actor) -> dict[int, str]:
     """Names of the servers that have been part of the actor's coalition, by id: where each action came from."""
     coalition = core.coalition_of(actor)
     return core.store.audit.server_names(coalition.id)
+
+
+# Detail keys whose values name a row of ours: shown by name, not by id.
+_NAMED_BY = {"org": "org", "org_id": "org", "event": "event", "event_id": "event", "place": "place"}
+
+
+def readable_names(core: Core, entries: list[AuditEntry]) -> dict[str, str]:
+    """Names for the references the entries carry: ``"org:2"`` -> its name, ``"event:3"``, a place key -> its label.
+
+    Plain text (the caller escapes it); references that name nothing any more are left out.
+    """
+    wanted: set[str] = set()
+    for entry in entries:
+        wanted.add(entry.subject)
+        for key, value in entry.detail.items():
+            kind = _NAMED_BY.get(key)
+            if kind == "place":
+                wanted.add(str(value))
+            elif kind is not None:
+                wanted.add(f"{kind}:{value}")
+    names: dict[str, str] = {}
+    for ref in wanted:
+        kind, _, raw = ref.partition(":")
+        number = parse_id(raw)
+        if kind == "org" and number is not None:
+            org = core.store.orgs.get(number)
+            if org is not None:
+                names[ref] = org.name
+        elif kind == "event" and number is not None:
+            event = core.store.events.get(number)
+            if event is not None:
+                names[ref] = event.name
+        elif kind == "match" and number is not None:
+            names[ref] = f"M-{number}"
+        elif kind == "post":
+            names[ref] = raw
+        elif (place := core.gazetteer.get(ref)) is not None:
+            names[ref] = place.label
+    return names
+
+
+def named_detail_key(key: str) -> str | None:
+    """The kind of row a detail key names (``"org"``, ``"event"``, ``"place"``), if it names one."""
+    return _NAMED_BY.get(key)
 
 
 def known_actions(core: Core, actor: Actor) -> list[str]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.core import Core
 from bot.errors import Forbidden, InvalidInput
+from bot.hazards.feeds import FEEDS
 from bot.models import Actor, ChannelKind, Coalition, EventStatus, OrgStatus
 from bot.validation import parse_digest_times, parse_timezone
 
@@ -62,6 +63,7 @@ class ConfigSummary:
     verified_orgs: int
     pending_orgs: int
     alert_role_id: int | None = None
+    hazard_watch: str = ""  # the area and the feeds on, in words ("" when no area is set)
 
 
 def show_config(core: Core, actor: Actor) -> ConfigSummary:
@@ -74,4 +76,17 @@ def show_config(core: Core, actor: Actor) -> ConfigSummary:
         verified_orgs=len(core.store.orgs.list(coalition.id, status=OrgStatus.VERIFIED)),
         pending_orgs=len(core.store.orgs.list(coalition.id, status=OrgStatus.PENDING)),
         alert_role_id=core.store.coalitions.alert_role(actor.guild_id),
+        hazard_watch=_hazard_watch(core, coalition.id),
     )
+
+
+def _hazard_watch(core: Core, coalition_id: int) -> str:
+    area = core.store.hazards.area(coalition_id)
+    if area is None:
+        return ""
+    on = [
+        f"{key} ({FEEDS[key].describe(choice.min_severity)})"
+        for key, choice in sorted(core.store.hazards.feed_choices(coalition_id).items())
+        if choice.enabled
+    ]
+    return f"{area.radius_km:,.0f} km around {area.place_label}; feeds: {', '.join(on) or 'none on'}"

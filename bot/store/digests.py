@@ -272,13 +272,16 @@ class Digests:
     def _open_needs(self, coalition_id: int, now: datetime):
         rows = self.db.execute(
             "SELECT p.id, p.event_id, p.org_id, p.sector, p.urgency, p.item_label, p.remaining, p.unit,"  # noqa: S608
-            " p.place_label, p.lat, p.lon, p.created_at FROM posts p JOIN events e ON e.id = p.event_id"
+            " p.place_label, p.lat, p.lon, p.created_at, p.unconfirmed_since IS NOT NULL"
+            " FROM posts p JOIN events e ON e.id = p.event_id"
             f" WHERE p.coalition_id = ? AND p.kind = 'need' AND {open_posts('p')} AND e.status = 'open'",
             [coalition_id, to_iso(now)],
         )  # iterated, not fetched whole: each row tuple is freed as soon as its need is built
         urgencies = {u.value: u for u in Urgency}
         for row in rows:
-            yield OpenNeed(*row[:4], urgencies.get(row[4], Urgency.NORMAL), *row[5:11], from_iso(row[11]))
+            yield OpenNeed(
+                *row[:4], urgencies.get(row[4], Urgency.NORMAL), *row[5:11], from_iso(row[11]), bool(row[12])
+            )
 
     def _excess(self, coalition_id: int, now: datetime, *, limit: int = 10):
         """Items whose open offers exceed their open needs, by event, item and unit, largest surplus first."""

@@ -36,7 +36,15 @@ class ExportRows:
         self.db = db
 
     def coalition_ids(self) -> list[int]:
-        return [row["id"] for row in self.db.query("SELECT id FROM coalitions ORDER BY id")]
+        """Coalitions with a server or records: not the empty shell a server leaves when it joins another."""
+        return [
+            row["id"]
+            for row in self.db.query(
+                "SELECT c.id FROM coalitions c WHERE EXISTS (SELECT 1 FROM guild_links g WHERE g.coalition_id = c.id)"
+                " OR EXISTS (SELECT 1 FROM orgs o WHERE o.coalition_id = c.id)"
+                " OR EXISTS (SELECT 1 FROM events e WHERE e.coalition_id = c.id) ORDER BY c.id"
+            )
+        ]
 
     def events(self, coalition_id: int) -> Iterator[dict]:
         return self.db.query(EVENT_ROWS, [coalition_id])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,6 +15,7 @@ from bot.digests import (
     DigestFilter,
     DigestIndex,
     DigestSnapshot,
+    Excess,
     MatchChange,
     NewPost,
     OpenNeed,
@@ -561,3 +562,27 @@ def test_digest_now_is_for_org_members_and_admins_only(seed, core):
         digests.authorise_digest_now(core, Actor(99, GUILD))
     assert digests.authorise_digest_now(core, Actor(2, GUILD)).id == coalition_id  # a Houston Food Bank member
     assert digests.authorise_digest_now(core, ADMIN).id == coalition_id
+
+
+def test_unconfirmed_critical_needs_come_after_those_known_to_stand_and_say_so():
+    stale = replace(need(1, urgency=Urgency.CRITICAL, age_hours=40), unconfirmed=True)
+    fresh = need(2, urgency=Urgency.CRITICAL, age_hours=10)
+
+    summary = DigestIndex(snapshot(open_needs=(stale, fresh))).summarise()
+
+    assert [n.ref for n in summary.events[0].oldest_critical] == ["N-2", "N-1"]
+    lines = dict(render(summary).fields)["Oldest unmet critical needs"].splitlines()
+    assert "unconfirmed" in lines[1] and "unconfirmed" not in lines[0]
+
+
+def test_the_channel_digest_lists_excess_offers_and_personal_views_do_not():
+    surplus = Excess(1, "Tarpaulin", "sheets", offered=900, needed=100)
+
+    summary = DigestIndex(snapshot(open_needs=(need(1),), excess=(surplus,))).summarise()
+    personal = DigestIndex(snapshot(open_needs=(need(1),), excess=(surplus,))).summarise(
+        DigestFilter(sectors=frozenset({"wash"}))
+    )
+
+    hold = dict(render(summary).fields)["Please don't send unless asked"]
+    assert hold == "**Tarpaulin**: 800 sheets more offered than needed (900 offered, 100 needed)"
+    assert "Please don't send unless asked" not in dict(render(personal, personal=True).fields)

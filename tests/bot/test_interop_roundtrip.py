@@ -109,3 +109,29 @@ def test_importing_back_into_the_source_database_is_a_no_op(tmp_path):
 
     assert sum(summary.imported.values()) == 0
     assert core.store.db.execute("SELECT * FROM posts ORDER BY id").fetchall() == before
+
+
+def test_ids_taken_in_the_target_are_renumbered_reported_and_matches_follow_their_posts(tmp_path):
+    core, clock = lived_in(tmp_path / "live.db")
+    export_dir(core.store.path, tmp_path / "out", include_contacts=True, gazetteer=core.gazetteer)
+    other = core_world(tmp_path / "other.db")
+    other.clock.now = clock.now
+    local = other.add_org("Bayou Kitchens", 40)
+    posts.post_need(other.core, local, sector="food", item="rice", quantity=7, location="Houston")
+
+    summary = import_dir(other.core, tmp_path / "out")
+
+    assert "org 1 -> org 2" in summary.renumbered and "N-1 -> N-2" in summary.renumbered
+    assert not [r for r in summary.renumbered if r.startswith("M-")], "match ids were free here"
+    assert "Ids taken here were renumbered: org 1 -> org 2, org 2 -> org 3" in "\n".join(summary.lines())
+    store = other.core.store
+    assert store.posts.get(1).item_key == "rice" and store.posts.get(1).quantity == 7, "the target's own post stays"
+    moved = [m for m in store.matches.list(1, statuses=tuple(MatchStatus), limit=100)]
+    assert len(moved) == 4
+    for match in moved:
+        need, offer = store.posts.get(match.need_id), store.posts.get(match.offer_id)
+        assert need.kind.value == "need" and offer.kind.value == "offer"
+        assert need.item_key == offer.item_key or {need.item_key, offer.item_key} <= {"tarpaulin", "tarp"}
+        assert store.orgs.get(need.org_id).name != "Bayou Kitchens"
+    again = import_dir(other.core, tmp_path / "out")
+    assert sum(again.imported.values()) == 0, "renumbered records are found again, not duplicated"

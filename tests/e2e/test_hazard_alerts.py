@@ -100,3 +100,6 @@ async def test_feed_settings_refuse_an_unknown_severity_and_change_nothing(watch
     assert_refused(env, refused, "green, orange, red")
     assert "USGS earthquakes: on, magnitude ≥ 5.5" in shown.response.content
     assert "GDACS disasters: off" in shown.response.content
+    summary = await a.admin.slash(a.general, "config show")
+    [watch] = [f.value for f in summary.response.embeds[0].fields if f.name == "Hazard alerts"]
+    assert watch.startswith("500 km around Houston") and watch.endswith("feeds: usgs (magnitude ≥ 5.5)")
