@@ -4,6 +4,7 @@
     python run.py serve           connect to Discord (needs DISCORD_TOKEN)
     python run.py sandbox         offline mode: the same bot against a simulated Discord, in your browser
     python run.py check           check settings and the database; the exit status tells
+    python run.py sync            push the slash commands to Discord now (start-up syncs only when they changed)
     python run.py backup PATH     copy the live database to PATH (SQLite online backup)
     python run.py export DIR      write events, orgs, needs, offers, matches and a 3W as HXL-tagged CSV
     python run.py import DIR      read such CSV files back, into this or a fresh database (all or nothing)
@@ -95,6 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument(
         "--console", action="store_true", help="type commands in this terminal instead of the browser page"
     )
+    sync = sub.add_parser(
+        "sync",
+        help="push the slash commands to Discord now (needs DISCORD_TOKEN)",
+        description="Start-up syncs the slash commands only when they changed since the last sync; "
+        "this syncs them now, e.g. after they were edited in Discord's developer portal.",
+    )
+    sync.add_argument("--database", type=Path, help="SQLite file (default: setting 'database')")
     check = sub.add_parser("check", help="check settings and the database; exit 0 when all is well")
     check.add_argument("--database", type=Path, help="SQLite file (default: setting 'database')")
     backup = sub.add_parser("backup", help="copy the database to PATH with SQLite's online backup")
@@ -141,6 +149,31 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     bot = create_bot(settings.database, **overrides_of(settings))
     print(f"Coalesce: connecting to Discord (database {settings.database}) ...", flush=True)
     bot.run(settings.discord_token, log_handler=None)
+    return 0
+
+
+def sync(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.discord_token:
+        print("DISCORD_TOKEN is not set: syncing slash commands needs the bot's token.", file=sys.stderr)
+        return 2
+    from bot.app import SYNCED_COMMANDS
+    from bot.store import Store
+
+    store = Store(settings.database)
+    try:
+        store.app_state.forget(SYNCED_COMMANDS)
+    finally:
+        store.close()
+    return asyncio.run(_sync(settings))
+
+
+async def _sync(settings: Settings) -> int:
+    from bot.app import create_bot
+
+    bot = create_bot(settings.database, **{**overrides_of(settings), "scheduler": False})
+    async with bot:
+        await bot.login(settings.discord_token or "")  # login runs setup_hook, which syncs what it finds changed
+    print(f"Synced {len(bot.tree.get_commands())} command groups with Discord.")
     return 0
 
 
@@ -263,6 +296,7 @@ def leaves_nothing_behind(folder: Path) -> Iterator[None]:
 COMMANDS = {
     "serve": serve,
     "sandbox": sandbox,
+    "sync": sync,
     "check": check,
     "backup": backup,
     "export": export,

@@ -59,6 +59,10 @@ FAR_SHARE = 0.03  # posts from beyond the event's radius: donors far away
 FAR_MAX_KM = 600.0
 
 
+MIXED_UNIT_SHARE = 0.25
+NOT_PACKED = {"people", "trucks", "hours", "days", "families", "square metres", "metres", "tents"}
+
+
 @dataclass(frozen=True, slots=True)
 class PostSpec:
     """One synthetic need or offer, in the values a person would type."""
@@ -128,6 +132,8 @@ class CoalitionGenerator:
             items = [i for i in self.taxonomy.items if i.sector == sector]
             self._items[sector] = _Weighted(items, [1 / (rank + 1) ** ITEM_SKEW for rank in range(len(items))])
         self._urgency = _Weighted(list(URGENCY_WEIGHTS), list(URGENCY_WEIGHTS.values()))
+        # Units come from a stream of their own, so mixing them leaves every other draw as it was.
+        self._unit_rng = random.Random(self.seed * 7919 + 1)
 
     def place(self) -> Place:
         return (self._far if self.rng.random() < FAR_SHARE else self._near).draw(self.rng)
@@ -159,12 +165,30 @@ class CoalitionGenerator:
             sector=sector,
             item_key=item.key,
             item_label=item.label,
-            quantity=quantity,
-            unit=item.unit,
+            **self._in_some_unit(item.unit, quantity),
             place=self.place(),
             urgency=urgency,
             deadline=deadline,
         )
+
+    def _in_some_unit(self, default: str, quantity: int) -> dict[str, object]:
+        """The quantity in the item's default unit, or (a quarter of the time) in another unit it converts to.
+
+        Litres become gallons or m³, kg pounds or tonnes, counts cartons of 12: the same goods, as people
+        write them, so matching is measured across units.
+        """
+        rng = self._unit_rng
+        if rng.random() >= MIXED_UNIT_SHARE:
+            return {"quantity": quantity, "unit": default}
+        if default == "litres":
+            unit, per = ("m³", 1000) if quantity >= 2000 and rng.random() < 0.5 else ("gallons", 3.785411784)
+        elif default == "kg":
+            unit, per = ("tonnes", 1000) if quantity >= 2000 and rng.random() < 0.5 else ("lb", 0.45359237)
+        elif default in NOT_PACKED:
+            return {"quantity": quantity, "unit": default}
+        else:
+            unit, per = f"{'pallets' if default == 'cartons' else 'cartons'} of 12 {default}", 12
+        return {"quantity": max(1, round(quantity / per)), "unit": unit}
 
     def posts(self, count: int, org_count: int, *, need_share: float = 0.5) -> Iterator[PostSpec]:
         """``count`` posts in arrival order, needs and offers interleaved at random."""

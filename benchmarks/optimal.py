@@ -1,8 +1,11 @@
 """The hindsight optimum of a set of needs and offers: OR-Tools' min-cost flow (a benchmark-only dependency).
 
 Source -> each need (capacity: its quantity) -> each offer it may pair with
-(the engine's own pairing rules: compatible item, different org, within the
-event's radius) -> sink (capacity: the offer's quantity). A unit through a
+(the engine's own pairing rules: compatible item, units that convert, different
+org, within the event's radius) -> sink (capacity: the offer's quantity).
+Quantities flow in each item's default unit (a post in gallons counts its
+litres, one in cartons of 12 kits its kits), rounded down, so posts in mixed
+units compare on one scale; :func:`in_default_units` is that scale. A unit through a
 need earns its urgency weight; distance breaks ties (a weight step of 0.5 is
 worth far more than the whole radius), so the flow maximises the
 urgency-weighted quantity matched, then keeps it close. An arc straight from
@@ -19,6 +22,7 @@ import numpy as np
 from bot.geo import EARTH_RADIUS_KM
 from bot.models import Post, PostKind
 from bot.taxonomy import Taxonomy
+from bot.units import factor
 
 WEIGHT_SCALE = 10_000  # cost units per unit of urgency weight; distance costs 1 per km
 
@@ -30,6 +34,15 @@ class Optimum:
     mean_distance_km: float  # quantity-weighted
     arcs: int
     by_urgency: dict[str, int] | None = None  # quantity matched per need urgency
+
+
+def in_default_units(taxonomy: Taxonomy, item_key: str, unit: str, quantity: int) -> float:
+    """``quantity`` of ``unit`` in the item's default unit: the one scale quality is measured on."""
+    item = taxonomy.get(item_key)
+    if item is None:
+        return float(quantity)
+    ratio = factor(taxonomy.unit(item_key, item.unit), taxonomy.unit(item_key, unit))
+    return float(quantity * ratio) if ratio is not None else float(quantity)
 
 
 def optimum(posts: list[Post], *, taxonomy: Taxonomy, radius_km: float) -> Optimum:
@@ -45,6 +58,9 @@ def optimum(posts: list[Post], *, taxonomy: Taxonomy, radius_km: float) -> Optim
     offer_lat = np.radians([o.lat for o in offers])
     offer_lon = np.radians([o.lon for o in offers])
     offer_org = np.array([o.org_id for o in offers])
+    offer_units = [taxonomy.unit(o.item_key, o.unit) for o in offers]
+    need_caps = [int(in_default_units(taxonomy, n.item_key, n.unit, n.quantity)) for n in needs]
+    offer_caps = [int(in_default_units(taxonomy, o.item_key, o.unit, o.quantity)) for o in offers]
 
     source, sink = 0, 1
     need_node = 2
@@ -53,16 +69,19 @@ def optimum(posts: list[Post], *, taxonomy: Taxonomy, radius_km: float) -> Optim
     # source -> need, offer -> sink
     tails.append(np.full(len(needs), source))
     heads.append(np.arange(len(needs)) + need_node)
-    caps.append(np.array([n.quantity for n in needs]))
+    caps.append(np.array(need_caps))
     costs.append(np.zeros(len(needs), dtype=np.int64))
     tails.append(np.arange(len(offers)) + offer_node)
     heads.append(np.full(len(offers), sink))
-    caps.append(np.array([o.quantity for o in offers]))
+    caps.append(np.array(offer_caps))
     costs.append(np.zeros(len(offers), dtype=np.int64))
     pair_need, pair_offer, pair_km = [], [], []
     for i, need in enumerate(needs):
         keys = taxonomy.compatible_keys(need.item_key)
-        candidates = [j for key in keys for j in offers_by_item.get(key, ())]
+        need_unit = taxonomy.unit(need.item_key, need.unit)
+        candidates = [
+            j for key in keys for j in offers_by_item.get(key, ()) if factor(need_unit, offer_units[j]) is not None
+        ]
         if not candidates:
             continue
         js = np.array(candidates)
@@ -73,13 +92,13 @@ def optimum(posts: list[Post], *, taxonomy: Taxonomy, radius_km: float) -> Optim
             continue
         tails.append(np.full(js.size, need_node + i))
         heads.append(js + offer_node)
-        caps.append(np.full(js.size, min(need.quantity, 2**31 - 1)))
+        caps.append(np.full(js.size, min(need_caps[i], 2**31 - 1)))
         costs.append(np.rint(km).astype(np.int64) - int(need.urgency.weight * WEIGHT_SCALE))
         pair_need.append(np.full(js.size, i))
         pair_offer.append(js)
         pair_km.append(km)
     pair_count = sum(a.size for a in pair_need)
-    total = int(sum(n.quantity for n in needs))
+    total = int(sum(need_caps))
     tails.append(np.array([source]))
     heads.append(np.array([sink]))
     caps.append(np.array([total]))

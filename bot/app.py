@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import hashlib
+import json
 import logging
 import time
 from pathlib import Path
@@ -39,6 +41,9 @@ EXTENSIONS = (
     "cogs.hazards",
     "cogs.ops",
 )
+
+# interaction.extras key: the interaction was acknowledged publicly, so a refusal must not follow it up as is.
+DEFERRED_PUBLICLY = "deferred_publicly"
 
 GENERIC_APOLOGY = "Something went wrong on our side; it has been logged. Please try again in a moment."
 
@@ -202,7 +207,13 @@ def _answer_refusals_of(command: app_commands.Command) -> None:
 async def send_ephemeral(interaction: discord.Interaction, message: str) -> None:
     """Reply privately, whether or not the interaction was already answered."""
     try:
-        if interaction.response.is_done():
+        if interaction.extras.pop(DEFERRED_PUBLICLY, False):
+            # The first follow-up of a public acknowledgement would inherit its visibility. Complete the
+            # "thinking" message, answer privately, then remove the public trace.
+            await interaction.edit_original_response(content="…")
+            await interaction.followup.send(message, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
+            await interaction.delete_original_response()
+        elif interaction.response.is_done():
             await interaction.followup.send(message, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
         else:
             await interaction.response.send_message(
@@ -242,6 +253,16 @@ class WaitingInteractions:
                 await asyncio.wait_for(self._none.wait(), at_most)
 
 
+# app_state key: the hash of the command tree last synced to Discord.
+SYNCED_COMMANDS = "synced_commands_sha256"
+
+
+def command_tree_hash(tree: app_commands.CommandTree) -> str:
+    """A hash of exactly what a sync would send: every global command's payload, in a stable order."""
+    payload = sorted((command.to_dict(tree) for command in tree.get_commands()), key=lambda c: c["name"])
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
 class CoalesceBot(commands.Bot):
     def __init__(self, core: Core, *, scheduler_enabled: bool = True, watch_feeds: bool = True) -> None:
         intents = discord.Intents.default()
@@ -265,7 +286,7 @@ class CoalesceBot(commands.Bot):
         await asyncio.to_thread(self.core.preload)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
-        await self.tree.sync()
+        await self.sync_commands_if_changed()
         # What start-up built (the gazetteer's places, the taxonomy, every module) lives as long as the process:
         # kept out of the collector's full passes, which would otherwise walk it all and stall the loop.
         gc.freeze()
@@ -285,6 +306,25 @@ class CoalesceBot(commands.Bot):
         interaction.extras.setdefault("started", time.perf_counter())
         log_outcome(interaction, "refused", "forged_button", action="button=?")
         await send_ephemeral(interaction, "That button is not on this message, so nothing was done.")
+
+    async def sync_commands_if_changed(self) -> bool:
+        """Sync the slash commands only when they differ from the last synced ones; True if it synced.
+
+        Syncing on every start gets a bot rate-limited (discord.py's maintainers warn against it).
+        The hash of what was synced is kept in the database; ``python run.py sync`` forgets it.
+        """
+        digest = command_tree_hash(self.tree)
+        store = self.core.store
+        if store.app_state.get(SYNCED_COMMANDS) == digest:
+            # One cheap read confirms Discord still has them (another application, a wiped test server).
+            remote = {command.name for command in await self.tree.fetch_commands()}
+            if remote == {command.name for command in self.tree.get_commands()}:
+                log.info("slash commands unchanged since the last sync: not syncing")
+                return False
+        synced = await self.tree.sync()
+        store.app_state.put(SYNCED_COMMANDS, digest)
+        log.info("synced %d slash commands", len(synced))
+        return True
 
     async def on_app_command_completion(
         self, interaction: discord.Interaction, command: app_commands.Command | app_commands.ContextMenu

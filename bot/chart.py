@@ -11,9 +11,11 @@ from __future__ import annotations
 import io
 import logging
 import multiprocessing
+import os
 import threading
+import time as clock
 from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from bot.digests import URGENCIES, ChartData
 
@@ -39,7 +41,12 @@ def draw_chart(data: ChartData) -> bytes:
     try:
         with _pool_lock:
             if _pool is None:
-                _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+                _pool = ProcessPoolExecutor(
+                    max_workers=1,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=die_with_parent,
+                    initargs=(os.getpid(),),
+                )
             pool = _pool
         return pool.submit(render_chart, data).result(timeout=120)
     except Exception:
@@ -47,6 +54,26 @@ def draw_chart(data: ChartData) -> bytes:
         with _pool_lock:
             _pool = None
         return render_chart(data)
+
+
+# How often the worker checks that the bot's process still lives: its longest life as an orphan.
+PARENT_CHECK_S = 0.5
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """In the chart worker: end it as soon as the bot's process is gone, however that ended.
+
+    A bot killed with SIGKILL runs no clean-up, so the pool never tells its worker to stop;
+    the worker would wait for work for ever, holding multiprocessing's resource_tracker alive
+    with it (one pair per crash). When the worker goes, the tracker sees its pipe close and ends.
+    """
+    threading.Thread(target=_exit_when_orphaned, args=(parent_pid,), name="parent watch", daemon=True).start()
+
+
+def _exit_when_orphaned(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        clock.sleep(PARENT_CHECK_S)
+    os._exit(0)  # no clean-up to run: the worker holds nothing but the pool's pipes
 
 
 def render_chart(data: ChartData, *, dpi: int = 100) -> bytes:
@@ -89,26 +116,52 @@ def _draw_open_needs(axes, data: ChartData) -> None:
 
 
 def _draw_fulfilment(axes, data: ChartData) -> None:
-    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
-
     axes.set_title("Fulfilment over the event's life", fontsize=11)
     if not data.days:
         axes.text(0.5, 0.5, "Nothing requested yet", ha="center", va="center", fontsize=12, transform=axes.transAxes)
         axes.set_axis_off()
         return
-    axes.plot(data.days, data.requested, marker="o", color=REQUESTED_COLOUR, label="requested (cumulative)")
-    axes.plot(data.days, data.delivered, marker="o", color=DELIVERED_COLOUR, label="delivered (cumulative)")
-    axes.fill_between(data.days, data.delivered, color=DELIVERED_COLOUR, alpha=0.2)
-    locator = AutoDateLocator(minticks=2, maxticks=8)
-    axes.xaxis.set_major_locator(locator)
-    axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-    # Dates carry no hours; pad by half a day as datetimes so the first and last points are not on the frame.
-    first, last = datetime.combine(data.days[0], time()), datetime.combine(data.days[-1], time())
-    axes.set_xlim(first - timedelta(hours=12), last + timedelta(hours=12))
+    # Each point is a whole day's running total: plot it at noon, the middle of its day.
+    noons = [datetime.combine(day, time(12)) for day in data.days]
+    axes.plot(noons, data.requested, marker="o", color=REQUESTED_COLOUR, label="needs posted (cumulative)")
+    axes.plot(noons, data.delivered, marker="o", color=DELIVERED_COLOUR, label="needs filled (cumulative)")
+    axes.fill_between(noons, data.delivered, color=DELIVERED_COLOUR, alpha=0.2)
+    if len(noons) <= YOUNG_DAYS:
+        # A young event has a point or two: say what they are, as the line cannot yet.
+        for values, colour in ((data.requested, REQUESTED_COLOUR), (data.delivered, DELIVERED_COLOUR)):
+            for noon, value in zip(noons, values, strict=True):
+                label = f"{value:,.1f}".removesuffix(".0")
+                axes.annotate(label, (noon, value), textcoords="offset points", xytext=(6, 4), fontsize=9,
+                              color=colour)  # fmt: skip
+    day_axis(axes, data.days)
     if data.requested and data.requested[-1]:
         share = data.delivered[-1] / data.requested[-1]
         axes.text(0.02, 0.95, f"{share:.0%} delivered", transform=axes.transAxes, va="top", fontsize=10)
-    axes.set_ylabel("quantity (all items)")
-    axes.set_ylim(bottom=0)
+    axes.set_ylabel("needs (a delivery fills its share)")
+    axes.set_ylim(bottom=0, top=max(data.requested + data.delivered + [1]) * 1.25)
     axes.legend(loc="upper left", bbox_to_anchor=(0, 0.9), fontsize=8, frameon=False)
     axes.spines[["top", "right"]].set_visible(False)
+
+
+YOUNG_DAYS = 3
+
+
+def day_axis(axes, days: list[date]) -> None:
+    """An x axis of whole days, from the first day's midnight to the end of the last: never hours.
+
+    Matplotlib's automatic locator picks hours when the span is short, so a young event
+    read as a point at midnight on a noon-to-noon axis. Days are the data's unit.
+    """
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, DateFormatter
+
+    first, last = datetime.combine(days[0], time()), datetime.combine(days[-1], time()) + timedelta(days=1)
+    axes.set_xlim(first, last)
+    span = (last - first).days
+    if span <= 14:
+        # Ticks at noon, under each day's point, labelled with the day.
+        axes.set_xticks([datetime.combine(day, time(12)) for day in days[:: max(1, span // 7)]])
+        axes.xaxis.set_major_formatter(DateFormatter("%-d %b"))
+    else:
+        locator = AutoDateLocator(minticks=2, maxticks=8)
+        axes.xaxis.set_major_locator(locator)
+        axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))

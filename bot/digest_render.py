@@ -143,7 +143,7 @@ def _event_fields(event: EventDigest, *, many: bool) -> list[tuple[str, str]]:
     if any(event.matches.values()):
         activity.append("Matches: " + " · ".join(f"{event.matches[c]} {c}" for c in CHANGES if event.matches[c]))
     if event.delivered_quantity:
-        activity.append(f"Quantity delivered: {event.delivered_quantity:,}")
+        activity.append(f"Deliveries: {event.delivered_quantity:,}")
     if activity:
         fields.append((f"{prefix}Since the last digest", "\n".join(activity)))
     if event.active_orgs:

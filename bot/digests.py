@@ -86,8 +86,8 @@ class MatchChange:
 @dataclass(frozen=True, slots=True)
 class FulfilmentDay:
     day: date
-    requested: int
-    delivered: int
+    requested: float  # needs posted
+    delivered: float  # needs filled: each delivery counts the share of its need it covered
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,7 +263,8 @@ class DigestIndex:
                 np.full(len(changes), _DELIVERED, dtype=np.int64),
             ]
         )
-        delivered = np.array([m.quantity if m.change == "delivered" else 0 for m in changes], dtype=np.float64)
+        # Deliveries are counted, not their quantities summed: litres and tablets don't add up.
+        delivered = np.array([1.0 if m.change == "delivered" else 0.0 for m in changes], dtype=np.float64)
         weight = np.concatenate([np.ones(len(needs) + len(posts) + len(changes)), delivered])
         where = np.concatenate([need_cell, post_cell, match_cell, match_cell]) * _STATS + column
         return np.bincount(where, weights=weight, minlength=n_cells * _STATS).reshape(n_cells, _STATS)
@@ -394,8 +395,8 @@ class ChartData:
     title: str
     open_by_sector: dict[str, tuple[int, ...]]  # short sector label -> counts in URGENCIES order
     days: list[date]
-    requested: list[int]  # cumulative quantity requested by needs
-    delivered: list[int]  # cumulative quantity delivered
+    requested: list[float]  # cumulative needs posted
+    delivered: list[float]  # cumulative needs filled (each delivery its share of its need)
 
 
 def chart_data(summary: DigestSummary, snapshot: DigestSnapshot) -> ChartData:

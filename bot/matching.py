@@ -7,12 +7,24 @@ taxonomy), their units convert (:mod:`bot.units`: litres to gallons, cartons of
 something left, neither has expired, they come from different organisations, and
 they lie within the event's radius of each other.
 
-Pairs are ranked by a score in [0, 1] that weighs how well the item fits and how
-urgent the need is most (0.30 each), then how much of the need the offer covers
-and how close the two are (0.15 each), and how soon either deadline falls (0.10).
-Urgency weighs as much as fit because supply is scarce in a disaster: replayed
-against the hindsight optimum (benchmarks, match quality), a lighter urgency
-term let early low-urgency needs take what later critical ones needed.
+Pairs are ranked by a score in [0, 1] that weighs how urgent the need is (0.30),
+how well the item fits and how close the two are (0.25 each), how much of the
+need the offer covers and how soon either deadline falls (0.10 each). Urgency
+weighs most because supply is scarce in a disaster: replayed against the
+hindsight optimum (benchmarks, match quality), a lighter urgency term let early
+low-urgency needs take what later critical ones needed. Closeness decays within
+tens of kilometres, not across the whole event: a truck driving 40 km instead of
+15 is what a coordinator notices.
+
+Near first, then wider. Matching at once is first come, first served: a need
+that arrives while only far offers exist takes one, and the near offer posted an
+hour later finds it gone (replayed, trucks drove 2.0x the optimum's distance).
+So a pair that is not critical is proposed at once only when it is near
+(:data:`NEAR_KM` by the need's urgency), and a post's reach doubles each time it
+waits its :data:`HOLD` without finding all it needs, up to the whole event: a
+sweep (:func:`bot.services.proposals.widen_due`) proposes its new partners at
+each step. A critical need, or a post whose deadline is a day away, reaches the
+whole event at once.
 """
 
 from __future__ import annotations
@@ -28,11 +40,20 @@ from bot.taxonomy import Taxonomy
 from bot.units import Movement, factor, movement
 
 # Weights of the score's terms; they sum to 1 so a perfect pair scores 1.
-FIT_WEIGHT = 0.30
-COVERAGE_WEIGHT = 0.15
-PROXIMITY_WEIGHT = 0.15
+FIT_WEIGHT = 0.25
+COVERAGE_WEIGHT = 0.10
+PROXIMITY_WEIGHT = 0.25
 URGENCY_WEIGHT = 0.30
 DEADLINE_WEIGHT = 0.10
+# Closeness halves about every 21 km (e^(-d/30)): 15 km scores 0.61, 40 km 0.26, 100 km 0.04.
+PROXIMITY_SCALE_KM = 30.0
+
+# How far a pair that is not critical reaches at first, by the need's urgency: a city and its suburbs.
+NEAR_KM = {Urgency.HIGH: 60.0, Urgency.NORMAL: 40.0, Urgency.LOW: 40.0}
+# How long a post waits at each reach before it doubles (offers wait as a normal need).
+HOLD = {Urgency.HIGH: timedelta(hours=1), Urgency.NORMAL: timedelta(hours=6), Urgency.LOW: timedelta(hours=12)}
+# After three doublings (40 -> 80 -> 160 -> 320 km) a post reaches the whole event.
+MAX_REACH_LEVEL = 3
 
 # A deadline within a day presses fully; two weeks or more away, not at all.
 PRESSING = timedelta(days=1)
@@ -76,6 +97,21 @@ def is_matchable(post: Post, now: datetime) -> bool:
     return post.status is PostStatus.OPEN and post.remaining > 0 and not is_expired(post, now)
 
 
+def reach_level(urgency: Urgency, created_at: datetime, deadline: datetime | None, now: datetime) -> int:
+    """How many times a post's reach has doubled: once per hold waited; at once all the way when it is critical
+    or its deadline is a day away."""
+    if urgency is Urgency.CRITICAL or (deadline is not None and deadline - now <= PRESSING):
+        return MAX_REACH_LEVEL
+    return max(0, min(MAX_REACH_LEVEL, int((now - created_at) / HOLD[urgency])))
+
+
+def reach_km(need_urgency: Urgency, *, level: int, radius_km: float) -> float:
+    """How far apart a pair may be, given the further-reaching of its two posts' levels."""
+    if need_urgency is Urgency.CRITICAL or level >= MAX_REACH_LEVEL:
+        return radius_km
+    return min(radius_km, NEAR_KM[need_urgency] * 2**level)
+
+
 def deadline_pressure(deadline: datetime | None, now: datetime) -> float:
     """1 when the deadline is a day away or less, falling linearly to 0 at two weeks; 0 without one."""
     if deadline is None:
@@ -110,7 +146,7 @@ def pair_score(
     ``credited`` is what the need would receive from the pair, in the need's unit.
     """
     coverage = min(credited, need_remaining) / need_remaining if need_remaining > 0 else 0.0
-    proximity = max(0.0, 1.0 - distance_km / radius_km) if radius_km > 0 else 0.0
+    proximity = math.exp(-distance_km / PROXIMITY_SCALE_KM) if radius_km > 0 else 0.0
     pressure = max(deadline_pressure(deadlines[0], now), deadline_pressure(deadlines[1], now))
     return (
         FIT_WEIGHT * fit
@@ -133,7 +169,11 @@ def evaluate(need: Post, offer: Post, *, taxonomy: Taxonomy, radius_km: float, n
     if fit <= 0.0:
         return None
     distance = distance_km(need.lat, need.lon, offer.lat, offer.lon)
-    if distance > radius_km:
+    level = max(
+        reach_level(need.urgency, need.created_at, need.deadline, now),
+        reach_level(offer.urgency, offer.created_at, offer.deadline, now),
+    )
+    if distance > reach_km(need.urgency, level=level, radius_km=radius_km):
         return None
     moves = pair_movement(need, offer, taxonomy)
     if not moves:
@@ -192,6 +232,7 @@ class Candidate:
     lon: float
     urgency: Urgency
     deadline: datetime | None
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +244,14 @@ class Ranked:
 
 
 def rank_candidates(
-    post: Post, candidates: Iterable[Candidate], *, taxonomy: Taxonomy, radius_km: float, now: datetime, limit: int
+    post: Post,
+    candidates: Iterable[Candidate],
+    *,
+    taxonomy: Taxonomy,
+    radius_km: float,
+    now: datetime,
+    limit: int,
+    min_level: int = 0,
 ) -> list[Ranked]:
     """The ``limit`` best candidates for ``post``, scored like :func:`evaluate`.
 
@@ -215,6 +263,7 @@ def rank_candidates(
     """
     is_need = post.kind is PostKind.NEED
     own_unit = taxonomy.unit(post.item_key, post.unit)
+    own_level = max(min_level, reach_level(post.urgency, post.created_at, post.deadline, now))
     ranked: dict[int, Ranked] = {}
     for other in candidates:
         if other.id in ranked:
@@ -223,7 +272,9 @@ def rank_candidates(
         if fit <= 0.0:
             continue
         distance = distance_km(post.lat, post.lon, other.lat, other.lon)
-        if distance > radius_km:
+        need_urgency = post.urgency if is_need else other.urgency
+        level = max(own_level, reach_level(other.urgency, other.created_at, other.deadline, now))
+        if distance > reach_km(need_urgency, level=level, radius_km=radius_km):
             continue
         other_unit = taxonomy.unit(other.item_key, other.unit)
         if is_need:

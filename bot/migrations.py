@@ -483,3 +483,24 @@ def pending_posts(db: Database) -> None:
         CREATE INDEX pending_posts_by_age ON pending_posts(created_at);
         """,
     )
+
+
+@migrations(name="0015_sandbox")
+def app_state(db: Database) -> None:
+    # Small facts about the deployment itself, such as the hash of the slash commands last synced.
+    _execute_all(db, "CREATE TABLE app_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
+@migrations(name="0017_near_first")
+def near_first(db: Database) -> None:
+    # Pairs that are not critical are matched near first, and a post's reach doubles each hold it waits: a sweep
+    # proposes its new partners at each step and records the level reached here. Posts from before this were
+    # matched across the whole event already, so they start at the top level.
+    _execute_all(
+        db,
+        """
+        ALTER TABLE posts ADD COLUMN reach_level INTEGER NOT NULL DEFAULT 0;
+        UPDATE posts SET reach_level = 3;
+        CREATE INDEX posts_reaching ON posts(reach_level, created_at) WHERE status = 'open';
+        """,
+    )

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, cast
 import discord
 from discord import app_commands
 
+from bot.app import DEFERRED_PUBLICLY
 from bot.core import Core
 from bot.errors import Forbidden
 from bot.models import Actor
@@ -125,18 +126,27 @@ def mention_list(user_ids: list[int], *, limit: int = 10) -> str:
 BEHIND_S = 0.5
 
 
-async def acknowledge_if_behind(interaction: discord.Interaction) -> None:
-    """Under a burst, acknowledge now (privately) so the deadline holds whatever the queue ahead of us."""
+async def acknowledge_if_behind(interaction: discord.Interaction, *, ephemeral: bool) -> None:
+    """Under a burst, acknowledge now so the deadline holds whatever the queue ahead of us.
+
+    ``ephemeral`` is the visibility of the command's final answer: the acknowledgement
+    becomes that answer's message, and Discord keeps its visibility, so acknowledging
+    privately would turn a public confirmation private just because the bot was busy.
+    """
     since_created = (discord.utils.utcnow() - interaction.created_at).total_seconds()
     received = interaction.extras.get("received")
     since_received = time.perf_counter() - received if received is not None else 0.0
     if max(since_created, since_received) > BEHIND_S and not interaction.response.is_done():
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+        # A refusal after this must still be private (see bot.app.send_ephemeral).
+        interaction.extras[DEFERRED_PUBLICLY] = not ephemeral
 
 
-async def reply(interaction: discord.Interaction, content: str, *, embed: discord.Embed) -> None:
+async def reply(
+    interaction: discord.Interaction, content: str, *, embed: discord.Embed, ephemeral: bool = False
+) -> None:
     """The command's answer: the response itself, or the follow-up to an early acknowledgement."""
     if interaction.response.is_done():
-        await interaction.followup.send(content, embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
+        await interaction.followup.send(content, embed=embed, ephemeral=ephemeral, allowed_mentions=NO_PINGS)
     else:
-        await interaction.response.send_message(content, embed=embed, allowed_mentions=NO_PINGS)
+        await interaction.response.send_message(content, embed=embed, ephemeral=ephemeral, allowed_mentions=NO_PINGS)

@@ -16,11 +16,12 @@ from cogs.common import COLOUR, NO_PINGS, actor_of, channel_name, choice, core_o
 from cogs.listing import fit
 
 CHANNEL_PURPOSES = {
-    ChannelKind.NEEDS: "new needs are announced",
-    ChannelKind.OFFERS: "new offers are announced",
+    # Each completes "#channel will receive ...": a noun phrase.
+    ChannelKind.NEEDS: "an announcement of each new need",
+    ChannelKind.OFFERS: "an announcement of each new offer",
     ChannelKind.MATCHES: "match proposals, with Accept and Decline buttons",
     ChannelKind.DIGEST: "scheduled status digests",
-    ChannelKind.ALERTS: "events opened and critical needs",
+    ChannelKind.ALERTS: "alerts of events opened and critical needs",
     ChannelKind.LOG: "admin notes: registrations, delivery failures",
 }
 

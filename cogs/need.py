@@ -117,7 +117,7 @@ class NeedCog(commands.GroupCog, group_name="need", group_description="What your
         org: str | None = None,
         event: str | None = None,
     ) -> None:
-        await acknowledge_if_behind(interaction)
+        await acknowledge_if_behind(interaction, ephemeral=False)
         result = posts.post_need(
             core_of(interaction),
             actor_of(interaction),

@@ -68,7 +68,7 @@ class OfferCog(commands.GroupCog, group_name="offer", group_description="What yo
         org: str | None = None,
         event: str | None = None,
     ) -> None:
-        await acknowledge_if_behind(interaction)
+        await acknowledge_if_behind(interaction, ephemeral=False)
         result = posts.post_offer(
             core_of(interaction),
             actor_of(interaction),

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import discord
 
+from bot.matching import HOLD
 from bot.models import MatchStatus, Post, PostKind, PostStatus, Urgency
 from bot.services.matches import ContactReveal, MatchCard
 from bot.services.posts import PostLine, PostResult
@@ -98,6 +99,11 @@ def posted_reply(result: PostResult) -> tuple[str, discord.Embed]:
         follow = f"Both organisations accept or decline {where}."
     elif result.unit_hint:
         follow = f"No match yet. {escape(result.unit_hint)}"
+    elif result.farther:
+        follow = (
+            f"No match near it yet: {result.farther} fitting post(s) farther away. If nothing nearer appears "
+            f"within {hold_text(post)}, the nearest of them is proposed (near posts meet first: trucks drive less)."
+        )
     elif result.standby:
         follow = (
             "It is on standby: no one needs this now; we will propose it the moment someone does — "
@@ -231,3 +237,9 @@ def contact_message(reveal: ContactReveal) -> str:
         "and the receiving side confirms with **Received**; "
         "if it falls through, **Cancel** returns the quantity to both posts. Please keep this contact private."
     )
+
+
+def hold_text(post: Post) -> str:
+    """How long a post waits for a near partner before it reaches farther ("6 hours")."""
+    hours = round(HOLD.get(post.urgency, HOLD[Urgency.NORMAL]).total_seconds() / 3600)
+    return f"{hours} hour{'s' if hours != 1 else ''}"

@@ -162,11 +162,13 @@ def test_ctrl_c_ends_the_console_at_once_without_waiting_for_enter(tmp_path):
 def read_until(fd: int, marker: bytes, *, timeout: float) -> bytes:
     import select
 
+    # poll, not select: in a long test run descriptors may number past select's 1,024.
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
     seen = b""
     deadline = time.monotonic() + timeout
     while marker not in seen and time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if ready:
+        if poller.poll(200):
             try:
                 seen += os.read(fd, 4096)
             except OSError:

@@ -7,17 +7,19 @@ Accept buttons call. The result is compared with OR-Tools' min-cost flow over th
 same posts with hindsight (``benchmarks.optimal``).
 
 Two engine figures:
-- greedy: the state once the last post has been handled;
-- final: after one more matching pass over every post still open with something
-  left (``propose_for``, what a decline, a cancellation or an expiry triggers),
-  its proposals accepted the same way — what the engine reaches if given one
-  more chance, without any holding or batching.
+- greedy: the state once the last post has been handled, as they arrived
+  (non-critical pairs near first, :data:`bot.matching.NEAR_KM`);
+- final: once every hold has run out (:func:`bot.services.proposals.widen_due`,
+  the sweep that lets a post that waited reach the whole event) and one more
+  matching pass over every post still open with something left, proposals
+  accepted the same way — what the engine reaches with the time it gives itself.
 """
 
 from __future__ import annotations
 
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +44,9 @@ def run(sizes: dict[str, Any], *, seed: int = 8) -> dict[str, Any]:
 
 
 def replay(count: int, *, seed: int = 8) -> dict[str, Any]:
+    from bot.matching import HOLD, MAX_REACH_LEVEL
     from bot.services.matches import propose_for
+    from bot.services.proposals import widen_due
 
     with tempfile.TemporaryDirectory(prefix="coalesce-bench-") as tmp:
         clock = SteppingClock()
@@ -65,7 +69,12 @@ def replay(count: int, *, seed: int = 8) -> dict[str, Any]:
             _accept_all(core, actors)
         replay_s = time.perf_counter() - started
         greedy = _committed(core)
-        # One more pass: every open post with something left looks for partners again.
+        # Then time passes hour by hour until every post reaches the whole event, the sweep widening what waited
+        # as production's timer does, and one more pass lets every open post look again.
+        for _ in range(int(max(HOLD.values()) * (MAX_REACH_LEVEL + 1) / timedelta(hours=1))):
+            clock.tick(3600)
+            while widen_due(core, clock(), limit=1000):
+                _accept_all(core, actors)
         open_ids = [
             row[0]
             for row in core.store.db.execute(

@@ -24,7 +24,7 @@ from bot.services.events import resolve_event
 from bot.services.matches import SYSTEM_ACTOR, MatchCard, propose_for, retire_post
 from bot.services.notices import notify_channel, notify_user
 from bot.services.orgs import acting_org
-from bot.services.proposals import home_matches_channel, unit_mismatch
+from bot.services.proposals import farther_partners, home_matches_channel, unit_mismatch
 from bot.store.posts import NewPost
 from bot.taxonomy import CUSTOM_PREFIX, MAX_ITEM_TEXT, ItemRef, sector_by_key
 from bot.text import escape, parse_id
@@ -68,6 +68,8 @@ class PostResult:
     standby: bool = False
     # Why posts of the same item nearby were not proposed: their units don't convert (e.g. say the bottle size).
     unit_hint: str | None = None
+    # Fitting posts farther than the near reach: proposed once this post (or they) have waited their hold.
+    farther: int = 0
     # How typed text was read when it was not named exactly: ("insuline", "Insulin").
     readings: tuple[tuple[str, str], ...] = ()
 
@@ -252,8 +254,10 @@ def _post(
         )  # fmt: skip
         freshness.start(core, post, now)
         proposed = propose_for(core, post.id, now)
+        # Partners farther than the post's near reach get it once it has waited (bot.matching, near first).
+        farther = 0 if proposed else farther_partners(core, post, radius_km=on_event.radius_km, now=now)
         # An offer nobody needs yet stands by: announcing it would invite goods nobody asked for.
-        standby = kind is PostKind.OFFER and not proposed
+        standby = kind is PostKind.OFFER and not proposed and not farther
         announced = False if standby else _announce(core, coalition, post, poster, now)
     hint = None if proposed else unit_mismatch(core, post, radius_km=on_event.radius_km, now=now)
     return PostResult(
@@ -265,6 +269,7 @@ def _post(
         announced=announced,
         standby=standby,
         unit_hint=hint,
+        farther=farther,
         readings=readings,
     )
 

@@ -9,8 +9,17 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.core import Core
-from bot.matching import Proposal, evaluate, is_matchable, rank_candidates
-from bot.models import ChannelKind, EventStatus, MatchStatus, Post, PostKind
+from bot.matching import (
+    HOLD,
+    MAX_REACH_LEVEL,
+    PRESSING,
+    Proposal,
+    evaluate,
+    is_matchable,
+    rank_candidates,
+    reach_level,
+)
+from bot.models import ChannelKind, EventStatus, MatchStatus, Post, PostKind, Urgency
 from bot.services.cards import MatchCard, OrgLookup
 from bot.units import factor, mismatch_hint
 from bot.windows import proposal_window
@@ -144,3 +153,35 @@ def unit_mismatch(core: Core, post: Post, *, radius_km: float, now: datetime) ->
         if factor(need_unit, offer_unit) is None:
             return mismatch_hint(need_unit, offer_unit, item=post.item_label, own=own, other_kind=other_kind)
     return None
+
+
+def widen_due(core: Core, now: datetime, *, limit: int = 500) -> int:
+    """Posts whose reach has grown since they last looked propose their new, farther partners.
+
+    Returns how many posts widened; each in its own short transaction, at most once per level.
+    """
+    due = core.store.posts.due_for_widening(now, HOLD, max_level=MAX_REACH_LEVEL, pressing=PRESSING, limit=limit)
+    for post_id, urgency, created_at, deadline in due:
+        with core.store.atomic():
+            propose_for(core, post_id, now)
+            core.store.posts.set_reach_level(post_id, reach_level(Urgency(urgency), created_at, deadline, now))
+    return len(due)
+
+
+def next_widening(core: Core) -> datetime | None:
+    """When :func:`widen_due` next has work: the earliest moment an open post's reach grows."""
+    return core.store.posts.next_widening(HOLD, max_level=MAX_REACH_LEVEL, pressing=PRESSING)
+
+
+def farther_partners(core: Core, post: Post, *, radius_km: float, now: datetime) -> int:
+    """How many posts would pair with ``post`` if it reached the whole event now (read-only, a few at most).
+
+    An offer with partners only farther than its near reach is waiting for a near need first, not on standby.
+    """
+    limits = {key: 2 for key in core.taxonomy.compatible_keys(post.item_key)}
+    candidates = core.store.posts.candidates(post, limits=limits, radius_km=radius_km, now=now)
+    return len(
+        rank_candidates(
+            post, candidates, taxonomy=core.taxonomy, radius_km=radius_km, now=now, limit=3, min_level=MAX_REACH_LEVEL
+        )
+    )

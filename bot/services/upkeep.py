@@ -1,4 +1,5 @@
-"""What a housekeeping wake does with what fell due: freshness steps and match time-outs, in batches.
+"""What a housekeeping wake does with what fell due: freshness steps, match time-outs and posts whose reach
+grows (near first, then wider), in batches.
 
 Each batch is one short transaction over rows read through a partial index of due
 moments, so the cost follows what is due, not how many posts are open; the loop
@@ -14,6 +15,9 @@ from datetime import datetime
 
 from bot.core import Core
 from bot.services import freshness, timeouts
+from bot.services.proposals import next_widening, widen_due
+
+WIDEN_BATCH = 200  # posts widened per batch; the loop runs between batches
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,10 +27,11 @@ class FollowUp:
     proposals_expired: int = 0
     nudged: int = 0
     escalated: int = 0
+    widened: int = 0
 
     @property
     def changed(self) -> bool:
-        return any((self.prompts, self.unconfirmed, self.proposals_expired, self.nudged, self.escalated))
+        return any((self.prompts, self.unconfirmed, self.proposals_expired, self.nudged, self.escalated, self.widened))
 
 
 async def follow_up(core: Core) -> FollowUp:
@@ -45,11 +50,23 @@ async def follow_up(core: Core) -> FollowUp:
         await asyncio.sleep(0)
         if not timed.more:
             break
-    return FollowUp(prompts, unconfirmed, lapsed, nudged, escalated)
+    widened = 0
+    while True:
+        step = widen_due(core, core.clock(), limit=WIDEN_BATCH)
+        widened += step
+        await asyncio.sleep(0)
+        if step < WIDEN_BATCH:
+            break
+    return FollowUp(prompts, unconfirmed, lapsed, nudged, escalated, widened)
 
 
 def next_due(core: Core) -> datetime | None:
-    """The soonest deadline, freshness step or match time-out (three indexed MINs), if any."""
+    """The soonest deadline, freshness step, match time-out or widening (indexed MINs), if any."""
     store = core.store
-    moments = [store.posts.next_deadline(), store.freshness.next_due_at(), store.matches.next_due_at()]
+    moments = [
+        store.posts.next_deadline(),
+        store.freshness.next_due_at(),
+        store.matches.next_due_at(),
+        next_widening(core),
+    ]
     return min((m for m in moments if m is not None), default=None)

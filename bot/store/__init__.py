@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from bot.migrations import migrations
+from bot.store.app_state import AppState
 from bot.store.audit import AuditLog
 from bot.store.checkpoints import Checkpointer
 from bot.store.coalitions import Coalitions
@@ -78,6 +79,7 @@ class Store:
         self.freshness = Freshness(self.db)
         self.hazards = Hazards(self.db)
         self.imports = Imports(self.db)
+        self.app_state = AppState(self.db)
 
     @contextmanager
     def atomic(self) -> Iterator[None]:

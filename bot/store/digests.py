@@ -312,24 +312,29 @@ class Digests:
                     yield MatchChange(event_id, change, quantity, sector, lat, lon, need_org, offer_org)
 
     def _fulfilment(self, coalition_id: int, until: datetime, zone: ZoneInfo) -> tuple[FulfilmentDay, ...]:
-        """Quantity requested and delivered per local day, over the open events' lives."""
+        """Needs posted and needs filled per local day, over the open events' lives.
+
+        Counted in needs, not summed quantities: litres and tablets don't add up. A delivery fills the share of
+        its need it covered, in the need's own unit.
+        """
         # Grouped by UTC hour in SQL, then by local day here: cheap, and right in every zone.
         requested = self.db.execute(
-            "SELECT substr(p.created_at, 1, 13), SUM(p.quantity) FROM posts p JOIN events e ON e.id = p.event_id"
+            "SELECT substr(p.created_at, 1, 13), COUNT(*) FROM posts p JOIN events e ON e.id = p.event_id"
             " WHERE p.coalition_id = ? AND p.kind = 'need' AND e.status = 'open' AND p.created_at <= ? GROUP BY 1",
             [coalition_id, to_iso(until)],
         ).fetchall()
         delivered = self.db.execute(
-            "SELECT substr(m.delivered_at, 1, 13), SUM(m.quantity) FROM matches m JOIN events e ON e.id = m.event_id"
+            "SELECT substr(m.delivered_at, 1, 13), SUM(CAST(m.quantity AS REAL) / n.quantity) FROM matches m"
+            " JOIN events e ON e.id = m.event_id JOIN posts n ON n.id = m.need_id"
             " WHERE m.coalition_id = ? AND e.status = 'open' AND m.status = 'delivered' AND m.delivered_at <= ?"
             " GROUP BY 1",
             [coalition_id, to_iso(until)],
         ).fetchall()
-        by_day: dict[date, list[int]] = defaultdict(lambda: [0, 0])
+        by_day: dict[date, list[float]] = defaultdict(lambda: [0.0, 0.0])
         for column, rows in ((0, requested), (1, delivered)):
-            for hour, quantity in rows:
+            for hour, amount in rows:
                 day = datetime.fromisoformat(hour + ":00:00+00:00").astimezone(zone).date()
-                by_day[day][column] += int(quantity or 0)
+                by_day[day][column] += float(amount or 0)
         if not by_day:
             return ()
         last = until.astimezone(zone).date()

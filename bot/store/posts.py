@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
@@ -18,7 +18,7 @@ _COLUMNS = (
     " place_label, lat, lon, urgency, deadline, notes, status, posted_by, created_at, unconfirmed_since"
 )
 BAND_FACTOR = 4  # a latitude band stands for several cells, so it may return more
-_CANDIDATE_COLUMNS = "id, item_key, remaining, unit, lat, lon, urgency, deadline"
+_CANDIDATE_COLUMNS = "id, item_key, remaining, unit, lat, lon, urgency, deadline, created_at"
 
 
 def open_posts(alias: str = "") -> str:
@@ -115,8 +115,18 @@ class Posts:
                 for cell in cells:
                     rows += execute(sql, [post.event_id, other.value, key, cell, *common, limit]).fetchall()
         return [
-            Candidate(post_id, item_key, remaining, unit, lat, lon, Urgency(urgency), from_iso(deadline))
-            for post_id, item_key, remaining, unit, lat, lon, urgency, deadline in rows
+            Candidate(
+                post_id,
+                item_key,
+                remaining,
+                unit,
+                lat,
+                lon,
+                Urgency(urgency),
+                from_iso(deadline),
+                from_iso(created_at),  # type: ignore[arg-type]
+            )
+            for post_id, item_key, remaining, unit, lat, lon, urgency, deadline, created_at in rows
         ]
 
     def list_open(
@@ -212,6 +222,52 @@ class Posts:
     def set_status(self, post_id: int, status: PostStatus, now: datetime) -> None:
         closed_at = None if status is PostStatus.OPEN else to_iso(now)
         self.db.execute("UPDATE posts SET status = ?, closed_at = ? WHERE id = ?", [status.value, closed_at, post_id])
+
+    def due_for_widening(
+        self, now: datetime, holds: Mapping[Urgency, timedelta], *, max_level: int, pressing: timedelta, limit: int
+    ) -> list[tuple[int, str, datetime, datetime | None]]:
+        """(id, urgency, created_at, deadline) of open posts with something left whose reach should grow.
+
+        A post at level k is due once it has waited (k + 1) holds, or when its deadline is ``pressing``.
+        """
+        clauses, params = [], []
+        for urgency, hold in holds.items():
+            for level in range(max_level):
+                clauses.append("(urgency = ? AND reach_level = ? AND created_at <= ?)")
+                params += [urgency.value, level, to_iso(now - hold * (level + 1))]
+        rows = self.db.execute(
+            "SELECT id, urgency, created_at, deadline FROM posts INDEXED BY posts_reaching"  # noqa: S608
+            f" WHERE reach_level < ? AND status = 'open' AND remaining > 0 AND urgency != 'critical'"
+            f" AND ({' OR '.join(clauses)} OR (deadline IS NOT NULL AND deadline <= ?)) ORDER BY created_at LIMIT ?",
+            [max_level, *params, to_iso(now + pressing), limit],
+        ).fetchall()
+        return [(row[0], row[1], from_iso(row[2]), from_iso(row[3])) for row in rows]  # type: ignore[misc]
+
+    def set_reach_level(self, post_id: int, level: int) -> None:
+        self.db.execute("UPDATE posts SET reach_level = ? WHERE id = ?", [level, post_id])
+
+    def next_widening(
+        self, holds: Mapping[Urgency, timedelta], *, max_level: int, pressing: timedelta
+    ) -> datetime | None:
+        """When the next open post's reach grows (for a timer to sleep until)."""
+        moments = []
+        for urgency, hold in holds.items():
+            for level in range(max_level):
+                row = self.db.execute(
+                    "SELECT MIN(created_at) FROM posts INDEXED BY posts_reaching WHERE reach_level = ?"
+                    " AND status = 'open' AND remaining > 0 AND urgency = ?",
+                    [level, urgency.value],
+                ).fetchone()
+                if row and row[0]:
+                    moments.append(from_iso(row[0]) + hold * (level + 1))  # type: ignore[operator]
+        row = self.db.execute(
+            "SELECT MIN(deadline) FROM posts INDEXED BY posts_reaching WHERE reach_level < ? AND status = 'open'"
+            " AND remaining > 0 AND urgency != 'critical' AND deadline IS NOT NULL",
+            [max_level],
+        ).fetchone()
+        if row and row[0]:
+            moments.append(from_iso(row[0]) - pressing)  # type: ignore[operator]
+        return min(moments) if moments else None
 
     def set_quantity(self, post_id: int, quantity: int) -> bool:
         """A new total; what is already committed or delivered stays covered. False if below that."""

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import struct
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.chart import render_chart
 from bot.digests import ChartData
@@ -60,3 +63,40 @@ def test_a_chart_drawn_in_its_own_process_is_the_same_picture():
     from bot.chart import draw_chart
 
     assert draw_chart(sample()) == render_chart(sample())
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    start=st.dates(min_value=date(2020, 1, 1), max_value=date(2035, 12, 31)),
+    length=st.integers(min_value=1, max_value=120),
+)
+def test_the_fulfilment_axis_reads_in_whole_days_however_young_the_event(start, length):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.dates import date2num, num2date
+    from matplotlib.figure import Figure
+
+    from bot.chart import day_axis
+
+    days = [start + timedelta(days=i) for i in range(length)]
+    figure = Figure()
+    FigureCanvasAgg(figure)
+    axes = figure.subplots()
+    axes.plot([datetime.combine(d, time(12)) for d in days], range(length))
+    day_axis(axes, days)
+    figure.canvas.draw()
+
+    labels = [t.get_text() for t in axes.get_xticklabels() if t.get_text()]
+    low, high = axes.get_xlim()
+    assert labels, "the axis names its days"
+    assert not any(":" in label for label in labels), f"hours on a daily chart: {labels}"
+    assert low <= date2num(datetime.combine(days[0], time())) and high >= date2num(datetime.combine(days[-1], time(23)))
+    if length <= 14:
+        assert start.strftime("%-d %b") in labels, "a young event's first day is named under its point"
+        ticks = [num2date(x) for x in axes.get_xticks() if low <= x <= high]
+        assert all(t.hour == 12 for t in ticks), "each label sits under its day's point, at noon"
+
+
+def test_a_one_day_event_draws_its_point_inside_its_day():
+    one_day = ChartData("Young", {"WASH": (1, 0, 0, 0)}, [date(2026, 12, 1)], [400], [0])
+
+    assert png_size(render_chart(one_day)) == (1000, 450)

@@ -231,7 +231,7 @@ def test_activity_since_the_last_digest_counts_posts_matches_quantity_and_organi
 
     fields = dict(embed.fields)
     assert fields["Since the last digest"] == (
-        "New: 2 needs, 1 offer\nMatches: 1 proposed · 1 committed · 2 delivered\nQuantity delivered: 325"
+        "New: 2 needs, 1 offer\nMatches: 1 proposed · 1 committed · 2 delivered\nDeliveries: 2"
     )
     assert fields["Organisations active (2)"] == "Houston Food Bank, Red Cross Gulf"
     assert "Quiet" not in embed.description
@@ -518,7 +518,7 @@ def test_fulfilment_is_counted_per_local_day_over_the_event(seed, core):
     snap = core.store.digests.snapshot(coalition_id, T0 - timedelta(hours=12), T0)
 
     by_day = {d.day.isoformat(): (d.requested, d.delivered) for d in snap.fulfilment}
-    assert by_day == {"2026-11-30": (240, 0), "2026-12-01": (0, 0)}
+    assert by_day == {"2026-11-30": (3, 0), "2026-12-01": (0, 0)}  # three needs posted, counted not summed
 
 
 def test_due_slot_is_the_latest_and_never_before_the_coalition_existed(seed, core):

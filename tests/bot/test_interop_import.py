@@ -69,8 +69,9 @@ def test_a_real_shaped_3w_file_imports_with_clusters_by_acronym_and_bare_coordin
 
 
 def test_imported_open_needs_are_matched_and_the_summary_counts_the_proposals(world, tmp_path):
+    # The offer is near the imported need (Houston), so they are matched at once.
     posts.post_offer(world.core, world.coordinators["Gulf Water"], sector="wash", item="bottled water",
-                     quantity=300, location="Galveston")  # fmt: skip
+                     quantity=300, location="Houston")  # fmt: skip
     write(tmp_path / "in" / "needs.csv", REAL_3W[:5])
 
     summary = import_dir(world.core, tmp_path / "in")

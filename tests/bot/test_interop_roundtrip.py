@@ -37,12 +37,12 @@ def lived_in(path: Path):
     accept_match(core, food, committed.match.id)
     accept_match(core, tarps, committed.match.id)
     shelter = posts.post_need(core, water, sector="shelter", item="tarpaulin", quantity=40, location="Galveston",
-                              urgency="high", needed_by="2026-12-03")  # fmt: skip
+                              urgency="critical", needed_by="2026-12-03")  # fmt: skip
     tarp_offer = posts.post_offer(core, tarps, sector="shelter", item="tarp", quantity=25, location="Beaumont")
     [declined] = tarp_offer.proposals
     decline_match(core, water, declined.match.id)
     gallons = posts.post_need(core, food, sector="wash", item="water", quantity=100, unit="gallons",
-                              location="Houston")  # fmt: skip
+                              location="Houston", urgency="critical")  # fmt: skip
     litres = posts.post_offer(core, water, sector="wash", item="water", quantity=200, unit="litres",
                               location="Galveston")  # fmt: skip
     [converted] = [c for c in litres.proposals if c.match.need_id == gallons.post.id]

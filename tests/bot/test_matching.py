@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.matching import best_proposals, cell_of, deadline_pressure, evaluate, search_cells
-from bot.models import MatchStatus, PostKind, PostStatus
-from bot.services import matches, posts
+from bot.matching import (
+    MAX_REACH_LEVEL,
+    best_proposals,
+    cell_of,
+    deadline_pressure,
+    evaluate,
+    reach_km,
+    reach_level,
+    search_cells,
+)
+from bot.models import MatchStatus, PostKind, PostStatus, Urgency
+from bot.services import matches, posts, proposals
 from bot.taxonomy import default_taxonomy
 from tests.e2e.matching_helpers import core_world
 
@@ -61,7 +70,7 @@ def test_unrelated_items_never_match(w):
 
 
 def test_posts_beyond_the_event_radius_are_not_matched(w):
-    need(w, quantity=100)  # Houston; the event's radius is 250 km
+    need(w, quantity=100, urgency="critical")  # Houston; the event's radius is 250 km, all of it reached at once
 
     far = offer(w, "Dallas Shelter", location="Dallas")  # about 360 km away
     near = offer(w, "Galveston Aid", location="Galveston")  # about 75 km away
@@ -70,13 +79,87 @@ def test_posts_beyond_the_event_radius_are_not_matched(w):
     assert len(near.proposals) == 1
 
 
+def test_a_need_that_is_not_critical_is_matched_near_first_and_reaches_farther_after_its_hold(w):
+    waiting = need(w, quantity=100, urgency="normal")  # Houston
+    farther = offer(w, "Galveston Aid", location="Galveston")  # about 75 km: beyond the 40 km a normal need reaches
+
+    assert farther.proposals == []
+    w.clock.now += timedelta(hours=5, minutes=59)
+    assert proposals.widen_due(w.core, w.clock.now) == 0
+
+    w.clock.now += timedelta(minutes=1)  # six hours: the hold of a normal need
+    widened = proposals.widen_due(w.core, w.clock.now)
+
+    assert widened == 2  # the need and the offer both waited: each now reaches 80 km
+    found = matches.list_matches(w.core, w.coordinators["Houston Food Bank"], mine=True)
+    assert [(c.need.id, c.offer.id) for c in found] == [(waiting.post.id, farther.post.id)]
+    assert proposals.widen_due(w.core, w.clock.now) == 0  # once per step of reach
+
+
+def test_a_near_offer_is_proposed_at_once_whatever_the_urgency(w):
+    need(w, quantity=100, urgency="low")  # Houston
+
+    near = offer(w, location="Baytown")  # about 35 km
+
+    assert len(near.proposals) == 1
+
+
+def test_the_next_widening_is_when_the_oldest_waiting_post_has_waited_its_hold(w):
+    assert proposals.next_widening(w.core) is None
+    posted = need(w, quantity=100, urgency="high")
+
+    assert proposals.next_widening(w.core) == posted.post.created_at + timedelta(hours=1)
+    w.clock.now += timedelta(hours=1)
+    proposals.widen_due(w.core, w.clock.now)
+    assert proposals.next_widening(w.core) == posted.post.created_at + timedelta(hours=2)
+
+
+@pytest.mark.parametrize(
+    ("urgency", "hours", "reach"),
+    [
+        ("normal", 0, 40.0), ("normal", 5.9, 40.0), ("normal", 6, 80.0), ("normal", 12, 160.0), ("normal", 18, 250.0),
+        ("high", 0, 60.0), ("high", 1, 120.0), ("high", 2, 240.0), ("high", 3, 250.0),
+        ("low", 11, 40.0), ("low", 12, 80.0), ("low", 36, 250.0), ("critical", 0, 250.0),
+    ],
+)  # fmt: skip
+def test_reach_doubles_with_each_hold_waited_up_to_the_whole_event(urgency, hours, reach):
+    start = datetime(2026, 12, 1, tzinfo=UTC)
+    level = reach_level(Urgency(urgency), start, None, start + timedelta(hours=hours))
+
+    assert reach_km(Urgency(urgency), level=level, radius_km=250.0) == reach
+
+
+def test_a_deadline_a_day_away_reaches_the_whole_event_at_once():
+    start = datetime(2026, 12, 1, tzinfo=UTC)
+
+    assert reach_level(Urgency.LOW, start, start + timedelta(hours=23), start) == MAX_REACH_LEVEL
+    assert reach_level(Urgency.LOW, start, start + timedelta(days=3), start) == 0
+
+
 def test_radius_cut_off_is_exact_at_the_boundary(w):
-    posted = need(w).post
+    posted = need(w, urgency="critical").post
     distant = replace(posted, id=999, kind=PostKind.OFFER, org_id=999, lat=posted.lat + 2.0)
     taxonomy = default_taxonomy()
 
     assert evaluate(posted, distant, taxonomy=taxonomy, radius_km=223.0, now=w.clock.now) is not None
     assert evaluate(posted, distant, taxonomy=taxonomy, radius_km=222.0, now=w.clock.now) is None
+
+
+@pytest.mark.parametrize(("urgency", "near_km"), [("high", 60.0), ("normal", 40.0), ("low", 40.0)])
+def test_near_reach_is_exact_at_its_boundary_until_either_side_has_waited(w, urgency, near_km):
+    posted = need(w, urgency=urgency).post
+    km_per_degree = 111.19492664455873
+    inside = replace(
+        posted, id=998, kind=PostKind.OFFER, org_id=998, urgency=Urgency.NORMAL,
+        lat=posted.lat + (near_km - 0.5) / km_per_degree,
+    )  # fmt: skip
+    outside = replace(inside, id=999, lat=posted.lat + (near_km + 0.5) / km_per_degree)
+    taxonomy, now = default_taxonomy(), w.clock.now
+
+    assert evaluate(posted, inside, taxonomy=taxonomy, radius_km=250.0, now=now) is not None
+    assert evaluate(posted, outside, taxonomy=taxonomy, radius_km=250.0, now=now) is None
+    waited_offer = replace(outside, created_at=now - timedelta(hours=6))
+    assert evaluate(posted, waited_offer, taxonomy=taxonomy, radius_km=250.0, now=now) is not None
 
 
 def test_a_new_offer_goes_to_the_most_urgent_need_first(w):
@@ -159,7 +242,7 @@ def test_the_same_pair_is_never_proposed_twice(w):
 
 
 def test_partial_fulfilment_leaves_the_remainder_matchable(w):
-    n = need(w, quantity=500).post
+    n = need(w, quantity=500, urgency="critical").post
     first = offer(w, quantity=300).proposals[0].match
     matches.accept_match(w.core, w.coordinators["Houston Food Bank"], first.id)
     card = matches.accept_match(w.core, w.coordinators["Baytown Relief"], first.id)

@@ -175,7 +175,7 @@ async def test_a_dm_click_on_another_coalitions_match_names_none_of_its_orgs(wor
         await boss.slash(room, "org verify", org=name)
     await boss.slash(room, "event open", name="Flood Echo", location="Lake Charles")
     await erin.slash(room, "need post", sector="wash", item="bottled water", quantity=5, location="Lake Charles",
-                     urgency="high")  # fmt: skip
+                     urgency="critical")  # fmt: skip
     await frank.slash(room, "offer post", sector="wash", item="bottled water", quantity=5, location="Lafayette")
     store = core_of(world).store
     foreign_match = store.matches.get(2)

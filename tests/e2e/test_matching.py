@@ -102,7 +102,7 @@ async def test_buttons_keep_working_after_a_restart(world, make_bot):
 
 async def test_decline_ends_the_proposal_and_the_need_is_matched_again(world):
     await ready_world(world)
-    await post_need(world, world.alice, quantity=100, urgency="normal")
+    await post_need(world, world.alice, quantity=100, urgency="critical")  # reaches Galveston at once
     await post_offer(world, world.bob, quantity=100, location="Baytown")
     await post_offer(world, world.carol, quantity=100, location="Galveston")
     # The need had one proposal per offer; declining Baytown's leaves Galveston's standing.

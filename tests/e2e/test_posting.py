@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import assert_refused
 from tests.e2e.matching_helpers import ACCEPT, button, match_message, post_need, post_offer, ready_world
 
@@ -104,31 +106,40 @@ async def test_posting_too_fast_is_rate_limited(world, database, clock):
     await post_need(world, world.alice, quantity=100)
 
 
-async def test_a_post_that_queued_behind_a_burst_is_acknowledged_at_once_and_answered_privately(world, monkeypatch):
+@pytest.mark.parametrize("command", ["need post", "offer post"])
+async def test_a_post_that_queued_behind_a_burst_is_acknowledged_at_once_and_answered_publicly(
+    world, monkeypatch, command
+):
     from tests.e2e.matching_helpers import ready_world
 
     await ready_world(world, members=("alice", "bob"))
     # As if the command had waited in a queue longer than the threshold: every post now counts as late.
     monkeypatch.setattr("cogs.common.BEHIND_S", -1.0)
+    options = {"urgency": "high"} if command == "need post" else {}
 
     result = await world.alice.slash(
-        world.general, "need post", sector="wash", item="soap", quantity=40, location="Houston", urgency="high"
+        world.general, command, sector="wash", item="soap", quantity=40, location="Houston", **options
     )
 
-    assert result.ephemeral, "the early acknowledgement is private, so any error after it stays private too"
-    assert "Posted need **N-1**" in result.response.content
-    assert world.channels["needs"].last_message.embeds[0].title.startswith("N-1")
+    assert result.deferred or result.acknowledged
+    assert not result.ephemeral, "the confirmation is public under a burst as when idle"
+    assert "Posted" in result.response.content
+    assert result.response.message in world.general.history(), "everyone in the channel sees it"
 
 
-async def test_a_refusal_after_an_early_acknowledgement_stays_private(world, monkeypatch):
-    from tests.conftest import assert_refused
+@pytest.mark.parametrize("behind_s", [-1.0, 10.0])
+async def test_a_refusal_stays_private_with_or_without_an_early_acknowledgement(world, monkeypatch, behind_s):
     from tests.e2e.matching_helpers import ready_world
 
     await ready_world(world, members=("alice",))
-    monkeypatch.setattr("cogs.common.BEHIND_S", -1.0)
+    monkeypatch.setattr("cogs.common.BEHIND_S", behind_s)
+    before = len(world.general.history())
 
     result = await world.dave.slash(
         world.general, "need post", sector="wash", item="soap", quantity=40, location="Houston", urgency="high"
     )
 
-    assert_refused(world.env, result, "not a member")
+    answer = result.followups[-1] if result.followups else result.response
+    assert answer.ephemeral and "not a member" in answer.content
+    assert len(world.general.history()) == before, "no public trace: not even the acknowledgement"
+    assert not world.env.errors
