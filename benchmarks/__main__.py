@@ -72,6 +72,7 @@ TARGETS: dict[str, tuple[str, str, Any, str]] = {
     "e2e_burst_lost": ("burst: lost (unacked, unstored, undelivered)", "0", lambda v: v == 0, ""),
     "quality_ratio_greedy": ("quality, greedy (accept at once) / optimum", "—", None, "x"),
     "quality_ratio_vs_optimal": ("quality, final engine / optimum", ">= 0.95", lambda v: v >= 0.95, "x"),
+    "quality_distance_ratio_vs_optimal": ("mean distance, final engine / optimum", "<= 1.5x", lambda v: v <= 1.5, "x"),
     "digest_round_s": ("digest round (channel + subscribers)", "<= 2 s", lambda v: v <= 2, "s"),
     "loop_max_stall_ms": ("loop max stall during the digest round", "<= 50 ms", lambda v: v <= 50, "ms"),
     "digest_growth_10x_subscribers": ("digest time growth, 10x subscribers", "<= 10x", lambda v: v <= 10, "x"),

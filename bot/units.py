@@ -276,6 +276,7 @@ def _plain(number: Fraction | float) -> str:
     return f"{value:,.3f}".rstrip("0").rstrip(".") if value != int(value) else f"{int(value):,}"
 
 
+@lru_cache(maxsize=4096)
 def factor(need: Unit, offer: Unit) -> Fraction | None:
     """How many of the need's unit one of the offer's unit is, or None when nothing says how they convert.
 
@@ -313,6 +314,9 @@ def movement(need_remaining: int, offer_remaining: int, ratio: Fraction | None) 
     """
     if ratio is None or ratio <= 0 or need_remaining <= 0 or offer_remaining <= 0:
         return Movement(0, 0)
+    if ratio == 1:  # the same unit: the common case, without fractions
+        moved = min(need_remaining, offer_remaining)
+        return Movement(moved, moved)
     to_cover = math.ceil(Fraction(need_remaining) / ratio - EPSILON)
     offer_moves = max(0, min(offer_remaining, to_cover))
     need_credited = min(need_remaining, math.floor(offer_moves * ratio + EPSILON))

@@ -47,7 +47,10 @@ async def item_autocomplete(interaction: discord.Interaction, current: str) -> l
 
 
 async def unit_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-    return [choice(unit, unit) for unit in core_of(interaction).taxonomy.units(current)]
+    """Units for the item already chosen first (its usual units and pack sizes), then the common ones."""
+    taxonomy = core_of(interaction).taxonomy
+    item = str(getattr(interaction.namespace, "item", "") or "")
+    return [choice(unit, unit) for unit in taxonomy.units(current, item if taxonomy.get(item) else None)]
 
 
 def my_post_autocomplete(kind: PostKind):
@@ -89,7 +92,7 @@ class NeedCog(commands.GroupCog, group_name="need", group_description="What your
         quantity="How many (whole number)",
         location="Where it is needed (a city)",
         urgency="How urgent it is",
-        unit="Unit of the quantity (bottles, kits, kg ...)",
+        unit="Unit: litres, kg, kits... with a size if it matters: bottles of 1.5 L, cartons of 24 tins",
         needed_by='When it is needed by: "2026-12-03", "tomorrow", "in 3 days", "friday 18:00" (coalition time)',
         notes="Public details (no phone numbers, e-mails or addresses: contacts are shared privately)",
         org="Which of your organisations posts it (if you belong to several)",

@@ -41,7 +41,7 @@ class OfferCog(commands.GroupCog, group_name="offer", group_description="What yo
         item="What you can give; pick from the list or type your own",
         quantity="How many (whole number)",
         location="Where it is (a city)",
-        unit="Unit of the quantity (bottles, kits, kg ...)",
+        unit="Unit: litres, kg, kits... with a size if it matters: bottles of 1.5 L, cartons of 24 tins",
         available_until='Until when: "2026-12-03", "tomorrow", "in 3 days", "friday 18:00" (coalition time)',
         notes="Public details (no phone numbers, e-mails or addresses: contacts are shared privately)",
         org="Which of your organisations offers it (if you belong to several)",

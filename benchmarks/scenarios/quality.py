@@ -96,6 +96,9 @@ def replay(count: int, *, seed: int = 8) -> dict[str, Any]:
     return {
         "quality_ratio_greedy": greedy["weighted"] / best.weighted_quantity if best.weighted_quantity else None,
         "quality_ratio_vs_optimal": final["weighted"] / best.weighted_quantity if best.weighted_quantity else None,
+        "quality_distance_ratio_vs_optimal": (
+            final["mean_km"] / best.mean_distance_km if best.mean_distance_km else None
+        ),
         "quality_weighted_greedy": greedy["weighted"],
         "quality_weighted_final": final["weighted"],
         "quality_weighted_optimal": best.weighted_quantity,

@@ -104,7 +104,9 @@ def record_hazards(core: Core, feed: str, hazards: list[Hazard], now: datetime) 
                 area = watcher.area
                 if distance_km(area.lat, area.lon, hazard.lat, hazard.lon) > area.radius_km:
                     continue
-                if _twin_alerted(core, watcher.coalition_id, hazard, hazard_id):
+                if core.store.hazards.alert_event(watcher.coalition_id, hazard_id)[0]:
+                    continue  # polled again: alerted already
+                if _twin_alerted(core, watcher.coalition_id, hazard):
                     continue
                 if not core.store.hazards.claim_alert(watcher.coalition_id, hazard_id, now):
                     continue
@@ -113,13 +115,12 @@ def record_hazards(core: Core, feed: str, hazards: list[Hazard], now: datetime) 
     return alerted
 
 
-def _twin_alerted(core: Core, coalition_id: int, hazard: Hazard, hazard_id: int) -> bool:
+def _twin_alerted(core: Core, coalition_id: int, hazard: Hazard) -> bool:
     """Another feed's report of the same hazard already alerted this coalition."""
+    degrees = TWIN_KM / 111.0  # a degree of latitude is about 111 km
     return any(
-        other.id != hazard_id
-        and other.hazard.feed != hazard.feed
-        and distance_km(other.hazard.lat, other.hazard.lon, hazard.lat, hazard.lon) <= TWIN_KM
-        for other in core.store.hazards.alerted_near(coalition_id, hazard.kind, hazard.occurred_at, TWIN_WINDOW)
+        distance_km(other.hazard.lat, other.hazard.lon, hazard.lat, hazard.lon) <= TWIN_KM
+        for other in core.store.hazards.alerted_twins(coalition_id, hazard, TWIN_WINDOW, degrees)
     )
 
 

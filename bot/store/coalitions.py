@@ -35,7 +35,11 @@ class Coalitions:
         return _coalition(row)
 
     def get(self, coalition_id: int) -> Coalition:
-        return _coalition(self.db["coalitions"].get(coalition_id))
+        # A plain query: sqlite-utils' Table.get introspects the schema on every call (a third of a post's time).
+        row = next(self.db.query("SELECT * FROM coalitions WHERE id = ?", [coalition_id]), None)
+        if row is None:
+            raise LookupError(f"no coalition {coalition_id}")
+        return _coalition(row)
 
     def ids(self) -> list[int]:
         return [row["id"] for row in self.db.query("SELECT id FROM coalitions ORDER BY id")]

@@ -140,18 +140,26 @@ class Hazards:
         )
         return cursor.rowcount == 1
 
-    def alerted_near(
-        self, coalition_id: int, kind: str, occurred_at: datetime, window: timedelta
+    def alerted_twins(
+        self, coalition_id: int, hazard: Hazard, window: timedelta, within_deg: float
     ) -> list[StoredHazard]:
-        """Hazards of this kind the coalition was alerted to, reported within ``window`` of ``occurred_at``."""
+        """Hazards of the same kind from other feeds, alerted to this coalition, near in time and place.
+
+        Read from the hazards of the time window (indexed by time) inside a box of ``within_deg`` degrees,
+        each checked against the coalition's alerts by key: a bounded read however many alerts it has had.
+        """
         return [
             StoredHazard(row["id"], _hazard(row))
             for row in self.db.query(
-                "SELECT h.* FROM hazard_alerts a JOIN hazards h ON h.id = a.hazard_id"
-                " WHERE a.coalition_id = ? AND h.kind = ? AND h.occurred_at BETWEEN ? AND ?",
-                [coalition_id, kind, to_iso(occurred_at - window), to_iso(occurred_at + window)],
+                "SELECT h.* FROM hazards h WHERE h.occurred_at BETWEEN ? AND ? AND h.kind = ? AND h.feed != ?"
+                " AND h.lat BETWEEN ? AND ?"
+                " AND EXISTS (SELECT 1 FROM hazard_alerts a WHERE a.coalition_id = ? AND a.hazard_id = h.id)",
+                [
+                    to_iso(hazard.occurred_at - window), to_iso(hazard.occurred_at + window), hazard.kind,
+                    hazard.feed, hazard.lat - within_deg, hazard.lat + within_deg, coalition_id,
+                ],
             )
-        ]
+        ]  # fmt: skip
 
     def alert_event(self, coalition_id: int, hazard_id: int) -> tuple[bool, int | None]:
         """Whether the coalition was alerted to the hazard, and the event opened from the alert (if any)."""

@@ -182,10 +182,10 @@ async def test_each_servers_admins_set_only_their_own_channels(three):
 
     assert "**M-1**" in elsewhere.last_message.content
     assert labels(b.matches_message("M-1")) == {"Accept", "Decline"}
-    shown = await b.admin.slash(b.general, "config show")
-    channels = shown.response.embeds[0].fields[0].value
-    # Named from this server's own channels: another server's channel would read "of another server".
-    assert f"**matches**: #{b.channels['matches'].name}" in channels and "another server" not in channels
+    for place, name in ((a, "#proposals"), (b, "#matches")):
+        shown = await place.admin.slash(place.general, "config show")
+        [channels] = [f.value for f in shown.response.embeds[0].fields if f.name == "Channels"]
+        assert f"**matches**: {name}" in channels
 
 
 async def test_audit_shows_which_server_each_action_came_from(three):

@@ -70,3 +70,15 @@ async def test_a_bad_size_is_refused_privately_and_posts_nothing(world, simcord_
 
     assert_refused(world.env, refused, "more than zero")
     assert simcord_bot.core.store.db.execute("SELECT COUNT(*) FROM posts").fetchone()[0] == 0
+
+
+async def test_the_unit_autocomplete_offers_the_chosen_items_usual_units_and_sizes_first(world):
+    await ready_world(world)
+
+    offered = await world.alice.autocomplete(
+        world.general, "need post", "unit", "", sector="wash", item="bottled_water"
+    )  # fmt: skip
+
+    names = [c["name"] for c in offered]
+    assert names[:4] == ["bottles", "bottles of 0.5 L", "bottles of 1.5 L", "litres"]
+    assert names.index("bottles of 1.5 L") < names.index("kits")
