@@ -23,6 +23,7 @@ from bot.interop.reading import RowProblem, Table, read_table, ref_number, whole
 from bot.interop.records import EVENT_FIELDS, MATCH_FIELDS, ORG_FIELDS, Cells, post_fields
 from bot.matching import cell_of
 from bot.models import EventStatus, MatchStatus, OrgStatus, PostKind, PostStatus, Urgency
+from bot.services import freshness
 from bot.services.matches import SYSTEM_ACTOR
 from bot.services.proposals import propose_for
 from bot.store import Store
@@ -168,6 +169,10 @@ def import_dir(
     now = core.clock()
     for post_id in run.to_match:
         with core.store.atomic():
+            imported = core.store.posts.get(post_id)
+            if imported is not None:
+                # Whoever imports restates the post: it stands as of now and is asked about after its window.
+                freshness.start(core, imported, now)
             summary.proposals += len(propose_for(core, post_id, now))
     with core.store.atomic():
         core.store.audit.record(

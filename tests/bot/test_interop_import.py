@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.interop import ImportRejected, import_dir
-from bot.services import posts
+from bot.services import freshness, posts
 from tests.e2e.matching_helpers import core_world
 
 TABLES = ("events", "orgs", "org_members", "posts", "matches", "outbox", "audit_log")
@@ -220,3 +220,16 @@ def test_any_file_either_imports_or_is_refused_by_file_and_row(world, tmp_path, 
     world.core.store.db.execute("DELETE FROM outbox")
     world.core.store.db.execute("DELETE FROM matches")
     world.core.store.db.execute("DELETE FROM posts")
+
+
+def test_imported_open_posts_are_asked_about_after_their_freshness_window(world, tmp_path):
+    write(tmp_path / "in" / "needs.csv", REAL_3W)
+    import_dir(world.core, tmp_path / "in")
+    imported = world.core.store.posts.get(1)
+
+    assert world.core.store.freshness.next_due_at() is not None
+    world.clock.now += timedelta(hours=200)
+    asked = freshness.sweep(world.core, world.clock.now)
+
+    assert asked.asked >= 1 and imported is not None
+    assert world.core.store.freshness.confirmed_at(imported.id) is not None
