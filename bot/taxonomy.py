@@ -273,7 +273,20 @@ class Taxonomy:
             order = self._sector_rank[item.key] if not query else position
             ranked.append((other_sector, strength, order, item))
         ranked.sort(key=lambda entry: entry[:3])
-        return [entry[3] for entry in ranked[: max(limit, 0)]]
+        found = [entry[3] for entry in ranked[: max(limit, 0)]]
+        if len(found) < limit:
+            found += [item for item in self._close_items(normalise(prefix), sector_key) if item not in found]
+        return found[: max(limit, 0)]
+
+    def _close_items(self, wanted: str, sector_key: str | None) -> list[Item]:
+        """Items spelt close to ``wanted`` (the chosen sector's first), for autocomplete after prefix matches."""
+        if len(wanted) < MIN_TYPO_LENGTH:
+            return []
+        hits = process.extract(
+            wanted, self._all_fuzzy_terms, scorer=OSA.normalized_similarity, score_cutoff=TYPO_SIMILARITY, limit=10
+        )
+        hits.sort(key=lambda hit: (self._by_key[hit[2][0]].sector != sector_key, -hit[1]))
+        return list({self._by_key[key]: None for _, _, (key, _) in hits})
 
     def units(self, prefix: str = "", item_key: str | None = None) -> list[str]:
         """Units starting with ``prefix`` for autocomplete: the item's usual ones first, then the common ones."""

@@ -190,3 +190,16 @@ def test_custom_items_in_use_match_a_close_spelling(taxonomy):
     assert taxonomy.resolve_item("Solar Panel", "shelter", in_use).key == "custom:solar_panel"
     assert taxonomy.resolve_item("solar lamps", "shelter", in_use).key == "solar_lamps"
     assert taxonomy.resolve_item("sunscreen", "shelter", in_use).key == "custom:sunscreen"
+
+
+@pytest.mark.parametrize(
+    ("typed", "sector", "label"),
+    [("insuline", "health", "Insulin"), ("tarpolin", "shelter", "Tarpaulin"), ("baby formla", None, "Baby formula")],
+)
+def test_autocomplete_suggests_the_item_a_typo_is_close_to(taxonomy, typed, sector, label):
+    assert taxonomy.search(typed, sector)[0].label == label
+
+
+def test_autocomplete_keeps_prefix_matches_first_and_short_text_unguessed(taxonomy):
+    assert taxonomy.search("insu", "health")[0].key == "insulin"
+    assert taxonomy.search("ice", "food") == []

@@ -82,3 +82,12 @@ async def test_a_deadline_in_the_past_or_too_far_is_refused_and_nothing_is_poste
     assert_refused(world.env, far, "ten years")
     listed = await world.alice.slash(world.general, "need list")
     assert "No open needs" in listed.response.embeds[0].description
+
+
+async def test_a_misspelt_item_autocompletes_to_the_catalogue_item_first(world):
+    await ready_world(world, members=("alice",))
+
+    choices = await world.alice.autocomplete(world.general, "need post", "item", "insuline", sector="health")
+
+    assert choices[0] == {"name": "Insulin", "value": "insulin"}
+    assert choices[-1]["name"] == "insuline"  # what was typed stays available: a new item is allowed
