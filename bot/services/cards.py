@@ -75,6 +75,8 @@ class OrgLookup:
         self.core = core
         self._orgs: dict[int, Org] = {}
         self._members: dict[int, tuple[int, ...]] = {}
+        # (coalition, home server) -> its matches channel, looked up once per use case (proposals).
+        self.matches_channels: dict[tuple[int, int | None], int | None] = {}
 
     def org(self, org_id: int) -> Org:
         if org_id not in self._orgs:

@@ -47,7 +47,10 @@ def proposal_targets(core: Core, coalition_id: int, proposal: Proposal, orgs: Or
     """
     targets: list[str] = []
     for org_id in (proposal.need.org_id, proposal.offer.org_id):
-        channel_id = home_matches_channel(core, coalition_id, orgs.org(org_id).home_guild_id)
+        home = (coalition_id, orgs.org(org_id).home_guild_id)
+        if home not in orgs.matches_channels:
+            orgs.matches_channels[home] = home_matches_channel(core, *home)
+        channel_id = orgs.matches_channels[home]
         if channel_id is not None:
             targets.append(f"channel:{channel_id}")
         else:
