@@ -23,7 +23,7 @@ from rapidfuzz.distance import OSA
 
 from bot.errors import InvalidInput, SettingsError, UnknownSector
 from bot.text import escape
-from bot.units import Unit, UnitError, singular
+from bot.units import Unit, UnitError, singular, singular_word
 from bot.units import parse as parse_unit
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
@@ -122,20 +122,9 @@ def _words(text: str) -> list[str]:
     return _WORD.findall("".join(c for c in folded if not unicodedata.combining(c)))
 
 
-def _singular(word: str) -> str:
-    """Strip a plural ending, conservatively: both sides of a match go through it."""
-    if len(word) <= 3 or word.endswith(("ss", "us", "is")):
-        return word
-    if word.endswith("ies"):
-        return word[:-3] + "y"
-    if word.endswith(("sses", "shes", "ches", "xes", "zes")):
-        return word[:-2]
-    return word[:-1] if word.endswith("s") else word
-
-
 def normalise(text: str) -> str:
     """The form item names are compared in: "Water-Bottles " -> "water bottle"."""
-    return " ".join(_singular(w) for w in _words(text))
+    return " ".join(singular_word(w) for w in _words(text))
 
 
 def _clean(text: str) -> str:

@@ -158,21 +158,24 @@ def _words(text: str) -> str:
     return " ".join(text.casefold().replace("_", " ").split())
 
 
-def singular(word: str) -> str:
-    """A count noun's singular, conservatively: both sides of a comparison go through it."""
-    words = word.split()
-    if not words:
+def singular_word(word: str) -> str:
+    """Strip a plural ending, conservatively: both sides of a comparison go through it (items and units)."""
+    if len(word) <= 3 or word.endswith(("ss", "us", "is")):
         return word
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith(("sses", "shes", "ches", "xes", "zes")):
+        return word[:-2]
+    return word[:-1] if word.endswith("s") else word
+
+
+def singular(noun: str) -> str:
+    """A count noun's singular: its last word's, and abbreviated plurals too ("pcs", "kgs")."""
+    words = noun.split()
+    if not words:
+        return noun
     last = words[-1]
-    if len(last) > 3 and not last.endswith(("ss", "us", "is")):
-        if last.endswith("ies"):
-            last = last[:-3] + "y"
-        elif last.endswith(("sses", "shes", "ches", "xes", "zes")):
-            last = last[:-2]
-        elif last.endswith("s"):
-            last = last[:-1]
-    elif last.endswith("s") and len(last) > 2 and not last.endswith("ss"):
-        last = last[:-1]
+    last = last[:-1] if len(last) == 3 and last.endswith("s") and not last.endswith("ss") else singular_word(last)
     return " ".join([*words[:-1], last])
 
 
