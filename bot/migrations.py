@@ -519,3 +519,10 @@ def outbox_leases(db: Database) -> None:
         CREATE INDEX outbox_pending_by_target ON outbox(target, id) WHERE status = 'pending'
         """,
     )
+
+
+@migrations(name="0018_grouped_proposals")
+def grouped_proposals(db: Database) -> None:
+    # Under backlog one message shows several proposals; an edit of one of them re-renders the whole message,
+    # so the matches a message shows are looked up by the message.
+    _execute_all(db, "CREATE INDEX match_messages_by_message ON match_messages(channel_id, message_id)")

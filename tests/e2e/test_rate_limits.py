@@ -6,15 +6,10 @@ meets per-channel buckets, ``X-RateLimit-*`` headers and real 429 answers.
 
 from __future__ import annotations
 
-import discord
 import pytest
-import pytest_asyncio
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from simcord import Env
 
-from benchmarks.discord_limits import discord_rate_limits
-from bot.app import create_bot
 from cogs.dispatcher import dispatcher_of
 from cogs.posts_render import (
     EMBED_DESCRIPTION_MAX,
@@ -22,32 +17,9 @@ from cogs.posts_render import (
     EMBED_TOTAL_MAX,
     announcements_embed,
 )
+from tests.e2e.rate_limited import LIMITS, make_bot, simcord_env  # noqa: F401 - fixtures
 
 LONG_WAIT_S = 600.0
-LIMITS: list = []
-
-
-@pytest.fixture
-def make_bot(database):
-    """The bot on simcord's clock, so a rate limit's wait and the bot's own idea of time are one."""
-
-    def build():
-        return create_bot(database, clock=discord.utils.utcnow, scheduler=False)
-
-    return build
-
-
-@pytest_asyncio.fixture
-async def simcord_env(simcord_bot):
-    """The world's Discord, with Discord's rate limits in front of it."""
-    with discord_rate_limits() as apis:
-        env = Env(simcord_bot)
-        await env.start()
-        LIMITS[:] = apis
-        try:
-            yield env
-        finally:
-            await env.shutdown()
 
 
 async def set_channel(world, kind: str) -> None:
