@@ -145,7 +145,7 @@ class Dispatcher(commands.Cog):
             if task is not None:
                 task.cancel()
         with contextlib.suppress(Exception):
-            self.bot.core.store.outbox.release(self.owner)
+            await self.bot.core.run(self.bot.core.store.outbox.release, self.owner)
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
@@ -174,7 +174,7 @@ class Dispatcher(commands.Cog):
         before = self.sent
         self._full_scan = True
         while True:
-            self._cycle()
+            await self._cycle()
             workers = self.lanes.running()
             if not workers:
                 return self.sent - before
@@ -189,13 +189,15 @@ class Dispatcher(commands.Cog):
         while True:
             self._kicked = False
             try:
-                self._cycle()
+                await self._cycle()
             except Exception:
                 # The rows stay pending (a store write failed, most likely); the next wake tries again.
                 log.exception("outbox cycle failed")
             if self._kicked:
                 continue
-            delay = self._seconds_to_next_moment()
+            delay = await self._seconds_to_next_moment()
+            if self._kicked:
+                continue  # woken while reading the store: look again rather than nap past it
             self._napping = True
             try:
                 await asyncio.sleep(delay)
@@ -208,26 +210,28 @@ class Dispatcher(commands.Cog):
                 self._napping = self._woken = False
 
     def _wake(self) -> None:
-        if self._napping and not self._woken and self._pump is not None:
+        if not self._napping:
+            self._kicked = True  # the pump is awake, between store reads: it looks again before napping
+        elif not self._woken and self._pump is not None:
             self._woken = True
             self._pump.cancel()
 
-    def _cycle(self) -> None:
+    async def _cycle(self) -> None:
         if not self.bot.is_ready():
             return
         core = self.bot.core
         now = core.clock()
-        self._renew(now)
-        self._claim(now)
+        await self._renew(now)
+        await self._claim(now)
         self._start_workers(now)
 
-    def _claim(self, now: datetime) -> None:
+    async def _claim(self, now: datetime) -> None:
         core = self.bot.core
         after = 0 if self._full_scan else self._claimed_up_to
         self._full_scan = False
         until = now + timedelta(seconds=LEASE_S)
         while True:
-            rows = core.store.outbox.claim(self.owner, now, until, limit=CLAIM_BATCH, after_id=after)
+            rows = await core.run(core.store.outbox.claim, self.owner, now, until, limit=CLAIM_BATCH, after_id=after)
             for row in rows:
                 self.lanes.queue(row, self.priority_of(row.kind))
             if rows:
@@ -238,13 +242,14 @@ class Dispatcher(commands.Cog):
             if len(rows) < CLAIM_BATCH:
                 return
 
-    def _renew(self, now: datetime) -> None:
+    async def _renew(self, now: datetime) -> None:
         if self._renew_at is None or now < self._renew_at:
             return
         if not self.lanes.held:
             self._renew_at = None
             return
-        still = self.bot.core.store.outbox.renew(self.owner, now + timedelta(seconds=LEASE_S))
+        core = self.bot.core
+        still = await core.run(core.store.outbox.renew, self.owner, now + timedelta(seconds=LEASE_S))
         lost = self.lanes.held - still
         if lost:
             # Our claim lapsed (this process stalled) and another took the rows: they are theirs now.
@@ -260,7 +265,7 @@ class Dispatcher(commands.Cog):
             lane.worker = asyncio.get_running_loop().create_task(self._work(lane))
         self.lanes.prune(now)
 
-    def _seconds_to_next_moment(self) -> float:
+    async def _seconds_to_next_moment(self) -> float:
         core = self.bot.core
         now = core.clock()
         moments = [now + timedelta(seconds=IDLE_LOOK_S)]
@@ -269,7 +274,7 @@ class Dispatcher(commands.Cog):
         if self._global_until is not None:
             moments.append(self._global_until)
         moments += self.lanes.parked_moments()
-        due = core.store.outbox.next_due_at(self.owner, now)
+        due = await core.run(core.store.outbox.next_due_at, self.owner, now)
         if due is not None:
             moments.append(due)
             self._full_scan = True
@@ -309,11 +314,11 @@ class Dispatcher(commands.Cog):
         head = batch[0]
         outcomes = self.outcomes
         if head.id in outcomes.sent_unrecorded:
-            outcomes.record_sent(lane, [head])
+            await outcomes.record_sent(lane, [head])
             return
         sender = self.senders.get(head.kind)
         if sender is None:
-            outcomes.give_up(lane, head, f"no sender for kind {head.kind!r}")
+            await outcomes.give_up(lane, head, f"no sender for kind {head.kind!r}")
             return
         loop = asyncio.get_running_loop()
         started = loop.time()
@@ -325,29 +330,29 @@ class Dispatcher(commands.Cog):
             else:
                 await sender(head, destination)
         except discord.RateLimited as exc:
-            outcomes.rate_limited(lane, head, retry_after_of(exc), everyone=False)
+            await outcomes.rate_limited(lane, head, retry_after_of(exc), everyone=False)
             return
         except discord.HTTPException as exc:
             detail = f"{exc.status} {exc.code}: {exc.text[:200]}"
             if exc.status == 429 and is_global(exc):
-                resume = outcomes.rate_limited(lane, head, retry_after_of(exc), everyone=True)
+                resume = await outcomes.rate_limited(lane, head, retry_after_of(exc), everyone=True)
                 self._global_until = max(self._global_until or resume, resume)
             elif exc.status == 429:
-                outcomes.rate_limited(lane, head, retry_after_of(exc), everyone=False)
+                await outcomes.rate_limited(lane, head, retry_after_of(exc), everyone=False)
             elif is_permanent(exc):
-                outcomes.give_up(lane, head, detail)
+                await outcomes.give_up(lane, head, detail)
             else:
-                outcomes.retry(lane, head, detail)
+                await outcomes.retry(lane, head, detail)
             return
         except Exception as exc:
             # A network fault, or a sender that cannot render this row: set aside with backoff, never
             # allowed to block the rows behind it; MAX_ATTEMPTS ends a row that always fails.
             log.warning("outbox %s to %s raised", head.id, head.target, exc_info=True)
-            outcomes.set_aside(lane, head, f"{type(exc).__name__}: {exc}"[:300])
+            await outcomes.set_aside(lane, head, f"{type(exc).__name__}: {exc}"[:300])
             return
         if loop.time() - started >= BACKLOG_WAIT_S:
             lane.waited(self.bot.core.clock())  # discord.py waited for this destination's bucket
-        outcomes.record_sent(lane, batch)
+        await outcomes.record_sent(lane, batch)
 
     async def _destination(self, target: str) -> discord.abc.Messageable:
         kind, _, raw_id = target.partition(":")

@@ -51,8 +51,8 @@ class MatchCog(commands.GroupCog, group_name="match", group_description="Propose
         mine: bool = False,
     ) -> None:
         """List matches."""
-        cards = matches.list_matches(
-            core_of(interaction), actor_of(interaction), status=MatchStatus(status) if status else None, mine=mine
+        cards = await core_of(interaction).call(
+            matches.list_matches, actor_of(interaction), status=MatchStatus(status) if status else None, mine=mine
         )
         embed = listing_embed(
             f"Matches: {status}" if status else "Live matches (proposed and committed)",

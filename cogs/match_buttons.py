@@ -72,8 +72,8 @@ class MatchButton(
         try:
             if not self.match_id:
                 raise NotFound("That button names no match. See `/match list`.")
-            actor = await acting_in(interaction, authority.servers_of_match(core, self.match_id))
-            card = SERVICES[self.action](core, actor, self.match_id)
+            actor = await acting_in(interaction, await core.call(authority.servers_of_match, self.match_id))
+            card = await core.call(SERVICES[self.action], actor, self.match_id)
         except UserError as error:
             log_outcome(interaction, "refused", error.code, action=action)
             await send_ephemeral(interaction, error.message)

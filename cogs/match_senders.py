@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, cast
 
 import discord
 
+from bot.core import Core
 from bot.models import OutboxMessage
 from bot.services import authority, matches
 from bot.services.matches import MatchCard
@@ -42,6 +43,40 @@ def pinging(user_ids: list[int]) -> discord.AllowedMentions:
     return discord.AllowedMentions(users=people, roles=False, everyone=False, replied_user=False)
 
 
+def unshown_cards(core: Core, match_ids: list[int], channel_id: int) -> list[MatchCard]:
+    """On the store thread: the cards of these matches, from the first, up to one already shown in the channel.
+
+    A match shown before (its confirmation was lost) or named twice ends the run: it is edited on its own.
+    """
+    cards: list[MatchCard] = []
+    for match_id in match_ids:
+        if match_id in {c.match.id for c in cards} or core.store.matches.message_id(match_id, channel_id):
+            break
+        cards.append(matches.match_card(core, match_id))
+    return cards
+
+
+def save_messages(core: Core, match_ids: list[int], channel_id: int, message_id: int) -> None:
+    with core.store.atomic():
+        for match_id in match_ids:
+            core.store.matches.save_message(match_id, channel_id, message_id)
+
+
+def shown_with(core: Core, match_ids: list[int], channel_id: int) -> tuple[int, int | None, list[MatchCard]]:
+    """On the store thread: how many of these edits (from the first) address the first one's message, that
+    message, and the live cards of every match it shows."""
+    message_id = core.store.matches.message_id(match_ids[0], channel_id)
+    carried = 1
+    for match_id in match_ids[1:]:
+        if core.store.matches.message_id(match_id, channel_id) != message_id:
+            break
+        carried += 1
+    if message_id is None:
+        return carried, None, []
+    shown = core.store.matches.message_matches(channel_id, message_id) or [match_ids[0]]
+    return carried, message_id, [matches.match_card(core, match_id) for match_id in shown]
+
+
 async def channel_of(destination: discord.abc.Messageable) -> discord.abc.Messageable:
     """Where a proposal is shown: a user's DM channel when no matches channel is set, so edits can address it."""
     if isinstance(destination, discord.abc.User):
@@ -69,20 +104,21 @@ class MatchSenders:
     async def proposal(self, message: OutboxMessage, destination: discord.abc.Messageable) -> None:
         """Post the proposal, pinging both sides' coordinators only, and remember the message for edits."""
         core = self.bot.core
-        card = matches.match_card(core, match_id_of(message))
-        destination = await channel_of(destination)
-        if core.store.matches.message_id(card.match.id, getattr(destination, "id", 0)) is not None:
+        channel = await channel_of(destination)
+        cards = await core.run(unshown_cards, core, [match_id_of(message)], getattr(channel, "id", 0))
+        if not cards:
             # Sent before (the confirmation was lost): show the live state instead of a second copy.
-            await self.update(message, destination)
+            await self.update(message, channel)
             return
-        sent = await destination.send(
+        [card] = cards
+        sent = await channel.send(
             match_headline(card),
             embed=match_embed(card),
             view=match_view(card) or discord.utils.MISSING,
             allowed_mentions=pinging([*card.need_member_ids, *card.offer_member_ids]),
             nonce=outbox_nonce(message),
         )
-        core.store.matches.save_message(card.match.id, sent.channel.id, sent.id)
+        await core.run(core.store.matches.save_message, card.match.id, sent.channel.id, sent.id)
 
     async def proposals(self, messages: list[OutboxMessage], destination: discord.abc.Messageable) -> int:
         """Several waiting proposals on one message, each with its own row of buttons; returns how many it carried.
@@ -91,13 +127,7 @@ class MatchSenders:
         """
         core = self.bot.core
         channel = await channel_of(destination)
-        channel_id = getattr(channel, "id", 0)
-        cards: list[MatchCard] = []
-        for message in messages:
-            match_id = match_id_of(message)
-            if match_id in {c.match.id for c in cards} or core.store.matches.message_id(match_id, channel_id):
-                break
-            cards.append(matches.match_card(core, match_id))
+        cards = await core.run(unshown_cards, core, [match_id_of(m) for m in messages], getattr(channel, "id", 0))
         shown = group(cards) if len(cards) > 1 else None
         if shown is None or shown.count < 2:
             await self.proposal(messages[0], channel)
@@ -110,9 +140,7 @@ class MatchSenders:
             allowed_mentions=pinging(shown.people),
             nonce=outbox_nonce(messages[0]),
         )
-        with core.store.atomic():
-            for card in carried:
-                core.store.matches.save_message(card.match.id, sent.channel.id, sent.id)
+        await core.run(save_messages, core, [card.match.id for card in carried], sent.channel.id, sent.id)
         return shown.count
 
     async def update(self, message: OutboxMessage, destination: discord.abc.Messageable) -> None:
@@ -126,16 +154,9 @@ class MatchSenders:
         """
         core = self.bot.core
         channel_id = getattr(destination, "id", 0)
-        message_id = core.store.matches.message_id(match_id_of(messages[0]), channel_id)
-        carried = 1
-        for row in messages[1:]:
-            if core.store.matches.message_id(match_id_of(row), channel_id) != message_id:
-                break
-            carried += 1
+        carried, message_id, cards = await core.run(shown_with, core, [match_id_of(m) for m in messages], channel_id)
         if message_id is None:
             return carried
-        shown = core.store.matches.message_matches(channel_id, message_id) or [match_id_of(messages[0])]
-        cards = [matches.match_card(core, match_id) for match_id in shown]
         target = cast("discord.TextChannel", destination).get_partial_message(message_id)
         if len(cards) == 1:
             await target.edit(
@@ -145,13 +166,8 @@ class MatchSenders:
                 allowed_mentions=NO_PINGS,
             )
             return carried
-        shown_group = group(cards, edit=True)
-        await target.edit(
-            content=shown_group.content,
-            embeds=shown_group.embeds,
-            view=group_view(cards),
-            allowed_mentions=NO_PINGS,
-        )
+        shown = group(cards, edit=True)
+        await target.edit(content=shown.content, embeds=shown.embeds, view=group_view(cards), allowed_mentions=NO_PINGS)
         return carried
 
     async def contact(self, message: OutboxMessage, destination: discord.abc.Messageable) -> None:
@@ -159,10 +175,10 @@ class MatchSenders:
         core = self.bot.core
         match_id = match_id_of(message)
         recipient_id = int(message.target.partition(":")[2])
-        servers = authority.servers_of_match(core, match_id)
+        servers = await core.call(authority.servers_of_match, match_id)
         in_server = await server_still_joined(self.bot, servers, recipient_id) is not None
-        reveal = matches.contact_reveal(
-            core,
+        reveal = await core.call(
+            matches.contact_reveal,
             match_id,
             int(message.payload["partner_org_id"]),  # type: ignore[call-overload]
             recipient_id=recipient_id,
