@@ -53,6 +53,7 @@ class Record:
         self.match_shown: dict[int, float] = {}
         self.created: list[tuple[float, int]] = []  # (when, channel id) of each message created
         self.delivered: list[tuple[float, str]] = []  # (when, path) of each message created or edited
+        self.proposals_per_message: list[tuple[float, int]] = []  # (when, matches shown) of each proposal message
 
     def now(self) -> float:
         return float(self.backend.clock.elapsed)
@@ -72,8 +73,11 @@ class Record:
         self.delivered.append((now, path))
         if method == "POST":
             self.created.append((now, int(path.split("/")[2])))
-        for match_id in MATCH_BUTTON.findall(str(body.get("components") or "")):
+        shown = set(MATCH_BUTTON.findall(str(body.get("components") or "")))
+        for match_id in shown:
             self.match_shown.setdefault(int(match_id), now)
+        if method == "POST" and shown:
+            self.proposals_per_message.append((now, len(shown)))
 
 
 def _recording(record: Record):
@@ -187,6 +191,8 @@ async def _measure(env, bot, api: RateLimitedAPI, record: Record, sizes: dict[st
     for when, channel_id in record.created:
         if when >= burst_start:
             by_destination[names.get(channel_id, "dm")] += 1
+    carried = [count for when, count in record.proposals_per_message if when >= burst_start]
+    results["notify_burst_proposals_per_message"] = sum(carried) / max(1, len(carried))
     results["notify_burst_messages_per_post_by_destination"] = {
         kind: round(count / burst_n, 3) for kind, count in sorted(by_destination.items())
     }

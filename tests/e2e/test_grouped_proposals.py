@@ -27,6 +27,7 @@ from tests.e2e.rate_limited import simcord_env  # noqa: F401 - fixture
 
 DECLINE = "decline"
 BUCKET_S = 5.0
+SETTLE_S = 2 * BUCKET_S  # an action's settle outlasts a bucket's reset (see tests.e2e.rate_limited)
 MATCH_ID = re.compile(r"coalesce:match:(\d+):")
 # Quantities far enough apart (more than twice) that no need looks like a duplicate of another.
 QUANTITIES = (10, 25, 60, 150, 400, 1_000, 2_500, 6_000, 15_000, 40_000)

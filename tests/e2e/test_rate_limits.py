@@ -55,6 +55,22 @@ async def test_a_channel_answering_429_for_minutes_delays_no_dm_and_no_other_cha
     assert len([a for a in api.answers if a.status == 429]) == 1
 
 
+async def test_notices_waiting_on_a_rate_limited_channel_arrive_together_as_one_message(world):
+    await set_channel(world, "alerts")
+    alerts = world.channels["alerts"]
+    [api] = LIMITS
+    api.block_channel(alerts.id, LONG_WAIT_S)
+
+    for name in ("Flood", "Storm", "Fire"):
+        await world.admin.slash(world.general, "event open", name=name)
+    assert alerts.history() == []
+    await world.env.advance_time(LONG_WAIT_S)
+
+    assert [m.content for m in alerts.history()] == [
+        "Event opened: **Flood**.\nEvent opened: **Storm**.\nEvent opened: **Fire**."
+    ]
+
+
 def _payload(i: int, text: str, kind: str) -> dict[str, object]:
     return {
         "ref": f"{'N' if kind == 'need' else 'O'}-{i}",
