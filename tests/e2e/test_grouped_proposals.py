@@ -135,6 +135,24 @@ async def test_accepting_the_third_proposal_of_a_group_accepts_only_that_match(w
     assert set(shown_matches(group)) == set(ids) - {others[0]}
 
 
+async def test_a_grouped_messages_buttons_keep_working_after_a_restart(world, make_bot):
+    await queue_proposals_behind_a_full_bucket(world)
+    ids = shown_matches(group_message(world))
+    third = ids[2]
+
+    await world.env.restart_bot(make_bot())
+    await world.alice.click(group_message(world), custom_id=button(third, ACCEPT))
+    committed = await world.bob.click(group_message(world), custom_id=button(third, ACCEPT))
+    await world.env.advance_time(BUCKET_S)
+
+    assert committed.ephemeral and "committed" in committed.response.content
+    group = group_message(world)
+    assert "committed" in group.embeds[2].title
+    assert [[b.label for b in row.children] for row in group.components] == [
+        ["Delivered", "Cancel"] if match_id == third else ["Accept", "Decline"] for match_id in ids
+    ]
+
+
 # --- grouped messages within Discord's limits, whatever people typed ------------------------------------
 
 HOSTILE = st.sampled_from(
