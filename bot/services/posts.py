@@ -19,12 +19,13 @@ from bot.geo import Place, fold
 from bot.matching import cell_of
 from bot.models import Actor, ChannelKind, Coalition, Event, Match, Org, Post, PostKind, PostStatus, Urgency
 from bot.services import duplicates, freshness
+from bot.services.cards import OrgLookup
 from bot.services.duplicates import DuplicateWarning
 from bot.services.events import resolve_event
-from bot.services.matches import SYSTEM_ACTOR, MatchCard, propose_for, retire_post
+from bot.services.matches import SYSTEM_ACTOR, MatchCard, retire_post
 from bot.services.notices import notify_channel, notify_user
 from bot.services.orgs import acting_org
-from bot.services.proposals import farther_partners, home_matches_channel, unit_mismatch
+from bot.services.proposals import farther_partners, propose_new, read_candidates, unit_mismatch
 from bot.store.posts import NewPost
 from bot.taxonomy import CUSTOM_PREFIX, MAX_ITEM_TEXT, ItemRef, sector_by_key
 from bot.text import escape, parse_id
@@ -253,19 +254,22 @@ def _post(
             org=poster.id, item=item_ref.key, quantity=quantity, place=place.key,
         )  # fmt: skip
         freshness.start(core, post, now)
-        proposed = propose_for(core, post.id, now)
+        # One read of the candidate index serves the proposals and, when there are none, the reply's reasons.
+        candidates = read_candidates(core, post, radius_km=on_event.radius_km, now=now)
+        orgs = OrgLookup(core)
+        proposed = propose_new(core, post, candidates, now, radius_km=on_event.radius_km, orgs=orgs)
         # Partners farther than the post's near reach get it once it has waited (bot.matching, near first).
-        farther = 0 if proposed else farther_partners(core, post, radius_km=on_event.radius_km, now=now)
+        farther = 0 if proposed else farther_partners(core, post, candidates, radius_km=on_event.radius_km, now=now)
         # An offer nobody needs yet stands by: announcing it would invite goods nobody asked for.
         standby = kind is PostKind.OFFER and not proposed and not farther
         announced = False if standby else _announce(core, coalition, post, poster, now)
-    hint = None if proposed else unit_mismatch(core, post, radius_km=on_event.radius_km, now=now)
+    hint = None if proposed else unit_mismatch(core, post, candidates)
     return PostResult(
         post=post,
         org=poster,
         event=on_event,
         proposals=proposed,
-        proposals_in_channel=home_matches_channel(core, coalition.id, poster.home_guild_id) is not None,
+        proposals_in_channel=orgs.matches_channel(coalition.id, poster.home_guild_id) is not None,
         announced=announced,
         standby=standby,
         unit_hint=hint,
