@@ -17,7 +17,7 @@ import discord
 from bot.app import GENERIC_APOLOGY, log_outcome, send_ephemeral
 from bot.errors import UserError
 from bot.models import PostKind
-from bot.services import delivery, freshness, posts
+from bot.services import delivery, freshness, post_lifecycle
 from bot.services.authority import servers_of_match, servers_of_post
 from bot.text import parse_id
 from cogs.common import acting_in, core_of
@@ -102,7 +102,7 @@ class FreshnessButton(
                 post = freshness.confirm_post(core, actor, self.kind, self.post_id)
                 hours = int(freshness.window_of(core, post).total_seconds() // 3600)
                 return f"Thank you: {post.ref} is confirmed as it stands. We will ask again in {hours} h."
-            closed = posts.close_post(core, actor, self.kind, ref)
+            closed = post_lifecycle.close_post(core, actor, self.kind, ref)
             verb = "Closed" if self.kind is PostKind.NEED else "Withdrew"
             return f"{verb} {closed.post.ref}." + (
                 f" {closed.ended_matches} of its matches ended; partners will be re-matched."
