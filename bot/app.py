@@ -321,15 +321,15 @@ class CoalesceBot(commands.Bot):
         The hash of what was synced is kept in the database; ``python run.py sync`` forgets it.
         """
         digest = command_tree_hash(self.tree)
-        store = self.core.store
-        if store.app_state.get(SYNCED_COMMANDS) == digest:
+        core = self.core
+        if await core.run(core.store.app_state.get, SYNCED_COMMANDS) == digest:
             # One cheap read confirms Discord still has them (another application, a wiped test server).
             remote = {command.name for command in await self.tree.fetch_commands()}
             if remote == {command.name for command in self.tree.get_commands()}:
                 log.info("slash commands unchanged since the last sync: not syncing")
                 return False
         synced = await self.tree.sync()
-        store.app_state.put(SYNCED_COMMANDS, digest)
+        await core.run(core.store.app_state.put, SYNCED_COMMANDS, digest)
         log.info("synced %d slash commands", len(synced))
         return True
 
@@ -342,7 +342,7 @@ class CoalesceBot(commands.Bot):
 
     async def close(self) -> None:
         await super().close()
-        self.core.store.close()
+        await asyncio.to_thread(self.core.close)
 
 
 class ShardedCoalesceBot(CoalesceBot, commands.AutoShardedBot):

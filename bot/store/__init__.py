@@ -9,8 +9,9 @@ worker thread, which WAL lets run beside the writer.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -80,6 +81,22 @@ class Store:
         self.hazards = Hazards(self.db)
         self.imports = Imports(self.db)
         self.app_state = AppState(self.db)
+
+    def confine_to_current_thread(self, *, excused: Callable[[], bool] = lambda: False) -> None:
+        """Note in ``strays`` every statement run from another thread than this one (tests assert none).
+
+        The bot runs every store call on its store thread (``Core.run``); one made from the event loop
+        would share the connection with that thread mid-transaction. ``excused()`` is asked about each
+        stray statement (a test arranging or reading the database between steps is not the bot).
+        """
+        owner = threading.get_ident()
+        self.strays: list[str] = []
+
+        def note(statement: str) -> None:
+            if threading.get_ident() != owner and len(self.strays) < 20 and not excused():
+                self.strays.append(f"{threading.current_thread().name}: {statement[:200]}")
+
+        self.db.conn.set_trace_callback(note)
 
     @contextmanager
     def atomic(self) -> Iterator[None]:
