@@ -10,16 +10,16 @@ from discord.ext import commands
 
 from bot.errors import UserError
 from bot.models import PostKind
-from bot.services import posts
+from bot.services import post_lifecycle, posts
 from bot.services.duplicates import DuplicateWarning
 from bot.taxonomy import SECTORS
 from cogs.common import (
     NO_PINGS,
-    acknowledge_if_behind,
     actor_of,
     choice,
     core_of,
     event_autocomplete,
+    in_time,
     my_org_autocomplete,
     place_autocomplete,
     reply,
@@ -55,14 +55,16 @@ async def unit_autocomplete(interaction: discord.Interaction, current: str) -> l
 
 def my_post_autocomplete(kind: PostKind):
     async def complete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        found = await core_of(interaction).call(posts.my_open_posts, actor_of(interaction), kind, current)
+        found = await core_of(interaction).call(post_lifecycle.my_open_posts, actor_of(interaction), kind, current)
         return [choice(f"{p.ref} · {p.item_label} · {p.remaining:,}/{p.quantity:,} {p.unit}", p.ref) for p in found]
 
     return complete
 
 
 async def send_listing(interaction: discord.Interaction, kind: PostKind, sector: str | None, mine: bool) -> None:
-    lines = await core_of(interaction).call(posts.list_posts, actor_of(interaction), kind, sector=sector, mine=mine)
+    lines = await core_of(interaction).call(
+        post_lifecycle.list_posts, actor_of(interaction), kind, sector=sector, mine=mine
+    )
     noun = "needs" if kind is PostKind.NEED else "offers"
     embed = listing_embed(
         f"Open {noun}" + (" of your organisations" if mine else ""),
@@ -120,20 +122,24 @@ class NeedCog(commands.GroupCog, group_name="need", group_description="What your
         org: str | None = None,
         event: str | None = None,
     ) -> None:
-        await acknowledge_if_behind(interaction, ephemeral=False)
-        result = await core_of(interaction).call(
-            posts.post_need,
-            actor_of(interaction),
-            sector=sector,
-            item=item,
-            quantity=quantity,
-            location=location,
-            urgency=urgency,
-            unit=unit,
-            needed_by=needed_by,
-            notes=notes,
-            org=org,
-            event=event,
+        core = core_of(interaction)
+        result = await in_time(
+            interaction,
+            core.call(
+                posts.post_need,
+                actor_of(interaction),
+                sector=sector,
+                item=item,
+                quantity=quantity,
+                location=location,
+                urgency=urgency,
+                unit=unit,
+                needed_by=needed_by,
+                notes=notes,
+                org=org,
+                event=event,
+            ),
+            ephemeral=False,
         )
         if isinstance(result, DuplicateWarning):
             await send_warning(interaction, result)
@@ -151,7 +157,7 @@ class NeedCog(commands.GroupCog, group_name="need", group_description="What your
     @app_commands.describe(id='The need\'s id, e.g. "N-12"')
     @app_commands.autocomplete(id=my_post_autocomplete(PostKind.NEED))
     async def close(self, interaction: discord.Interaction, id: str) -> None:
-        result = await core_of(interaction).call(posts.close_post, actor_of(interaction), PostKind.NEED, id)
+        result = await core_of(interaction).call(post_lifecycle.close_post, actor_of(interaction), PostKind.NEED, id)
         ended = (
             f" {result.ended_matches} of its matches ended; partners will be re-matched."
             if result.ended_matches
