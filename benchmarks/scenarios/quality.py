@@ -24,12 +24,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from benchmarks.generator import CoalitionGenerator, load_coalition
-from benchmarks.optimal import optimum
-from benchmarks.scenarios.match_latency import GUILD_ID, SteppingClock, build_core, post
+from benchmarks.generator import CoalitionGenerator, PostSpec, load_coalition
+from benchmarks.optimal import in_default_units, optimum
+from benchmarks.scenarios.match_latency import GUILD_ID, SteppingClock, actor_for, build_core
 from bot.core import Core
 from bot.errors import UserError
-from bot.models import Actor, MatchStatus, Urgency
+from bot.models import Actor, MatchStatus, PostKind, Urgency
 
 
 def run(sizes: dict[str, Any], *, seed: int = 8) -> dict[str, Any]:
@@ -64,7 +64,7 @@ def replay(count: int, *, seed: int = 8) -> dict[str, Any]:
         for spec in generator.posts(count, org_count):
             clock.tick()
             try:
-                post(core, loaded, spec)
+                _post(core, loaded, spec)
             except UserError:
                 refused += 1
             _accept_all(core, actors)
@@ -119,6 +119,21 @@ def replay(count: int, *, seed: int = 8) -> dict[str, Any]:
     }
 
 
+def _post(core: Core, loaded, spec: PostSpec):
+    """Post ``spec`` as a person would type it, in its own unit (a quarter of the posts are in another unit that
+    converts: gallons, m³, lb, tonnes, cartons of 12), answering a chance duplicate warning with Post anyway."""
+    from bot.services.posts import post_need, post_offer
+
+    actor = actor_for(loaded, spec)
+    common = {
+        "sector": spec.sector, "item": spec.item_key, "quantity": spec.quantity, "location": spec.place.key,
+        "unit": spec.unit, "allow_duplicate": True,
+    }  # fmt: skip
+    if spec.kind is PostKind.NEED:
+        return post_need(core, actor, urgency=spec.urgency.value, **common)
+    return post_offer(core, actor, **common)
+
+
 def _accept_all(core: Core, actors: dict[int, Actor]) -> None:
     """Both sides accept every open proposal, oldest first, until none is left (commits may propose more)."""
     from bot.services.matches import accept_match
@@ -142,15 +157,17 @@ def _accept_all(core: Core, actors: dict[int, Actor]) -> None:
 
 
 def _committed(core: Core) -> dict[str, Any]:
-    rows = core.store.db.execute(
-        "SELECT m.quantity, m.distance_km, n.urgency FROM matches m JOIN posts n ON n.id = m.need_id"
-        " WHERE m.status IN (?, ?)",
+    """What the engine committed, each match counted in its need's item's default unit, as the optimum counts."""
+    found = core.store.db.execute(
+        "SELECT m.quantity, m.distance_km, n.urgency, n.item_key, n.unit FROM matches m JOIN posts n"
+        " ON n.id = m.need_id WHERE m.status IN (?, ?)",
         [MatchStatus.COMMITTED.value, MatchStatus.DELIVERED.value],
     ).fetchall()
+    rows = [(in_default_units(core.taxonomy, item, unit, q), km, u) for q, km, u, item, unit in found]
     quantity = sum(q for q, _, _ in rows)
     weighted = sum(q * Urgency(u).weight for q, _, u in rows)
     critical = sum(q for q, _, u in rows if u == Urgency.CRITICAL.value)
-    by_urgency: dict[str, int] = {}
+    by_urgency: dict[str, float] = {}
     for q, _, u in rows:
         by_urgency[u] = by_urgency.get(u, 0) + q
     return {
