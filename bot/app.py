@@ -265,7 +265,9 @@ def command_tree_hash(tree: app_commands.CommandTree) -> str:
 
 
 class CoalesceBot(commands.Bot):
-    def __init__(self, core: Core, *, scheduler_enabled: bool = True, watch_feeds: bool = True) -> None:
+    def __init__(
+        self, core: Core, *, scheduler_enabled: bool = True, watch_feeds: bool = True, **client_options: Any
+    ) -> None:
         intents = discord.Intents.default()
         super().__init__(
             command_prefix=commands.when_mentioned,
@@ -277,6 +279,7 @@ class CoalesceBot(commands.Bot):
             # A rate limit longer than this raises RateLimited instead of discord.py sleeping inside the send:
             # the outbox dispatcher parks that one destination and the others keep going (30 s is the least allowed).
             max_ratelimit_timeout=RATE_LIMIT_WAIT_MAX_S,
+            **client_options,
         )
         self.core = core
         self.scheduler_enabled = scheduler_enabled
@@ -318,15 +321,15 @@ class CoalesceBot(commands.Bot):
         The hash of what was synced is kept in the database; ``python run.py sync`` forgets it.
         """
         digest = command_tree_hash(self.tree)
-        store = self.core.store
-        if store.app_state.get(SYNCED_COMMANDS) == digest:
+        core = self.core
+        if await core.run(core.store.app_state.get, SYNCED_COMMANDS) == digest:
             # One cheap read confirms Discord still has them (another application, a wiped test server).
             remote = {command.name for command in await self.tree.fetch_commands()}
             if remote == {command.name for command in self.tree.get_commands()}:
                 log.info("slash commands unchanged since the last sync: not syncing")
                 return False
         synced = await self.tree.sync()
-        store.app_state.put(SYNCED_COMMANDS, digest)
+        await core.run(core.store.app_state.put, SYNCED_COMMANDS, digest)
         log.info("synced %d slash commands", len(synced))
         return True
 
@@ -339,7 +342,15 @@ class CoalesceBot(commands.Bot):
 
     async def close(self) -> None:
         await super().close()
-        self.core.store.close()
+        await asyncio.to_thread(self.core.close)
+
+
+class ShardedCoalesceBot(CoalesceBot, commands.AutoShardedBot):
+    """The same bot over several gateway shards (``shard_count``), this process running ``shard_ids`` of them.
+
+    Nothing else changes with shards: a guild's interactions reach the process running its shard, and every
+    message leaves through the shared outbox by REST, which any process may send to any channel.
+    """
 
 
 def create_bot(database: str | Path, clock: Clock | None = None, **settings: Any) -> commands.Bot:
@@ -360,4 +371,12 @@ def create_bot(database: str | Path, clock: Clock | None = None, **settings: Any
         settings=resolved,
         clock=clock or discord.utils.utcnow,
     )
-    return CoalesceBot(core, scheduler_enabled=scheduler_enabled, watch_feeds=watch_feeds)
+    if not resolved.shard_count:
+        return CoalesceBot(core, scheduler_enabled=scheduler_enabled, watch_feeds=watch_feeds)
+    return ShardedCoalesceBot(
+        core,
+        scheduler_enabled=scheduler_enabled,
+        watch_feeds=watch_feeds,
+        shard_count=resolved.shard_count,
+        shard_ids=resolved.shard_id_list(),
+    )

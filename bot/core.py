@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Concatenate, ParamSpec, TypeVar
 
 from bot.clock import Clock, utc_now
 from bot.errors import Forbidden
@@ -13,6 +19,9 @@ from bot.settings import Settings
 from bot.store import Store
 from bot.store.audit import acting_guild
 from bot.taxonomy import Taxonomy, default_taxonomy
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 @dataclass
@@ -28,6 +37,38 @@ class Core:
     @cached_property
     def taxonomy(self) -> Taxonomy:
         return default_taxonomy()
+
+    @cached_property
+    def store_thread(self) -> ThreadPoolExecutor:
+        """The one thread that talks to the store, so the event loop never waits on a database round trip.
+
+        One thread, not a pool: the store's connection is used by one thread at a time, and SQLite takes
+        one writer anyway. Every query, short or not, leaves the loop: an indexed query is short on a
+        local file but crosses a socket on a database server, and the loop must answer Discord meanwhile.
+        """
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="coalesce-store")
+
+    async def run(self, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """``work(*args, **kwargs)`` on the store thread, awaited without blocking the loop.
+
+        It runs in a copy of the caller's context, as ``asyncio.to_thread`` does: the clock and the
+        audit's acting server are the caller's, and what the work sets stays with it.
+        """
+        context = contextvars.copy_context()
+        call = functools.partial(context.run, work, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self.store_thread, call)
+
+    async def call(self, service: Callable[Concatenate[Core, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """A service's use case (``service(core, ...)``) on the store thread."""
+        return await self.run(service, self, *args, **kwargs)
+
+    def close(self) -> None:
+        """Close the store from its own thread once the work queued before has run, then end the thread."""
+        if "store_thread" in self.__dict__:
+            self.store_thread.submit(self.store.close).result()
+            self.store_thread.shutdown()
+        else:
+            self.store.close()
 
     def preload(self) -> None:
         """Load the reference data now rather than on the first command that needs it."""

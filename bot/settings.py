@@ -34,6 +34,8 @@ class Settings:
     retention_days: int = 30
     preview_port: int = 8765
     ops_port: int = 9464  # /healthz and /metrics on 127.0.0.1; 0 turns the endpoint off
+    shard_count: int = 0  # 0: one gateway connection, no sharding; N: the deployment's N shards in all
+    shard_ids: str = ""  # the shards this process runs ("0,1"); empty: all of shard_count
     discord_token: str | None = field(default=None, repr=False)
 
     def with_overrides(self, **overrides: Any) -> Settings:
@@ -61,6 +63,26 @@ class Settings:
             raise SettingsError("ops_port must be a port number (0 turns the ops endpoint off)")
         if self.retention_days < 0:
             raise SettingsError("retention_days must be zero or more")
+        if self.shard_count < 0:
+            raise SettingsError("shard_count must be zero (no sharding) or the number of shards")
+        self.shard_id_list()
+
+    def shard_id_list(self) -> list[int] | None:
+        """The shards this process runs: None when unsharded or when it runs every shard."""
+        text = self.shard_ids.strip()
+        if not text:
+            return None
+        if self.shard_count == 0:
+            raise SettingsError("shard_ids needs shard_count: the number of shards of the whole deployment")
+        try:
+            ids = [int(part) for part in text.split(",")]
+        except ValueError:
+            raise SettingsError(
+                f"shard_ids must be shard numbers separated by commas, like 0,1 (got {text!r})"
+            ) from None
+        if len(set(ids)) != len(ids) or any(not 0 <= i < self.shard_count for i in ids):
+            raise SettingsError(f"shard_ids must be distinct numbers from 0 to {self.shard_count - 1}")
+        return sorted(ids)
 
 
 def database_location(value: str | Path) -> Path | str:
@@ -85,6 +107,8 @@ _FIELD_TYPES: dict[str, Any] = {
     "retention_days": int,
     "preview_port": int,
     "ops_port": int,
+    "shard_count": int,
+    "shard_ids": str,
     "discord_token": str,
 }
 

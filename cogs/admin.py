@@ -17,7 +17,7 @@ from cogs.listing import listing_embed
 
 async def action_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
     needle = current.casefold().strip()
-    actions = audit.known_actions(core_of(interaction), actor_of(interaction))
+    actions = await core_of(interaction).call(audit.known_actions, actor_of(interaction))
     return [choice(a, a) for a in actions if needle in a][:25]
 
 
@@ -117,7 +117,7 @@ class AdminCog(commands.Cog):
         core, actor = core_of(interaction), actor_of(interaction)
         member_id = member.id if member else None
         if export:
-            data = audit.export_csv(core, actor, action=action, member_id=member_id)
+            data = await core.call(audit.export_csv, actor, action=action, member_id=member_id)
             rows = data.count(b"\n") - 1
             await interaction.response.send_message(
                 f"{rows} audit entr{'y' if rows == 1 else 'ies'}, oldest first.",
@@ -126,9 +126,9 @@ class AdminCog(commands.Cog):
                 allowed_mentions=NO_PINGS,
             )
             return
-        entries = audit.recent_entries(core, actor, action=action, member_id=member_id)
-        servers = audit.server_names(core, actor)
-        names = audit.readable_names(core, entries)
+        entries = await core.call(audit.recent_entries, actor, action=action, member_id=member_id)
+        servers = await core.call(audit.server_names, actor)
+        names = await core.call(audit.readable_names, entries)
         embed = listing_embed(
             "Audit log",
             [entry_line(entry, servers, names, interaction.guild) for entry in entries],
@@ -143,7 +143,7 @@ class AdminCog(commands.Cog):
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.checks.has_permissions(manage_guild=True)
     async def status(self, interaction: discord.Interaction) -> None:
-        report = status.status(core_of(interaction), actor_of(interaction), started_at=self.started_at)
+        report = await core_of(interaction).call(status.status, actor_of(interaction), started_at=self.started_at)
         embed = discord.Embed(title="Coalesce status", colour=COLOUR)
         embed.add_field(name="Uptime", value=duration(report.uptime.total_seconds()))
         embed.add_field(

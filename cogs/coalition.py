@@ -20,7 +20,7 @@ class CoalitionCog(commands.GroupCog, group_name="coalition", group_description=
     @app_commands.describe(name="The coalition's name, e.g. Gulf Coast VOAD")
     @app_commands.checks.has_permissions(manage_guild=True)
     async def create(self, interaction: discord.Interaction, name: str) -> None:
-        coalition = coalitions.create_coalition(core_of(interaction), actor_of(interaction), name)
+        coalition = await core_of(interaction).call(coalitions.create_coalition, actor_of(interaction), name)
         await interaction.response.send_message(
             f"This server leads the coalition **{esc(coalition.name)}**. Invite other servers with "
             "`/coalition invite`.",
@@ -31,7 +31,7 @@ class CoalitionCog(commands.GroupCog, group_name="coalition", group_description=
     @app_commands.command(name="invite", description="A single-use code for another server to join (Manage Server)")
     @app_commands.checks.has_permissions(manage_guild=True)
     async def invite(self, interaction: discord.Interaction) -> None:
-        issued = coalitions.invite(core_of(interaction), actor_of(interaction))
+        issued = await core_of(interaction).call(coalitions.invite, actor_of(interaction))
         await interaction.response.send_message(
             f"Give this code to the admins of the server joining **{esc(issued.coalition.name)}**: `{issued.code}`\n"
             f"They run `/coalition join code:{issued.code}`. It works once, until "
@@ -44,7 +44,7 @@ class CoalitionCog(commands.GroupCog, group_name="coalition", group_description=
     @app_commands.describe(code="The code its admins got from /coalition invite")
     @app_commands.checks.has_permissions(manage_guild=True)
     async def join(self, interaction: discord.Interaction, code: str) -> None:
-        joined = coalitions.join(core_of(interaction), actor_of(interaction), code)
+        joined = await core_of(interaction).call(coalitions.join, actor_of(interaction), code)
         moved = joined.moved.rows
         lines = [
             f"This server is now part of **{esc(joined.coalition.name)}**. It brought along "
@@ -59,7 +59,7 @@ class CoalitionCog(commands.GroupCog, group_name="coalition", group_description=
     @app_commands.command(name="leave", description="Leave this server's coalition (Manage Server)")
     @app_commands.checks.has_permissions(manage_guild=True)
     async def leave(self, interaction: discord.Interaction) -> None:
-        left = coalitions.leave(core_of(interaction), actor_of(interaction))
+        left = await core_of(interaction).call(coalitions.leave, actor_of(interaction))
         await interaction.response.send_message(
             f"This server left **{esc(left.former.name)}**, which keeps its records, including the "
             f"{left.orgs_staying} organisations registered here. This server now forms a coalition of its own.",
@@ -69,7 +69,7 @@ class CoalitionCog(commands.GroupCog, group_name="coalition", group_description=
 
     @app_commands.command(name="info", description="This coalition's member servers")
     async def info(self, interaction: discord.Interaction) -> None:
-        found = coalitions.info(core_of(interaction), actor_of(interaction))
+        found = await core_of(interaction).call(coalitions.info, actor_of(interaction))
         embed = discord.Embed(title=f"Coalition: {esc(found.coalition.name)}"[:256], colour=COLOUR)
         lines = []
         for server in found.servers:

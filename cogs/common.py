@@ -90,26 +90,23 @@ async def place_autocomplete(interaction: discord.Interaction, current: str) -> 
 async def org_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
     from bot.services.orgs import search_orgs
 
-    orgs = search_orgs(core_of(interaction), actor_of(interaction), current)
+    orgs = await core_of(interaction).call(search_orgs, actor_of(interaction), current)
     return [choice(f"{o.name} ({o.status.value})", str(o.id)) for o in orgs]
 
 
 async def my_org_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
     core, actor = core_of(interaction), actor_of(interaction)
-    coalition = core.coalition_of(actor)
+    coalition = await core.run(core.coalition_of, actor)
     needle = current.casefold().strip()
-    return [
-        choice(o.name, str(o.id))
-        for o in core.store.orgs.of_member(coalition.id, actor.user_id)
-        if needle in o.name.casefold()
-    ][:25]
+    mine = await core.run(core.store.orgs.of_member, coalition.id, actor.user_id)
+    return [choice(o.name, str(o.id)) for o in mine if needle in o.name.casefold()][:25]
 
 
 def event_autocomplete(*, open_only: bool):
     async def complete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         from bot.services.events import search_events
 
-        events = search_events(core_of(interaction), actor_of(interaction), current, open_only=open_only)
+        events = await core_of(interaction).call(search_events, actor_of(interaction), current, open_only=open_only)
         return [choice(f"{e.name} ({e.status.value})", str(e.id)) for e in events]
 
     return complete

@@ -46,7 +46,7 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Set u
         channel: discord.TextChannel,
     ) -> None:
         channel_kind = ChannelKind(kind)
-        coalition_config.set_channel(core_of(interaction), actor_of(interaction), channel_kind, channel.id)
+        await core_of(interaction).call(coalition_config.set_channel, actor_of(interaction), channel_kind, channel.id)
         await interaction.response.send_message(
             f"{channel.mention} will receive {CHANNEL_PURPOSES[channel_kind]}.", ephemeral=True
         )
@@ -59,8 +59,8 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Set u
     @app_commands.autocomplete(timezone=timezone_autocomplete)
     @app_commands.checks.has_permissions(manage_guild=True)
     async def digest(self, interaction: discord.Interaction, times: str, timezone: str) -> None:
-        coalition = coalition_config.set_digest_schedule(
-            core_of(interaction), actor_of(interaction), times=times, timezone=timezone
+        coalition = await core_of(interaction).call(
+            coalition_config.set_digest_schedule, actor_of(interaction), times=times, timezone=timezone
         )
         self.bot.dispatch("digest_schedule_changed", coalition.id)
         await interaction.response.send_message(
@@ -73,8 +73,8 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Set u
     @app_commands.describe(role="The role of the people who respond; leave it out to stop the pings")
     @app_commands.checks.has_permissions(manage_guild=True)
     async def alert_role(self, interaction: discord.Interaction, role: discord.Role | None = None) -> None:
-        coalition_config.set_alert_role(
-            core_of(interaction),
+        await core_of(interaction).call(
+            coalition_config.set_alert_role,
             actor_of(interaction),
             role.id if role else None,
             role_is_everyone=role is not None and role.is_default(),
@@ -98,8 +98,8 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Set u
         normal: app_commands.Range[int, 1, 720] | None = None,
         low: app_commands.Range[int, 1, 720] | None = None,
     ) -> None:
-        windows = freshness.set_freshness_windows(
-            core_of(interaction),
+        windows = await core_of(interaction).call(
+            freshness.set_freshness_windows,
             actor_of(interaction),
             {"critical": critical, "high": high, "normal": normal, "low": low},
         )
@@ -123,7 +123,9 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Set u
     async def area(
         self, interaction: discord.Interaction, location: str, radius_km: app_commands.Range[float, 1, 20000]
     ) -> None:
-        chosen = hazards.set_area(core_of(interaction), actor_of(interaction), location=location, radius_km=radius_km)
+        chosen = await core_of(interaction).call(
+            hazards.set_area, actor_of(interaction), location=location, radius_km=radius_km
+        )
         self.bot.dispatch("hazard_settings_changed")
         await interaction.response.send_message(
             f"Hazard alerts cover {chosen.radius_km:,.0f} km around {escape(chosen.place_label)}. "
@@ -146,8 +148,8 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Set u
         enabled: bool,
         min_severity: str | None = None,
     ) -> None:
-        view = hazards.set_feed(
-            core_of(interaction), actor_of(interaction), feed=feed, enabled=enabled, min_severity=min_severity
+        view = await core_of(interaction).call(
+            hazards.set_feed, actor_of(interaction), feed=feed, enabled=enabled, min_severity=min_severity
         )
         self.bot.dispatch("hazard_settings_changed")
         lines = [
@@ -165,7 +167,7 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="Set u
     @app_commands.command(name="show", description="Show this server's Coalesce settings")
     @app_commands.checks.has_permissions(manage_guild=True)
     async def show(self, interaction: discord.Interaction) -> None:
-        summary = coalition_config.show_config(core_of(interaction), actor_of(interaction))
+        summary = await core_of(interaction).call(coalition_config.show_config, actor_of(interaction))
         embed = discord.Embed(title=f"Coalesce settings: {escape(summary.coalition.name)}"[:256], colour=COLOUR)
         lines = []
         for kind in ChannelKind:

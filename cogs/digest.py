@@ -73,7 +73,8 @@ class DigestCog(
         dispatcher = dispatcher_of(self.bot)
         dispatcher.register(digests.CHANNEL_KIND, self.send_channel_digest)
         dispatcher.register(digests.DM_KIND, self.send_personal_digest)
-        for coalition in self.bot.core.store.coalitions.all():
+        core = self.bot.core
+        for coalition in await core.run(core.store.coalitions.all):
             self.plan(coalition)
         self._rearm()
 
@@ -140,10 +141,13 @@ class DigestCog(
         core = self.bot.core
         now = core.clock()
         store = core.store
-        coalitions = [store.coalitions.get(coalition_id)] if coalition_id is not None else store.coalitions.all()
+        if coalition_id is not None:
+            coalitions = [await core.run(store.coalitions.get, coalition_id)]
+        else:
+            coalitions = await core.run(store.coalitions.all)
         outcomes = []
         async with self._rounds:
-            await digests.finish_interrupted_rounds(core)
+            await core.call(digests.finish_interrupted_rounds)
             for coalition in coalitions:
                 slot = digests.due_slot(coalition, now)
                 if slot is None:
@@ -175,22 +179,24 @@ class DigestCog(
 
     @commands.Cog.listener()
     async def on_digest_schedule_changed(self, coalition_id: int) -> None:
-        self.plan(self.bot.core.store.coalitions.get(coalition_id))
+        core = self.bot.core
+        self.plan(await core.run(core.store.coalitions.get, coalition_id))
 
     @commands.Cog.listener()
     async def on_app_command_completion(self, interaction: discord.Interaction, _command: object) -> None:
         """A server seen for the first time formed a coalition: give it a schedule."""
         if interaction.guild_id is None:
             return
-        coalition_id = self.bot.core.store.digests.coalition_of_guild(interaction.guild_id)
+        core = self.bot.core
+        coalition_id = await core.run(core.store.digests.coalition_of_guild, interaction.guild_id)
         if coalition_id is not None and self.planned_job(coalition_id) is None:
-            self.plan(self.bot.core.store.coalitions.get(coalition_id))
+            self.plan(await core.run(core.store.coalitions.get, coalition_id))
 
     # ----- outbox senders -----
 
     async def send_channel_digest(self, message: OutboxMessage, destination: discord.abc.Messageable) -> None:
         embed = embed_of(cast("dict[str, Any]", message.payload["embed"]))
-        png = digests.chart_for(self.bot.core, int(cast("int", message.payload["run_id"])))
+        png = await self.bot.core.call(digests.chart_for, int(cast("int", message.payload["run_id"])))
         if png is None:  # the chart outlived its retention; the numbers still stand
             embed.set_image(url=None)
             await destination.send(embed=embed, allowed_mentions=NO_PINGS, nonce=outbox_nonce(message))
@@ -202,9 +208,9 @@ class DigestCog(
     async def send_personal_digest(self, message: OutboxMessage, destination: discord.abc.Messageable) -> None:
         core = self.bot.core
         user_id = int(message.target.partition(":")[2])
-        if not digests.still_subscribed(core, message.coalition_id, user_id):
+        if not await core.call(digests.still_subscribed, message.coalition_id, user_id):
             return  # unsubscribed since the round was queued
-        embed = digests.personal_embed(core, message.payload)
+        embed = await core.call(digests.personal_embed, message.payload)
         if embed is None:
             log.warning("personal digest outlived its round's retention: outbox=%s", message.id)
             return
@@ -216,7 +222,7 @@ class DigestCog(
             )
         except discord.Forbidden:
             # DMs closed or the bot blocked: skip them from now on; the dispatcher records the refusal.
-            digests.mark_dm_closed(core, message.coalition_id, user_id)
+            await core.call(digests.mark_dm_closed, message.coalition_id, user_id)
             raise
 
     # ----- commands -----
@@ -224,7 +230,7 @@ class DigestCog(
     @app_commands.command(name="now", description="Post the status digest in this channel (org members and admins)")
     async def now(self, interaction: discord.Interaction) -> None:
         core = core_of(interaction)
-        coalition = digests.authorise_digest_now(core, actor_of(interaction))
+        coalition = await core.call(digests.authorise_digest_now, actor_of(interaction))
         await interaction.response.defer(thinking=True)
         rendered = await digests.digest_now(core, coalition)
         await interaction.followup.send(
@@ -245,8 +251,8 @@ class DigestCog(
         location: str | None = None,
         radius_km: app_commands.Range[float, 1, 20000] | None = None,
     ) -> None:
-        done = digests.subscribe(
-            core_of(interaction), actor_of(interaction), sectors=sectors, location=location, radius_km=radius_km
+        done = await core_of(interaction).call(
+            digests.subscribe, actor_of(interaction), sectors=sectors, location=location, radius_km=radius_km
         )
         if self.planned_job(done.coalition.id) is None:
             self.plan(done.coalition)
@@ -259,7 +265,7 @@ class DigestCog(
 
     @app_commands.command(name="unsubscribe", description="Stop your personal digest")
     async def unsubscribe(self, interaction: discord.Interaction) -> None:
-        coalition = digests.unsubscribe(core_of(interaction), actor_of(interaction))
+        coalition = await core_of(interaction).call(digests.unsubscribe, actor_of(interaction))
         await interaction.response.send_message(
             f"Your personal digest from {escape(coalition.name)} is stopped.", ephemeral=True
         )

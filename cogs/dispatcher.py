@@ -213,7 +213,7 @@ class Dispatcher(commands.Cog):
             if task is not None:
                 task.cancel()
         with contextlib.suppress(Exception):
-            self.bot.core.store.outbox.release(self.owner)
+            await self.bot.core.run(self.bot.core.store.outbox.release, self.owner)
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
@@ -242,7 +242,7 @@ class Dispatcher(commands.Cog):
         before = self.sent
         self._full_scan = True
         while True:
-            self._cycle()
+            await self._cycle()
             workers = [lane.worker for lane in self.lanes.values() if lane.worker is not None]
             if not workers:
                 return self.sent - before
@@ -257,13 +257,15 @@ class Dispatcher(commands.Cog):
         while True:
             self._kicked = False
             try:
-                self._cycle()
+                await self._cycle()
             except Exception:
                 # The rows stay pending (a store write failed, most likely); the next wake tries again.
                 log.exception("outbox cycle failed")
             if self._kicked:
                 continue
-            delay = self._seconds_to_next_moment()
+            delay = await self._seconds_to_next_moment()
+            if self._kicked:
+                continue  # woken while reading the store: look again rather than nap past it
             self._napping = True
             try:
                 await asyncio.sleep(delay)
@@ -276,26 +278,28 @@ class Dispatcher(commands.Cog):
                 self._napping = self._woken = False
 
     def _wake(self) -> None:
-        if self._napping and not self._woken and self._pump is not None:
+        if not self._napping:
+            self._kicked = True  # the pump is awake, between store reads: it looks again before napping
+        elif not self._woken and self._pump is not None:
             self._woken = True
             self._pump.cancel()
 
-    def _cycle(self) -> None:
+    async def _cycle(self) -> None:
         if not self.bot.is_ready():
             return
         core = self.bot.core
         now = core.clock()
-        self._renew(now)
-        self._claim(now)
+        await self._renew(now)
+        await self._claim(now)
         self._start_workers(now)
 
-    def _claim(self, now: datetime) -> None:
+    async def _claim(self, now: datetime) -> None:
         core = self.bot.core
         after = 0 if self._full_scan else self._claimed_up_to
         self._full_scan = False
         until = now + timedelta(seconds=LEASE_S)
         while True:
-            rows = core.store.outbox.claim(self.owner, now, until, limit=CLAIM_BATCH, after_id=after)
+            rows = await core.run(core.store.outbox.claim, self.owner, now, until, limit=CLAIM_BATCH, after_id=after)
             for row in rows:
                 self._queue(row)
             if rows:
@@ -315,13 +319,14 @@ class Dispatcher(commands.Cog):
             lane = self.lanes[row.target] = Lane(row.target)
         bisect.insort(lane.rows, (self.priority_of(row.kind), row.id, row), key=lambda entry: entry[:2])
 
-    def _renew(self, now: datetime) -> None:
+    async def _renew(self, now: datetime) -> None:
         if self._renew_at is None or now < self._renew_at:
             return
         if not self._held:
             self._renew_at = None
             return
-        still = self.bot.core.store.outbox.renew(self.owner, now + timedelta(seconds=LEASE_S))
+        core = self.bot.core
+        still = await core.run(core.store.outbox.renew, self.owner, now + timedelta(seconds=LEASE_S))
         lost = self._held - still
         if lost:
             # Our claim lapsed (this process stalled) and another took the rows: they are theirs now.
@@ -346,7 +351,7 @@ class Dispatcher(commands.Cog):
         for target in [t for t, lane in self.lanes.items() if not lane.rows and lane.worker is None]:
             del self.lanes[target]
 
-    def _seconds_to_next_moment(self) -> float:
+    async def _seconds_to_next_moment(self) -> float:
         core = self.bot.core
         now = core.clock()
         moments = [now + timedelta(seconds=IDLE_LOOK_S)]
@@ -355,7 +360,7 @@ class Dispatcher(commands.Cog):
         if self._global_until is not None:
             moments.append(self._global_until)
         moments += [lane.parked_until for lane in self.lanes.values() if lane.parked_until and lane.rows]
-        due = core.store.outbox.next_due_at(self.owner, now)
+        due = await core.run(core.store.outbox.next_due_at, self.owner, now)
         if due is not None:
             moments.append(due)
             self._full_scan = True
@@ -416,11 +421,11 @@ class Dispatcher(commands.Cog):
     async def _send(self, lane: Lane, batch: list[OutboxMessage]) -> None:
         head = batch[0]
         if head.id in self._sent_unrecorded:
-            self._record_sent(lane, [head])
+            await self._record_sent(lane, [head])
             return
         sender = self.senders.get(head.kind)
         if sender is None:
-            self._give_up(lane, head, f"no sender for kind {head.kind!r}")
+            await self._give_up(lane, head, f"no sender for kind {head.kind!r}")
             return
         loop = asyncio.get_running_loop()
         started = loop.time()
@@ -432,26 +437,26 @@ class Dispatcher(commands.Cog):
             else:
                 await sender(head, destination)
         except discord.RateLimited as exc:
-            self._rate_limited(lane, head, retry_after_of(exc), everyone=False)
+            await self._rate_limited(lane, head, retry_after_of(exc), everyone=False)
             return
         except discord.HTTPException as exc:
             detail = f"{exc.status} {exc.code}: {exc.text[:200]}"
             if exc.status == 429:
-                self._rate_limited(lane, head, retry_after_of(exc), everyone=is_global(exc))
+                await self._rate_limited(lane, head, retry_after_of(exc), everyone=is_global(exc))
             elif is_permanent(exc):
-                self._give_up(lane, head, detail)
+                await self._give_up(lane, head, detail)
             else:
-                self._retry(lane, head, detail)
+                await self._retry(lane, head, detail)
             return
         except Exception as exc:
             # A network fault, or a sender that cannot render this row: set aside with backoff, never
             # allowed to block the rows behind it; MAX_ATTEMPTS ends a row that always fails.
             log.warning("outbox %s to %s raised", head.id, head.target, exc_info=True)
-            self._set_aside(lane, head, f"{type(exc).__name__}: {exc}"[:300])
+            await self._set_aside(lane, head, f"{type(exc).__name__}: {exc}"[:300])
             return
         if loop.time() - started >= BACKLOG_WAIT_S:
             lane.backlogged = True  # discord.py waited for this destination's bucket: more rows are waiting
-        self._record_sent(lane, batch)
+        await self._record_sent(lane, batch)
 
     def _drop(self, lane: Lane, rows: list[OutboxMessage]) -> None:
         ids = {row.id for row in rows}
@@ -460,13 +465,11 @@ class Dispatcher(commands.Cog):
         if not self._held:
             self._renew_at = None  # nothing to renew: an idle dispatcher sleeps until something is due
 
-    def _record_sent(self, lane: Lane, rows: list[OutboxMessage]) -> None:
+    async def _record_sent(self, lane: Lane, rows: list[OutboxMessage]) -> None:
         core = self.bot.core
         now = core.clock()
         self._sent_unrecorded.update(row.id for row in rows)
-        with core.store.atomic():
-            for row in rows:
-                core.store.outbox.mark_sent(row.id, now)
+        await core.run(_mark_sent, core, [row.id for row in rows], now)
         self._sent_unrecorded.difference_update(row.id for row in rows)
         self._drop(lane, rows)
         self.sent += len(rows)
@@ -479,7 +482,7 @@ class Dispatcher(commands.Cog):
             return cast("discord.abc.Messageable", channel)
         return cast("discord.abc.Messageable", self.bot.get_user(object_id) or await self.bot.fetch_user(object_id))
 
-    def _rate_limited(self, lane: Lane, message: OutboxMessage, retry_after: float, *, everyone: bool) -> None:
+    async def _rate_limited(self, lane: Lane, message: OutboxMessage, retry_after: float, *, everyone: bool) -> None:
         core = self.bot.core
         resume = core.clock() + timedelta(seconds=retry_after)
         lane.backlogged = True
@@ -488,29 +491,29 @@ class Dispatcher(commands.Cog):
         lane.parked_until = max(lane.parked_until or resume, resume)
         scope = "every destination" if everyone else message.target
         log.warning("outbox %s rate limited; %s waits %.2fs", message.id, scope, retry_after)
-        core.store.outbox.retry_later(message.id, f"429 rate limited for {retry_after:.2f}s", resume)
+        await core.run(core.store.outbox.retry_later, message.id, f"429 rate limited for {retry_after:.2f}s", resume)
 
-    def _retry(self, lane: Lane, message: OutboxMessage, error: str) -> None:
+    async def _retry(self, lane: Lane, message: OutboxMessage, error: str) -> None:
         """Discord failed (5xx): the destination waits and tries its head row again, keeping its order."""
         core = self.bot.core
         if message.attempts + 1 >= MAX_ATTEMPTS:
-            self._give_up(lane, message, f"gave up after {MAX_ATTEMPTS} attempts; last: {error}")
+            await self._give_up(lane, message, f"gave up after {MAX_ATTEMPTS} attempts; last: {error}")
             return
         delay = backoff_seconds(message.attempts)
         log.warning("outbox %s to %s failed (%s); retrying in %.0fs", message.id, message.target, error, delay)
         resume = core.clock() + timedelta(seconds=delay)
-        core.store.outbox.retry_later(message.id, error, resume)
+        await core.run(core.store.outbox.retry_later, message.id, error, resume)
         self._bump_attempts(lane, message)
         lane.parked_until = resume
 
-    def _set_aside(self, lane: Lane, message: OutboxMessage, error: str) -> None:
+    async def _set_aside(self, lane: Lane, message: OutboxMessage, error: str) -> None:
         """This row cannot be sent as it is: it retries on its own schedule, and the rows behind it go on."""
         core = self.bot.core
         if message.attempts + 1 >= MAX_ATTEMPTS:
-            self._give_up(lane, message, f"gave up after {MAX_ATTEMPTS} attempts; last: {error}")
+            await self._give_up(lane, message, f"gave up after {MAX_ATTEMPTS} attempts; last: {error}")
             return
         at = core.clock() + timedelta(seconds=backoff_seconds(message.attempts))
-        core.store.outbox.retry_later(message.id, error, at, release=True)
+        await core.run(core.store.outbox.retry_later, message.id, error, at, release=True)
         self._drop(lane, [message])
 
     def _bump_attempts(self, lane: Lane, message: OutboxMessage) -> None:
@@ -525,29 +528,39 @@ class Dispatcher(commands.Cog):
         )
         lane.rows = [(p, i, bumped if i == message.id else row) for p, i, row in lane.rows]
 
-    def _give_up(self, lane: Lane, message: OutboxMessage, error: str) -> None:
+    async def _give_up(self, lane: Lane, message: OutboxMessage, error: str) -> None:
         """A permanent failure: recorded, audited, and shown to admins in the log channel."""
         core = self.bot.core
-        now = core.clock()
         log.warning("outbox %s to %s given up: %s", message.id, message.target, error)
         self._drop(lane, [message])
-        with core.store.atomic():
-            core.store.outbox.give_up(message.id, error, now)
-            core.store.audit.record(
-                message.coalition_id, 0, "outbox.failed", message.target, now, kind=message.kind, error=error
-            )
-            if message.kind == FAILURE_NOTE:
-                return
-            is_dm = message.target.startswith("user:")
-            what = "a direct message" if is_dm else "a channel message"
-            subject = f"<@{message.target[5:]}>" if is_dm else f"<#{message.target[8:]}>"
-            text = f"Could not deliver {what} ({message.kind}) to {subject}: {escape(error[:300])}"
-            for channel_id in core.store.coalitions.channel_targets(message.coalition_id, ChannelKind.LOG):
-                if f"channel:{channel_id}" != message.target:
-                    core.store.outbox.enqueue(
-                        message.coalition_id, FAILURE_NOTE, f"channel:{channel_id}", {"text": text}, now
-                    )
+        await core.run(_record_failure, core, message, error, core.clock())
         self.kick()
+
+
+def _mark_sent(core: Core, ids: list[int], now: datetime) -> None:
+    with core.store.atomic():
+        for row_id in ids:
+            core.store.outbox.mark_sent(row_id, now)
+
+
+def _record_failure(core: Core, message: OutboxMessage, error: str, now: datetime) -> None:
+    """On the store thread: the row given up, audited, and a note queued for each log channel."""
+    with core.store.atomic():
+        core.store.outbox.give_up(message.id, error, now)
+        core.store.audit.record(
+            message.coalition_id, 0, "outbox.failed", message.target, now, kind=message.kind, error=error
+        )
+        if message.kind == FAILURE_NOTE:
+            return
+        is_dm = message.target.startswith("user:")
+        what = "a direct message" if is_dm else "a channel message"
+        subject = f"<@{message.target[5:]}>" if is_dm else f"<#{message.target[8:]}>"
+        text = f"Could not deliver {what} ({message.kind}) to {subject}: {escape(error[:300])}"
+        for channel_id in core.store.coalitions.channel_targets(message.coalition_id, ChannelKind.LOG):
+            if f"channel:{channel_id}" != message.target:
+                core.store.outbox.enqueue(
+                    message.coalition_id, FAILURE_NOTE, f"channel:{channel_id}", {"text": text}, now
+                )
 
 
 async def send_notice(message: OutboxMessage, destination: discord.abc.Messageable) -> None:

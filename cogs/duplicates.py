@@ -49,14 +49,14 @@ class DuplicateButton(
         core, actor = core_of(interaction), actor_of(interaction)
         try:
             if self.action == "update":
-                updated = duplicates.update_from_pending(core, actor, self.pending_id)
+                updated = await core.call(duplicates.update_from_pending, actor, self.pending_id)
                 noun = "need" if updated.post.kind is PostKind.NEED else "offer"
                 changed = ", ".join(updated.changes) or "nothing changed"
                 matched = f" {updated.proposals} new match(es) proposed." if updated.proposals else ""
                 done = f"Updated {noun} **{updated.post.ref}**: {changed}.{matched}"
-                public, embed = done, post_embed(updated.post, _org_name(interaction, updated.post.org_id))
+                public, embed = done, post_embed(updated.post, await _org_name(interaction, updated.post.org_id))
             else:
-                result = posts.post_held(core, actor, self.pending_id)
+                result = await core.call(posts.post_held, actor, self.pending_id)
                 public, embed = posted_reply(result)
                 done = f"Posted anyway as **{result.post.ref}**."
         except UserError as error:
@@ -73,8 +73,9 @@ class DuplicateButton(
             dispatcher_of(interaction.client).kick()
 
 
-def _org_name(interaction: discord.Interaction, org_id: int) -> str:
-    org = core_of(interaction).store.orgs.get(org_id)
+async def _org_name(interaction: discord.Interaction, org_id: int) -> str:
+    core = core_of(interaction)
+    org = await core.run(core.store.orgs.get, org_id)
     return org.name if org else "?"
 
 

@@ -40,8 +40,8 @@ class EventCog(commands.GroupCog, group_name="event", group_description="Disaste
         location: str | None = None,
         radius_km: app_commands.Range[float, 1, 20000] | None = None,
     ) -> None:
-        event = events.open_event(
-            core_of(interaction), actor_of(interaction), name=name, location=location, radius_km=radius_km
+        event = await core_of(interaction).call(
+            events.open_event, actor_of(interaction), name=name, location=location, radius_km=radius_km
         )
         await interaction.response.send_message(f"Opened {event_line(event)}.", allowed_mentions=NO_PINGS)
 
@@ -50,12 +50,12 @@ class EventCog(commands.GroupCog, group_name="event", group_description="Disaste
     @app_commands.autocomplete(event=event_autocomplete(open_only=True))
     @app_commands.checks.has_permissions(manage_guild=True)
     async def close(self, interaction: discord.Interaction, event: str) -> None:
-        closed = events.close_event(core_of(interaction), actor_of(interaction), event)
+        closed = await core_of(interaction).call(events.close_event, actor_of(interaction), event)
         await interaction.response.send_message(f"Closed {event_line(closed)}.", allowed_mentions=NO_PINGS)
 
     @app_commands.command(name="list", description="List this coalition's events")
     async def list(self, interaction: discord.Interaction) -> None:
-        found = events.list_events(core_of(interaction), actor_of(interaction))
+        found = await core_of(interaction).call(events.list_events, actor_of(interaction))
         embed = listing_embed("Events", [event_line(e) for e in found], empty="No events yet.")
         await interaction.response.send_message(embed=embed, ephemeral=True)
 

@@ -45,7 +45,7 @@ class FollowThrough(commands.Cog):
     async def send_freshness_prompt(self, message: OutboxMessage, destination: discord.abc.Messageable) -> None:
         """One DM for several posts: a line and a row of buttons each, in the same order."""
         ids = [int(i) for i in message.payload["post_ids"]]  # type: ignore[union-attr]
-        posts = freshness.prompt_posts(self.bot.core, ids)
+        posts = await self.bot.core.call(freshness.prompt_posts, ids)
         if not posts:
             return  # all closed meanwhile: nothing to ask
         lines = ["🔔 **Do these still stand?** Nothing is removed if you don't answer, but unanswered posts are"
@@ -65,7 +65,7 @@ class FollowThrough(commands.Cog):
         await destination.send("\n".join(lines), view=view, allowed_mentions=NO_PINGS, nonce=outbox_nonce(message))
 
     async def send_delivery_nudge(self, message: OutboxMessage, destination: discord.abc.Messageable) -> None:
-        card = match_card(self.bot.core, int(message.payload["match_id"]))  # type: ignore[call-overload]
+        card = await self.bot.core.call(match_card, int(message.payload["match_id"]))  # type: ignore[call-overload]
         match = card.match
         if match.status is not MatchStatus.COMMITTED or match.is_reported:
             return  # delivered, reported or called off meanwhile
@@ -84,7 +84,7 @@ class FollowThrough(commands.Cog):
         await destination.send(text, view=view, allowed_mentions=NO_PINGS, nonce=outbox_nonce(message))
 
     async def send_delivery_report(self, message: OutboxMessage, destination: discord.abc.Messageable) -> None:
-        card = match_card(self.bot.core, int(message.payload["match_id"]))  # type: ignore[call-overload]
+        card = await self.bot.core.call(match_card, int(message.payload["match_id"]))  # type: ignore[call-overload]
         match = card.match
         if not match.is_reported:
             return  # confirmed or cancelled meanwhile

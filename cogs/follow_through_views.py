@@ -88,7 +88,7 @@ class FreshnessButton(
         core = core_of(interaction)
         if self.action == "quantity":
             # Who may change it is checked when the form is sent; here only whether it is still open.
-            still_open = freshness.prompt_posts(core, [self.post_id])
+            still_open = await core.call(freshness.prompt_posts, [self.post_id])
             if not still_open:
                 await send_ephemeral(interaction, f"{self.kind.prefix}-{self.post_id} is no longer open.")
                 return
@@ -96,13 +96,13 @@ class FreshnessButton(
             return
 
         async def act() -> str:
-            actor = await acting_in(interaction, servers_of_post(core, self.post_id))
+            actor = await acting_in(interaction, await core.call(servers_of_post, self.post_id))
             ref = f"{self.kind.prefix}-{self.post_id}"
             if self.action == "confirm":
-                post = freshness.confirm_post(core, actor, self.kind, self.post_id)
-                hours = int(freshness.window_of(core, post).total_seconds() // 3600)
+                post = await core.call(freshness.confirm_post, actor, self.kind, self.post_id)
+                hours = int((await core.call(freshness.window_of, post)).total_seconds() // 3600)
                 return f"Thank you: {post.ref} is confirmed as it stands. We will ask again in {hours} h."
-            closed = posts.close_post(core, actor, self.kind, ref)
+            closed = await core.call(posts.close_post, actor, self.kind, ref)
             verb = "Closed" if self.kind is PostKind.NEED else "Withdrew"
             return f"{verb} {closed.post.ref}." + (
                 f" {closed.ended_matches} of its matches ended; partners will be re-matched."
@@ -126,8 +126,8 @@ class QuantityModal(discord.ui.Modal, title="Change quantity"):
         core = core_of(interaction)
 
         async def act() -> str:
-            actor = await acting_in(interaction, servers_of_post(core, self.post_id))
-            post = freshness.change_quantity(core, actor, self.kind, self.post_id, self.quantity.value)
+            actor = await acting_in(interaction, await core.call(servers_of_post, self.post_id))
+            post = await core.call(freshness.change_quantity, actor, self.kind, self.post_id, self.quantity.value)
             return f"{post.ref} now stands at {amount(post.quantity, post.unit)} ({post.remaining:,} not yet pledged)."
 
         await guarded(interaction, act)
@@ -152,7 +152,7 @@ class ReceivedButton(discord.ui.DynamicItem[discord.ui.Button], template=r"coale
 
     async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
         core = core_of(interaction)
-        found = core.store.matches.get(self.match_id)
+        found = await core.run(core.store.matches.get, self.match_id)
         committed = found.quantity if found else 0
         await interaction.response.send_modal(ReceivedModal(self.match_id, committed))
 
@@ -173,8 +173,8 @@ class ReceivedModal(discord.ui.Modal, title="Received"):
         core = core_of(interaction)
 
         async def act() -> str:
-            actor = await acting_in(interaction, servers_of_match(core, self.match_id))
-            card = delivery.receive(core, actor, self.match_id, self.quantity.value)
+            actor = await acting_in(interaction, await core.call(servers_of_match, self.match_id))
+            card = await core.call(delivery.receive, actor, self.match_id, self.quantity.value)
             return f"Thank you: {card.match.ref} is delivered ({amount(card.match.quantity, card.need.unit)})."
 
         await guarded(interaction, act)
@@ -201,8 +201,8 @@ class OnTheWayButton(discord.ui.DynamicItem[discord.ui.Button], template=r"coale
         core = core_of(interaction)
 
         async def act() -> str:
-            actor = await acting_in(interaction, servers_of_match(core, self.match_id))
-            card = delivery.still_on_the_way(core, actor, self.match_id)
+            actor = await acting_in(interaction, await core.call(servers_of_match, self.match_id))
+            card = await core.call(delivery.still_on_the_way, actor, self.match_id)
             return f"Noted: {card.match.ref} is on its way. We will ask again in 12 h."
 
         await guarded(interaction, act)

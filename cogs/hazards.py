@@ -80,7 +80,9 @@ class OpenEventButton(discord.ui.DynamicItem[discord.ui.Button], template=r"coal
             await send_ephemeral(interaction, "Only server admins (Manage Server permission) can open an event.")
             return
         try:
-            event = hazards.open_event_from_alert(core_of(interaction), actor_of(interaction), self.hazard_id)
+            event = await core_of(interaction).call(
+                hazards.open_event_from_alert, actor_of(interaction), self.hazard_id
+            )
         except UserError as error:
             await send_ephemeral(interaction, error.message)
         except Exception:
@@ -127,8 +129,8 @@ class HazardCog(commands.Cog):
             return
         if self._task is not None and not self._task.done():
             self._task.cancel()
-        if self.watcher.next_due() is not None:
-            self._task = asyncio.get_running_loop().create_task(self.watcher.run(), name="coalesce-hazard-watcher")
+        # The watcher ends by itself at once when no coalition watches a feed.
+        self._task = asyncio.get_running_loop().create_task(self.watcher.run(), name="coalesce-hazard-watcher")
 
     @commands.Cog.listener()
     async def on_hazard_settings_changed(self) -> None:
@@ -136,7 +138,7 @@ class HazardCog(commands.Cog):
 
     async def send_alert(self, message: OutboxMessage, destination: discord.abc.Messageable) -> None:
         hazard_id = int(cast("int", message.payload["hazard_id"]))
-        hazard = hazards.alerted_hazard(self.bot.core, message.coalition_id, hazard_id)
+        hazard = await self.bot.core.call(hazards.alerted_hazard, message.coalition_id, hazard_id)
         if hazard is None:
             return  # the coalition's alert is gone (it cannot be: alerts are never deleted); nothing to show
         role_id = message.payload.get("role_id")

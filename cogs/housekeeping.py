@@ -50,6 +50,8 @@ class Housekeeping(commands.Cog):
         self.bot = bot
         self._timer: asyncio.TimerHandle | None = None
         self._sweeping: asyncio.Task[None] | None = None
+        self._planning: asyncio.Task[None] | None = None
+        self._replan = False
         self._last_retention: datetime | None = None
         self.wake_at: datetime | None = None
 
@@ -58,6 +60,8 @@ class Housekeeping(commands.Cog):
             self._timer.cancel()
         if self._sweeping is not None:
             self._sweeping.cancel()
+        if self._planning is not None:
+            self._planning.cancel()
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
@@ -68,25 +72,42 @@ class Housekeeping(commands.Cog):
         # The command may have brought a freshness step or a time-out closer than the sleeping timer.
         self.reschedule()
 
-    def next_due(self) -> datetime:
+    async def next_due(self) -> datetime:
         """The soonest moment something is due; never later than the next retention check."""
         now = self.bot.core.clock()
         if self._last_retention is None:
             return now  # just started: do at once what fell due while the bot was down
         retention = self._last_retention + RETENTION_CHECK
-        due = upkeep.next_due(self.bot.core)
+        due = await self.bot.core.call(upkeep.next_due)
         return min(retention, due) if due is not None else retention
 
     def reschedule(self) -> None:
-        """Set the one timer for the next due moment (call after anything that may bring one closer)."""
+        """Set the one timer for the next due moment (call after anything that may bring one closer).
+
+        The due moment is read on the store thread, after every write queued before this call; a call
+        while a read is on its way asks for one more read, so no write is planned from a stale answer.
+        """
         if not self.bot.scheduler_enabled or not self.bot.is_ready():
             return
         if self._sweeping is not None and not self._sweeping.done():
             return  # the running sweep sets the timer when it ends
+        if self._planning is not None and not self._planning.done():
+            self._replan = True
+            return
+        self._planning = asyncio.get_running_loop().create_task(self._plan())
+
+    async def _plan(self) -> None:
+        while True:
+            self._replan = False
+            wake_at = await self.next_due()
+            if not self._replan:
+                break
+        if self._sweeping is not None and not self._sweeping.done():
+            return  # a sweep started meanwhile sets the timer when it ends
         if self._timer is not None:
             self._timer.cancel()
-        self.wake_at = self.next_due()
-        delay = max(0.0, (self.wake_at - self.bot.core.clock()).total_seconds())
+        self.wake_at = wake_at
+        delay = max(0.0, (wake_at - self.bot.core.clock()).total_seconds())
         self._timer = asyncio.get_running_loop().call_later(delay, self._wake)
 
     def _wake(self) -> None:
@@ -106,11 +127,11 @@ class Housekeeping(commands.Cog):
     async def sweep(self) -> SweepResult:
         """Do everything that is due, in short transactions with the loop free between batches."""
         core = self.bot.core
-        expired = expire_due(core)
+        expired = await core.call(expire_due)
         now = core.clock()
         purged = 0
         if self._last_retention is None or now >= self._last_retention + RETENTION_CHECK:
-            purged = purge_expired_contacts(core)
+            purged = await core.call(purge_expired_contacts)
             self._last_retention = now
         result = SweepResult(len(expired), purged, await upkeep.follow_up(core))
         if result.changed:

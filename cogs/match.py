@@ -86,8 +86,8 @@ class MatchButton(
         try:
             if not self.match_id:
                 raise NotFound("That button names no match. See `/match list`.")
-            actor = await acting_in(interaction, authority.servers_of_match(core, self.match_id))
-            card = SERVICES[self.action](core, actor, self.match_id)
+            actor = await acting_in(interaction, await core.call(authority.servers_of_match, self.match_id))
+            card = await core.call(SERVICES[self.action], actor, self.match_id)
         except UserError as error:
             log_outcome(interaction, "refused", error.code, action=action)
             await _reply(interaction, error.message)
@@ -175,8 +175,8 @@ class MatchCog(commands.GroupCog, group_name="match", group_description="Propose
         mine: bool = False,
     ) -> None:
         """List matches."""
-        cards = matches.list_matches(
-            core_of(interaction), actor_of(interaction), status=MatchStatus(status) if status else None, mine=mine
+        cards = await core_of(interaction).call(
+            matches.list_matches, actor_of(interaction), status=MatchStatus(status) if status else None, mine=mine
         )
         embed = listing_embed(
             f"Matches: {status}" if status else "Live matches (proposed and committed)",
@@ -202,12 +202,12 @@ class MatchCog(commands.GroupCog, group_name="match", group_description="Propose
     async def send_proposal(self, message: OutboxMessage, destination: discord.abc.Messageable) -> None:
         """Post the proposal, pinging both sides' coordinators only, and remember the message for edits."""
         core = self.bot.core
-        card = matches.match_card(core, int(message.payload["match_id"]))  # type: ignore[call-overload]
+        card = await core.call(matches.match_card, int(message.payload["match_id"]))  # type: ignore[call-overload]
         if isinstance(destination, discord.abc.User):
             # Shown by DM when no matches channel is set: edits then address the DM channel.
             destination = destination.dm_channel or await destination.create_dm()
         channel_id = getattr(destination, "id", 0)
-        if core.store.matches.message_id(card.match.id, channel_id) is not None:
+        if await core.run(core.store.matches.message_id, card.match.id, channel_id) is not None:
             # Sent before (the confirmation was lost): show the live state instead of a second copy.
             await self.send_update(message, destination)
             return
@@ -219,13 +219,13 @@ class MatchCog(commands.GroupCog, group_name="match", group_description="Propose
             allowed_mentions=discord.AllowedMentions(users=people, roles=False, everyone=False, replied_user=False),
             nonce=outbox_nonce(message),
         )
-        core.store.matches.save_message(card.match.id, sent.channel.id, sent.id)
+        await core.run(core.store.matches.save_message, card.match.id, sent.channel.id, sent.id)
 
     async def send_update(self, message: OutboxMessage, destination: discord.abc.Messageable) -> None:
         """Edit the match's message in this channel to its live state; nothing to do if it was never sent."""
         core = self.bot.core
-        card = matches.match_card(core, int(message.payload["match_id"]))  # type: ignore[call-overload]
-        message_id = core.store.matches.message_id(card.match.id, getattr(destination, "id", 0))
+        card = await core.call(matches.match_card, int(message.payload["match_id"]))  # type: ignore[call-overload]
+        message_id = await core.run(core.store.matches.message_id, card.match.id, getattr(destination, "id", 0))
         if message_id is None:
             return  # the proposal is still queued and will show the live state when it leaves
         channel = cast("discord.TextChannel", destination)
@@ -241,10 +241,10 @@ class MatchCog(commands.GroupCog, group_name="match", group_description="Propose
         core = self.bot.core
         match_id = int(message.payload["match_id"])  # type: ignore[call-overload]
         recipient_id = int(message.target.partition(":")[2])
-        servers = authority.servers_of_match(core, match_id)
+        servers = await core.call(authority.servers_of_match, match_id)
         in_server = await server_still_joined(self.bot, servers, recipient_id) is not None
-        reveal = matches.contact_reveal(
-            core,
+        reveal = await core.call(
+            matches.contact_reveal,
             match_id,
             int(message.payload["partner_org_id"]),  # type: ignore[call-overload]
             recipient_id=recipient_id,

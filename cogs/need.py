@@ -55,14 +55,14 @@ async def unit_autocomplete(interaction: discord.Interaction, current: str) -> l
 
 def my_post_autocomplete(kind: PostKind):
     async def complete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        found = posts.my_open_posts(core_of(interaction), actor_of(interaction), kind, current)
+        found = await core_of(interaction).call(posts.my_open_posts, actor_of(interaction), kind, current)
         return [choice(f"{p.ref} · {p.item_label} · {p.remaining:,}/{p.quantity:,} {p.unit}", p.ref) for p in found]
 
     return complete
 
 
 async def send_listing(interaction: discord.Interaction, kind: PostKind, sector: str | None, mine: bool) -> None:
-    lines = posts.list_posts(core_of(interaction), actor_of(interaction), kind, sector=sector, mine=mine)
+    lines = await core_of(interaction).call(posts.list_posts, actor_of(interaction), kind, sector=sector, mine=mine)
     noun = "needs" if kind is PostKind.NEED else "offers"
     embed = listing_embed(
         f"Open {noun}" + (" of your organisations" if mine else ""),
@@ -121,8 +121,8 @@ class NeedCog(commands.GroupCog, group_name="need", group_description="What your
         event: str | None = None,
     ) -> None:
         await acknowledge_if_behind(interaction, ephemeral=False)
-        result = posts.post_need(
-            core_of(interaction),
+        result = await core_of(interaction).call(
+            posts.post_need,
             actor_of(interaction),
             sector=sector,
             item=item,
@@ -151,7 +151,7 @@ class NeedCog(commands.GroupCog, group_name="need", group_description="What your
     @app_commands.describe(id='The need\'s id, e.g. "N-12"')
     @app_commands.autocomplete(id=my_post_autocomplete(PostKind.NEED))
     async def close(self, interaction: discord.Interaction, id: str) -> None:
-        result = posts.close_post(core_of(interaction), actor_of(interaction), PostKind.NEED, id)
+        result = await core_of(interaction).call(posts.close_post, actor_of(interaction), PostKind.NEED, id)
         ended = (
             f" {result.ended_matches} of its matches ended; partners will be re-matched."
             if result.ended_matches
@@ -159,13 +159,14 @@ class NeedCog(commands.GroupCog, group_name="need", group_description="What your
         )
         await interaction.response.send_message(
             f"Closed need **{result.post.ref}**.{ended}",
-            embed=post_embed(result.post, _org_name(interaction, result.post.org_id)),
+            embed=post_embed(result.post, await _org_name(interaction, result.post.org_id)),
             allowed_mentions=NO_PINGS,
         )
 
 
-def _org_name(interaction: discord.Interaction, org_id: int) -> str:
-    org = core_of(interaction).store.orgs.get(org_id)
+async def _org_name(interaction: discord.Interaction, org_id: int) -> str:
+    core = core_of(interaction)
+    org = await core.run(core.store.orgs.get, org_id)
     return org.name if org else "?"
 
 

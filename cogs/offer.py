@@ -69,8 +69,8 @@ class OfferCog(commands.GroupCog, group_name="offer", group_description="What yo
         event: str | None = None,
     ) -> None:
         await acknowledge_if_behind(interaction, ephemeral=False)
-        result = posts.post_offer(
-            core_of(interaction),
+        result = await core_of(interaction).call(
+            posts.post_offer,
             actor_of(interaction),
             sector=sector,
             item=item,
@@ -98,13 +98,14 @@ class OfferCog(commands.GroupCog, group_name="offer", group_description="What yo
     @app_commands.describe(id='The offer\'s id, e.g. "O-7"')
     @app_commands.autocomplete(id=my_post_autocomplete(PostKind.OFFER))
     async def withdraw(self, interaction: discord.Interaction, id: str) -> None:
-        result = posts.close_post(core_of(interaction), actor_of(interaction), PostKind.OFFER, id)
+        result = await core_of(interaction).call(posts.close_post, actor_of(interaction), PostKind.OFFER, id)
         ended = (
             f" {result.ended_matches} of its matches ended; partners will be re-matched."
             if result.ended_matches
             else ""
         )
-        org = core_of(interaction).store.orgs.get(result.post.org_id)
+        core = core_of(interaction)
+        org = await core.run(core.store.orgs.get, result.post.org_id)
         await interaction.response.send_message(
             f"Withdrew offer **{result.post.ref}**.{ended}",
             embed=post_embed(result.post, org.name if org else "?"),

@@ -61,11 +61,11 @@ class Ops(commands.Cog):
 
     async def healthz(self, request: web.Request) -> web.Response:
         connected = self.bot.is_ready() and not self.bot.is_closed()
-        healthy, details = health(self.bot.core, connected=connected)
+        healthy, details = await self.bot.core.call(health, connected=connected)
         return web.Response(status=200 if healthy else 503, text=json.dumps(details), content_type="application/json")
 
     async def metrics(self, request: web.Request) -> web.Response:
-        body = self.bot.ops.exposition()
+        body = await self.bot.core.run(self.bot.ops.exposition)  # the gauges read the store
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 

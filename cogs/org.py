@@ -62,8 +62,8 @@ class OrgCog(commands.GroupCog, group_name="org", group_description="Organisatio
         contact: str,
         description: str | None = None,
     ) -> None:
-        org = orgs.register_org(
-            core_of(interaction),
+        org = await core_of(interaction).call(
+            orgs.register_org,
             actor_of(interaction),
             name=name,
             sectors=sectors,
@@ -85,7 +85,7 @@ class OrgCog(commands.GroupCog, group_name="org", group_description="Organisatio
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.checks.has_permissions(manage_guild=True)
     async def verify(self, interaction: discord.Interaction, org: str) -> None:
-        verified = orgs.verify_org(core_of(interaction), actor_of(interaction), org)
+        verified = await core_of(interaction).call(orgs.verify_org, actor_of(interaction), org)
         await interaction.response.send_message(
             f"**{escape(verified.name)}** is verified; its coordinators can now post.",
             embed=org_embed(verified),
@@ -98,8 +98,8 @@ class OrgCog(commands.GroupCog, group_name="org", group_description="Organisatio
     async def add_member(
         self, interaction: discord.Interaction, member: discord.Member, org: str | None = None
     ) -> None:
-        joined = orgs.add_member(
-            core_of(interaction), actor_of(interaction), member_id=member.id, member_is_bot=member.bot, org_text=org
+        joined = await core_of(interaction).call(
+            orgs.add_member, actor_of(interaction), member_id=member.id, member_is_bot=member.bot, org_text=org
         )
         await interaction.response.send_message(
             f"{member.mention} now acts for **{escape(joined.name)}**.",
@@ -115,7 +115,9 @@ class OrgCog(commands.GroupCog, group_name="org", group_description="Organisatio
     async def alerts(
         self, interaction: discord.Interaction, state: Literal["on", "off"], org: str | None = None
     ) -> None:
-        changed = orgs.set_event_alerts(core_of(interaction), actor_of(interaction), on=state == "on", org_text=org)
+        changed = await core_of(interaction).call(
+            orgs.set_event_alerts, actor_of(interaction), on=state == "on", org_text=org
+        )
         name = escape(changed.name)
         text = (
             f"{name}'s coordinators will get a DM when an event opens near {escape(changed.place_label)}."
@@ -128,7 +130,7 @@ class OrgCog(commands.GroupCog, group_name="org", group_description="Organisatio
     @app_commands.describe(org="The organisation")
     @app_commands.autocomplete(org=org_autocomplete)
     async def info(self, interaction: discord.Interaction, org: str) -> None:
-        profile = orgs.org_info(core_of(interaction), actor_of(interaction), org)
+        profile = await core_of(interaction).call(orgs.org_info, actor_of(interaction), org)
         await interaction.response.send_message(
             embed=org_embed(profile.org, profile.member_ids), allowed_mentions=NO_PINGS
         )
@@ -138,8 +140,8 @@ class OrgCog(commands.GroupCog, group_name="org", group_description="Organisatio
     async def list(
         self, interaction: discord.Interaction, status: Literal["verified", "pending"] | None = None
     ) -> None:
-        found = orgs.list_orgs(
-            core_of(interaction), actor_of(interaction), status=OrgStatus(status) if status else None
+        found = await core_of(interaction).call(
+            orgs.list_orgs, actor_of(interaction), status=OrgStatus(status) if status else None
         )
         lines = [
             f"{'✅' if o.is_verified else '⏳'} **{escape(o.name)}** — {escape(o.place_label)} · {', '.join(o.sectors)}"

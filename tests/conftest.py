@@ -7,6 +7,7 @@ see tests/pg_server.py) or ``both``, the default. Everything else runs on SQLite
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -118,10 +119,35 @@ def make_bot(database: Path, clock: FakeClock):
 @pytest.fixture
 def simcord_bot(make_bot):
     bot = make_bot()
+    confine_store(bot)
     yield bot
     # simcord detaches the bot without closing it: its database connections would stay open until the
     # process ends, and a long run would hit the descriptor limit (select() fails past 1,024).
-    bot.core.store.close()
+    strays = bot.core.store.strays
+    bot.core.close()
+    assert not strays, f"store used off its thread: {strays}"
+
+
+def confine_store(bot) -> None:
+    """From here on, a store statement the bot makes from any thread but its store thread is a test failure.
+
+    A test's own statements (arranging or reading the database between steps) are excused: the bot is
+    settled then, and they are not the bot's.
+    """
+    bot.core.store_thread.submit(bot.core.store.confine_to_current_thread, excused=called_by_a_test).result()
+
+
+TESTS = str(Path(__file__).resolve().parent)
+
+
+def called_by_a_test() -> bool:
+    """True when a test module's own code (not a bot task it started) is on the stack."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_filename.startswith(TESTS) and frame.f_code.co_filename != __file__:
+            return True
+        frame = frame.f_back
+    return False
 
 
 @dataclass

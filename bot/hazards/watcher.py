@@ -75,8 +75,8 @@ class Watcher:
                 self.on_poll(self.core.clock())
 
     async def _poll(self, feed: str) -> PollOutcome:
-        store = self.core.store.hazards
-        state = store.feed_state(feed)
+        core, store = self.core, self.core.store.hazards
+        state = await core.run(store.feed_state, feed)
         interval = timedelta(seconds=FEEDS[feed].poll_s)
         try:
             fetched = await fetch(
@@ -84,37 +84,40 @@ class Watcher:
                 max_bytes=self.max_bytes, timeout_s=self.timeout_s,
             )  # fmt: skip
             if fetched.body is None:
-                store.save_feed_state(replace(state, failures=0, next_poll_at=self.core.clock() + interval))
+                await core.run(store.save_feed_state, replace(state, failures=0, next_poll_at=core.clock() + interval))
                 return PollOutcome(feed, "unchanged")
             # A large document takes a while to read (7.5 MB, 10,000 quakes: about half a second): off the loop.
             parsed = await asyncio.to_thread(parse, feed, fetched.body)
         except (FeedError, MalformedFeed) as exc:
-            return self._failed(state, interval, exc)
-        alerts = record_hazards(self.core, feed, parsed.hazards, self.core.clock())
+            return await self._failed(state, interval, exc)
+        alerts = await core.call(record_hazards, feed, parsed.hazards, core.clock())
         if parsed.skipped:
             log.warning("feed %s: skipped %d malformed or unplaceable entries", feed, parsed.skipped)
-        store.save_feed_state(
-            FeedState(feed, fetched.etag, fetched.last_modified, 0, self.core.clock() + interval, None)
-        )
+        fresh = FeedState(feed, fetched.etag, fetched.last_modified, 0, core.clock() + interval, None)
+        await core.run(store.save_feed_state, fresh)
         if alerts and self.on_alerts is not None:
             self.on_alerts()
         return PollOutcome(feed, "new", len(parsed.hazards), len(alerts), parsed.skipped)
 
-    def _failed(self, state: FeedState, interval: timedelta, error: Exception) -> PollOutcome:
+    async def _failed(self, state: FeedState, interval: timedelta, error: Exception) -> PollOutcome:
         failures = state.failures + 1
         delay = min(MAX_BACKOFF, interval * (2 ** min(failures, 10)))
         malformed = isinstance(error, MalformedFeed)
         log.warning("feed %s %s (%s); next try in %s", state.feed, "malformed" if malformed else "failed", error, delay)
         # A malformed document leaves the validators as they were: the next poll fetches afresh.
-        self.core.store.hazards.save_feed_state(
-            replace(state, failures=failures, next_poll_at=self.core.clock() + delay, last_error=str(error)[:300])
+        await self.core.run(
+            self.core.store.hazards.save_feed_state,
+            replace(state, failures=failures, next_poll_at=self.core.clock() + delay, last_error=str(error)[:300]),
         )
         return PollOutcome(state.feed, "malformed" if malformed else "failed", error=str(error))
 
     # --- the loop -----------------------------------------------------------------------------------------
 
-    def next_due(self) -> tuple[datetime, list[str]] | None:
+    async def next_due(self) -> tuple[datetime, list[str]] | None:
         """When the next poll is due and which feeds are due then; None when no coalition watches any feed."""
+        return await self.core.run(self._next_due)
+
+    def _next_due(self) -> tuple[datetime, list[str]] | None:
         watched = sorted(self.core.store.hazards.watched_feeds())
         if not watched:
             return None
@@ -129,7 +132,7 @@ class Watcher:
         A change of area or feeds restarts it (the sleep is cancelled and the plan made afresh). Sleeping
         is one timer, so a simulated clock can skip to the next poll at once.
         """
-        while (planned := self.next_due()) is not None:
+        while (planned := await self.next_due()) is not None:
             due_at, feeds = planned
             delay = (due_at - self.core.clock()).total_seconds()
             if delay > 0:
@@ -141,8 +144,8 @@ class Watcher:
                 except Exception:
                     # Never let one bad poll end the watcher; the store write that failed is retried next time.
                     log.exception("feed %s poll failed", feed)
-                    state = self.core.store.hazards.feed_state(feed)
-                    self._failed(state, timedelta(seconds=FEEDS[feed].poll_s), RuntimeError("poll failed"))
+                    state = await self.core.run(self.core.store.hazards.feed_state, feed)
+                    await self._failed(state, timedelta(seconds=FEEDS[feed].poll_s), RuntimeError("poll failed"))
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:

@@ -98,16 +98,27 @@ def due_slot(coalition: Coalition, now: datetime) -> datetime | None:
 
 
 async def run_digest_round(core: Core, coalition_id: int, slot: datetime) -> RoundOutcome | None:
-    """Build and queue the digests of ``slot``; None when the slot was already sent."""
+    """Build and queue the digests of ``slot``; None when the slot was already sent.
+
+    The short reads and writes run on the store thread; the heavy read and rendering on a worker thread
+    with its own read-only connection, so commands keep flowing through the store meanwhile.
+    """
+    inputs = await core.call(round_inputs, coalition_id, slot)
+    if inputs is None:
+        return None
+    since, now, channel_ids = inputs
+    with collector_paused():
+        prepared = await asyncio.to_thread(build_round, core.store, coalition_id, slot, since, now, channel_ids)
+    return await core.call(record_round, prepared)
+
+
+def round_inputs(core: Core, coalition_id: int, slot: datetime) -> tuple[datetime, datetime, list[int]] | None:
+    """(since, now, digest channels) for the round of ``slot``; None when that slot was already sent."""
     if core.store.digests.has_run(coalition_id, slot):
         return None
     coalition = core.store.coalitions.get(coalition_id)
-    now = core.clock()
-    since = period_start(core, coalition, slot)
-    channel_ids = core.store.coalitions.channel_targets(coalition_id, ChannelKind.DIGEST)
-    with collector_paused():
-        prepared = await asyncio.to_thread(build_round, core.store, coalition_id, slot, since, now, channel_ids)
-    return await record_round(core, prepared)
+    channels = core.store.coalitions.channel_targets(coalition_id, ChannelKind.DIGEST)
+    return period_start(core, coalition, slot), core.clock(), channels
 
 
 def period_start(core: Core, coalition: Coalition, before: datetime) -> datetime:
@@ -173,12 +184,12 @@ def build_round(
     return PreparedRound(coalition_id, slot, now, channel_ids, channel, views, personal, plan, skipped)
 
 
-async def record_round(core: Core, prepared: PreparedRound) -> RoundOutcome | None:
+def record_round(core: Core, prepared: PreparedRound) -> RoundOutcome | None:
     """Claim the slot, then queue the round's personal digests; None if the slot was already claimed."""
     run_id = claim_round(core, prepared)
     if run_id is None:
         return None
-    await queue_personal(core, Plan(run_id, prepared.coalition_id, prepared.personal, 0, core.clock()))
+    queue_personal(core, Plan(run_id, prepared.coalition_id, prepared.personal, 0, core.clock()))
     return RoundOutcome(
         run_id, prepared.slot, len(prepared.channel_ids), len(prepared.personal), prepared.skipped_subscribers
     )
@@ -216,8 +227,8 @@ def claim_round(core: Core, prepared: PreparedRound) -> int | None:
     return run_id
 
 
-async def queue_personal(core: Core, plan: Plan) -> None:
-    """Queue the plan's DMs from where it stopped, a chunk per transaction, yielding to the loop between chunks.
+def queue_personal(core: Core, plan: Plan) -> None:
+    """Queue the plan's DMs from where it stopped, a chunk per transaction.
 
     Each chunk moves the plan's marker in its own transaction, so every DM is queued exactly
     once even if the process stops part-way (:func:`finish_interrupted_rounds` takes it up).
@@ -237,14 +248,13 @@ async def queue_personal(core: Core, plan: Plan) -> None:
             if not core.store.digests.advance_plan(plan.run_id, start, upto):
                 return  # queued meanwhile by another caller
             core.store.digests.queue(plan.coalition_id, deliveries, core.clock())
-        await asyncio.sleep(0)
 
 
-async def finish_interrupted_rounds(core: Core) -> int:
+def finish_interrupted_rounds(core: Core) -> int:
     """Queue what rounds claimed before a restart left unqueued; how many rounds were finished."""
     plans = core.store.digests.unfinished_plans()
     for plan in plans:
-        await queue_personal(core, plan)
+        queue_personal(core, plan)
     return len(plans)
 
 
@@ -276,9 +286,9 @@ def authorise_digest_now(core: Core, actor: Actor) -> Coalition:
 async def digest_now(core: Core, coalition: Coalition) -> RenderedDigest:
     """The coalition's digest as of now, covering the period since the last scheduled one."""
     now = core.clock()
-    since = period_start(core, coalition, now)
+    since = await core.call(period_start, coalition, now)
     rendered = await asyncio.to_thread(_build_now, core.store, coalition.id, since, now)
-    core.store.digests.note_digest_now(coalition.id, now)
+    await core.run(core.store.digests.note_digest_now, coalition.id, now)
     return rendered
 
 

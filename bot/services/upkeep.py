@@ -9,7 +9,6 @@ never stalls it.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -35,26 +34,23 @@ class FollowUp:
 
 
 async def follow_up(core: Core) -> FollowUp:
-    """Take every due freshness step and time-out, yielding to the loop between batches."""
+    """Take every due freshness step and time-out, a batch per trip to the store thread."""
     prompts = unconfirmed = 0
     while True:
-        fresh = freshness.sweep(core, core.clock())
+        fresh = await core.call(freshness.sweep, core.clock())
         prompts, unconfirmed = prompts + fresh.prompts, unconfirmed + fresh.unconfirmed
-        await asyncio.sleep(0)
         if not fresh.more:
             break
     lapsed = nudged = escalated = 0
     while True:
-        timed = timeouts.sweep(core, core.clock())
+        timed = await core.call(timeouts.sweep, core.clock())
         lapsed, nudged, escalated = lapsed + timed.expired, nudged + timed.nudged, escalated + timed.escalated
-        await asyncio.sleep(0)
         if not timed.more:
             break
     widened = 0
     while True:
-        step = widen_due(core, core.clock(), limit=WIDEN_BATCH)
+        step = await core.call(widen_due, core.clock(), limit=WIDEN_BATCH)
         widened += step
-        await asyncio.sleep(0)
         if step < WIDEN_BATCH:
             break
     return FollowUp(prompts, unconfirmed, lapsed, nudged, escalated, widened)

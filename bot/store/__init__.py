@@ -13,8 +13,9 @@ which WAL (or PostgreSQL's MVCC) lets run beside the writer.
 
 from __future__ import annotations
 
+import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +108,22 @@ class Store:
             from bot import migrations_pg
 
             migrations_pg.apply(self.db)
+
+    def confine_to_current_thread(self, *, excused: Callable[[], bool] = lambda: False) -> None:
+        """Note in ``strays`` every statement run from another thread than this one (tests assert none).
+
+        The bot runs every store call on its store thread (``Core.run``); one made from the event loop
+        would share the connection with that thread mid-transaction. ``excused()`` is asked about each
+        stray statement (a test arranging or reading the database between steps is not the bot).
+        """
+        owner = threading.get_ident()
+        self.strays: list[str] = []
+
+        def note(statement: str) -> None:
+            if threading.get_ident() != owner and len(self.strays) < 20 and not excused():
+                self.strays.append(f"{threading.current_thread().name}: {statement[:200]}")
+
+        self.db.on_statement(note)
 
     @contextmanager
     def atomic(self) -> Iterator[None]:

@@ -13,7 +13,7 @@ the PostgreSQL backend lives in :mod:`bot.store.postgres`, imported only when us
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -180,6 +180,10 @@ class SQLiteBackend:
     @property
     def in_transaction(self) -> bool:
         return self.conn.in_transaction
+
+    def on_statement(self, note: Callable[[str], None] | None) -> None:
+        """Call ``note`` with each statement's text as it runs (None stops it)."""
+        self.conn.set_trace_callback(note)
 
     # ----- named dialect differences -----
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
@@ -106,6 +106,7 @@ class PostgresBackend:
         self.url = url
         self.readonly = readonly
         self.conn = connect(url)
+        self._note: Callable[[str], None] | None = None
         if readonly:
             # A reader's transaction sees one moment throughout, and cannot write.
             self.conn.isolation_level = IsolationLevel.REPEATABLE_READ
@@ -114,12 +115,16 @@ class PostgresBackend:
     # ----- the verbs -----
 
     def execute(self, sql: str, params: Params = ()) -> psycopg.Cursor:
+        if self._note is not None:
+            self._note(sql)
         try:
             return self.conn.execute(placeholders(sql), params)  # type: ignore[arg-type]
         except psycopg.errors.IntegrityError as exc:
             raise IntegrityError(str(exc)) from exc
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
+        if self._note is not None:
+            self._note(sql)
         with self.atomic(), self.conn.cursor() as cursor:
             try:
                 cursor.executemany(placeholders(sql), rows)  # type: ignore[arg-type]
@@ -128,6 +133,8 @@ class PostgresBackend:
             return cursor.rowcount
 
     def query(self, sql: str, params: Params = ()) -> Iterator[dict[str, Any]]:
+        if self._note is not None:
+            self._note(sql)
         with self.conn.cursor(row_factory=dict_row) as cursor:
             try:
                 cursor.execute(placeholders(sql), params)  # type: ignore[arg-type]
@@ -141,6 +148,10 @@ class PostgresBackend:
         """One transaction; nested blocks become savepoints."""
         with self.conn.transaction():
             yield
+
+    def on_statement(self, note: Callable[[str], None] | None) -> None:
+        """Call ``note`` with each statement's text as it runs (None stops it)."""
+        self._note = note
 
     @property
     def in_transaction(self) -> bool:

@@ -404,7 +404,7 @@ async def test_a_slot_is_sent_at_most_once(seed, core, clock):
     first = await digests.run_digest_round(core, coalition_id, slot)
     again = await digests.run_digest_round(core, coalition_id, slot)
     prepared = digests.build_round(core.store, coalition_id, slot, slot - timedelta(hours=12), slot, [555])
-    raced = await digests.record_round(core, prepared)
+    raced = digests.record_round(core, prepared)
 
     assert first is not None and again is None and raced is None
     assert len(outbox_rows(core)) == 1
@@ -421,8 +421,8 @@ async def test_a_round_stopped_after_its_claim_queues_each_dm_once_when_taken_up
 
     run_id = digests.claim_round(core, prepared)  # the process stops here, before queueing any DM
     stopped = [r["target"] for r in outbox_rows(core)]
-    finished = await digests.finish_interrupted_rounds(core)
-    again = await digests.finish_interrupted_rounds(core)
+    finished = digests.finish_interrupted_rounds(core)
+    again = digests.finish_interrupted_rounds(core)
 
     assert run_id is not None and stopped == ["channel:555"]
     assert (finished, again) == (1, 0)

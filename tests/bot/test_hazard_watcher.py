@@ -273,12 +273,12 @@ async def test_the_watcher_sleeps_until_the_next_poll_is_due(core, watcher, feed
 
 
 async def test_no_feed_on_means_no_request_at_all(core, watcher, feeds):
-    assert watcher.next_due() is None
+    assert await watcher.next_due() is None
 
     turn_on(core, "nws")
     hazards.set_feed(core, ADMIN, feed="nws", enabled=False)
 
-    assert watcher.next_due() is None and feeds.requests == []
+    assert await watcher.next_due() is None and feeds.requests == []
 
 
 async def test_every_poll_sets_the_ops_endpoints_feed_gauge(core, feeds):

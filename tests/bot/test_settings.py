@@ -42,6 +42,11 @@ def test_environment_overrides_the_defaults_file_with_types_coerced():
         ({"COALESCE_DEFAULT_TIMEZONE": "Mars/Olympus_Mons"}, "Mars/Olympus_Mons"),
         ({"COALESCE_LOG_LEVEL": "LOUD"}, "log_level"),
         ({"COALESCE_DEFAULT_RADIUS_KM": "far"}, "default_radius_km"),
+        ({"COALESCE_SHARD_COUNT": "-2"}, "shard_count"),
+        ({"COALESCE_SHARD_IDS": "0"}, "shard_ids needs shard_count"),
+        ({"COALESCE_SHARD_COUNT": "2", "COALESCE_SHARD_IDS": "2"}, "0 to 1"),
+        ({"COALESCE_SHARD_COUNT": "4", "COALESCE_SHARD_IDS": "1,1"}, "distinct"),
+        ({"COALESCE_SHARD_COUNT": "4", "COALESCE_SHARD_IDS": "one"}, "shard_ids"),
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_setting(environ, named):
@@ -71,3 +76,9 @@ def test_a_bad_token_type_does_not_echo_the_token():
     with pytest.raises(SettingsError) as caught:
         Settings().with_overrides(discord_token=TOKEN, retention_days="x")
     assert TOKEN not in str(caught.value)
+
+
+def test_shard_ids_are_read_as_the_shards_this_process_runs():
+    sharded = load_settings(environ={"COALESCE_SHARD_COUNT": "4", "COALESCE_SHARD_IDS": " 3, 1"})
+    assert (sharded.shard_count, sharded.shard_id_list()) == (4, [1, 3])
+    assert load_settings(environ={"COALESCE_SHARD_COUNT": "4"}).shard_id_list() is None

@@ -109,31 +109,6 @@ async def test_event_alert_survives_two_500s_with_growing_backoff(world, clock):
     assert outbox_rows(world)[0]["status"] == "sent"
 
 
-async def test_verification_dm_honours_a_429_and_then_arrives_once(world, clock):
-    await register(world, world.alice)
-    world.env.inject_error("POST", MESSAGES, status=429, code=0, message="You are being rate limited.", times=1)
-
-    await world.admin.slash(world.general, "org verify", org="Houston Food Bank")
-
-    assert core_of(world).store.orgs.by_name(1, "Houston Food Bank").is_verified
-    [row] = outbox_rows(world)
-    assert row["status"] == "pending"
-    assert row["next_attempt_at"] == (clock.now + _seconds(DEFAULT_RETRY_AFTER_S)).isoformat(timespec="seconds")
-    dispatcher = dispatcher_of(world.env.bot)
-    target = f"user:{world.alice.user.id}"
-    assert dispatcher.paused_until(target) == clock.now + _seconds(DEFAULT_RETRY_AFTER_S)
-
-    clock.advance(seconds=DEFAULT_RETRY_AFTER_S - 1)
-    assert await deliver(world) == 0
-    clock.advance(seconds=1)
-    assert await deliver(world) == 1
-
-    dms = world.alice.user.dm_channel.history()
-    assert len(dms) == 1 and "now verified" in dms[0].content
-    assert await deliver(world) == 0
-    assert len(world.alice.user.dm_channel.history()) == 1
-
-
 async def test_a_rate_limit_pauses_only_its_own_destination(world, clock):
     await set_channel(world, "log")
     await set_channel(world, "alerts")
