@@ -17,7 +17,7 @@ import discord
 from bot.app import GENERIC_APOLOGY, log_outcome, send_ephemeral
 from bot.errors import UserError
 from bot.models import PostKind
-from bot.services import delivery, freshness, posts
+from bot.services import delivery, freshness, post_lifecycle
 from bot.services.authority import servers_of_match, servers_of_post
 from bot.text import parse_id
 from cogs.common import acting_in, core_of
@@ -102,7 +102,7 @@ class FreshnessButton(
                 post = await core.call(freshness.confirm_post, actor, self.kind, self.post_id)
                 hours = int((await core.call(freshness.window_of, post)).total_seconds() // 3600)
                 return f"Thank you: {post.ref} is confirmed as it stands. We will ask again in {hours} h."
-            closed = await core.call(posts.close_post, actor, self.kind, ref)
+            closed = await core.call(post_lifecycle.close_post, actor, self.kind, ref)
             verb = "Closed" if self.kind is PostKind.NEED else "Withdrew"
             return f"{verb} {closed.post.ref}." + (
                 f" {closed.ended_matches} of its matches ended; partners will be re-matched."

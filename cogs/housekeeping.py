@@ -21,7 +21,7 @@ from discord.ext import commands
 
 from bot.retention import purge_expired_contacts
 from bot.services import upkeep
-from bot.services.posts import expire_due
+from bot.services.post_lifecycle import expire_due
 from bot.services.upkeep import FollowUp
 from cogs.dispatcher import dispatcher_of
 

@@ -10,7 +10,7 @@ from discord.ext import commands
 
 from bot.errors import UserError
 from bot.models import PostKind
-from bot.services import posts
+from bot.services import post_lifecycle, posts
 from bot.services.duplicates import DuplicateWarning
 from bot.taxonomy import SECTORS
 from cogs.common import (
@@ -55,14 +55,16 @@ async def unit_autocomplete(interaction: discord.Interaction, current: str) -> l
 
 def my_post_autocomplete(kind: PostKind):
     async def complete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        found = await core_of(interaction).call(posts.my_open_posts, actor_of(interaction), kind, current)
+        found = await core_of(interaction).call(post_lifecycle.my_open_posts, actor_of(interaction), kind, current)
         return [choice(f"{p.ref} · {p.item_label} · {p.remaining:,}/{p.quantity:,} {p.unit}", p.ref) for p in found]
 
     return complete
 
 
 async def send_listing(interaction: discord.Interaction, kind: PostKind, sector: str | None, mine: bool) -> None:
-    lines = await core_of(interaction).call(posts.list_posts, actor_of(interaction), kind, sector=sector, mine=mine)
+    lines = await core_of(interaction).call(
+        post_lifecycle.list_posts, actor_of(interaction), kind, sector=sector, mine=mine
+    )
     noun = "needs" if kind is PostKind.NEED else "offers"
     embed = listing_embed(
         f"Open {noun}" + (" of your organisations" if mine else ""),
@@ -151,7 +153,7 @@ class NeedCog(commands.GroupCog, group_name="need", group_description="What your
     @app_commands.describe(id='The need\'s id, e.g. "N-12"')
     @app_commands.autocomplete(id=my_post_autocomplete(PostKind.NEED))
     async def close(self, interaction: discord.Interaction, id: str) -> None:
-        result = await core_of(interaction).call(posts.close_post, actor_of(interaction), PostKind.NEED, id)
+        result = await core_of(interaction).call(post_lifecycle.close_post, actor_of(interaction), PostKind.NEED, id)
         ended = (
             f" {result.ended_matches} of its matches ended; partners will be re-matched."
             if result.ended_matches

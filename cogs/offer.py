@@ -7,7 +7,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.models import PostKind
-from bot.services import posts
+from bot.services import post_lifecycle, posts
 from bot.services.duplicates import DuplicateWarning
 from cogs.common import (
     NO_PINGS,
@@ -98,7 +98,7 @@ class OfferCog(commands.GroupCog, group_name="offer", group_description="What yo
     @app_commands.describe(id='The offer\'s id, e.g. "O-7"')
     @app_commands.autocomplete(id=my_post_autocomplete(PostKind.OFFER))
     async def withdraw(self, interaction: discord.Interaction, id: str) -> None:
-        result = await core_of(interaction).call(posts.close_post, actor_of(interaction), PostKind.OFFER, id)
+        result = await core_of(interaction).call(post_lifecycle.close_post, actor_of(interaction), PostKind.OFFER, id)
         ended = (
             f" {result.ended_matches} of its matches ended; partners will be re-matched."
             if result.ended_matches

@@ -9,7 +9,8 @@ import discord
 from bot.matching import HOLD
 from bot.models import MatchStatus, Post, PostKind, PostStatus, Urgency
 from bot.services.matches import ContactReveal, MatchCard
-from bot.services.posts import PostLine, PostResult
+from bot.services.post_lifecycle import PostLine
+from bot.services.posts import PostResult
 from bot.taxonomy import sector_by_key
 from bot.text import escape
 from cogs.common import COLOUR, mention_list

@@ -31,7 +31,7 @@ from benchmarks.harness import LoopTicker
 from benchmarks.scenarios.match_latency import SteppingClock, build_core, freeze_start_up, populate
 from bot.clock import to_iso
 from bot.services import upkeep
-from bot.services.posts import expire_due
+from bot.services.post_lifecycle import expire_due
 
 # Proposals waiting for answers: one need in this many has them (proposed through the service, as a post does).
 PROPOSED_EVERY = 50

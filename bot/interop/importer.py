@@ -284,7 +284,8 @@ def _user_ids(row: Cells) -> tuple[int, ...]:
 
 
 def _posts(run: _Run, table: Table) -> None:
-    from bot.services.posts import MAX_NOTES, MAX_QUANTITY, MAX_UNIT, refuse_personal_data
+    from bot.services.personal_data import refuse_personal_data
+    from bot.services.posts import MAX_NOTES, MAX_QUANTITY, MAX_UNIT
     from bot.taxonomy import MAX_ITEM_TEXT
 
     kind = PostKind.NEED if table.name.startswith("need") else PostKind.OFFER

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.core import Core
 from bot.errors import NotFound
-from bot.models import Match, MatchStatus, Org, Post, PostKind
+from bot.models import ChannelKind, Match, MatchStatus, Org, Post, PostKind
 from bot.units import Unit, amount, conversion, factor, movement
 
 
@@ -77,6 +78,24 @@ class OrgLookup:
         self._members: dict[int, tuple[int, ...]] = {}
         # (coalition, home server) -> its matches channel, looked up once per use case (proposals).
         self.matches_channels: dict[tuple[int, int | None], int | None] = {}
+
+    def prefetch(self, org_ids: Iterable[int]) -> None:
+        """Read these orgs and their coordinators now, all in two statements, for the cards about to be built."""
+        wanted = [org_id for org_id in dict.fromkeys(org_ids) if org_id not in self._orgs]
+        if not wanted:
+            return
+        self._orgs.update(self.core.store.orgs.get_many(wanted))
+        for org_id, members in self.core.store.orgs.member_ids_of(wanted).items():
+            self._members[org_id] = tuple(members)
+
+    def matches_channel(self, coalition_id: int, home_guild_id: int | None) -> int | None:
+        """The matches channel of an org's home server (see ``proposals.home_matches_channel``), read once."""
+        home = (coalition_id, home_guild_id)
+        if home not in self.matches_channels:
+            self.matches_channels[home] = self.core.store.federation.home_channel(
+                coalition_id, home_guild_id, ChannelKind.MATCHES
+            )
+        return self.matches_channels[home]
 
     def org(self, org_id: int) -> Org:
         if org_id not in self._orgs:

@@ -100,7 +100,7 @@ def resolve_event(core: Core, coalition: Coalition, text: str | None, *, open_on
     text = (text or "").strip()
     status = EventStatus.OPEN if open_only else None
     if not text:
-        open_events = core.store.events.list(coalition.id, status=EventStatus.OPEN)
+        open_events = core.store.events.open_few(coalition.id)
         if len(open_events) == 1:
             return open_events[0]
         if not open_events:

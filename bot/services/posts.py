@@ -1,33 +1,35 @@
-"""/need and /offer: posting, listing, closing and expiring needs and offers.
+"""/need post and /offer post: a need or an offer, validated, stored, matched and announced.
 
 Posting is open to coordinators of verified organisations only, is rate-limited
 per member, and finds the post's best matches in the same transaction that
-stores it. Posts are public: notes that look like a phone number, an e-mail or
-a street address are refused, since contacts are shared privately on commit.
+stores it. Posts are public, so their notes pass :mod:`bot.services.personal_data`.
+What happens to a post afterwards (lists, closing, expiry) is :mod:`bot.services.post_lifecycle`.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from bot.core import Core
-from bot.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
+from bot.errors import Forbidden, InvalidInput, RateLimited
 from bot.geo import Place, fold
 from bot.matching import cell_of
-from bot.models import Actor, ChannelKind, Coalition, Event, Match, Org, Post, PostKind, PostStatus, Urgency
+from bot.models import Actor, ChannelKind, Coalition, Event, Org, Post, PostKind, Urgency
 from bot.services import duplicates, freshness
+from bot.services.cards import OrgLookup
 from bot.services.duplicates import DuplicateWarning
 from bot.services.events import resolve_event
-from bot.services.matches import SYSTEM_ACTOR, MatchCard, propose_for, retire_post
-from bot.services.notices import notify_channel, notify_user
+from bot.services.matches import MatchCard
+from bot.services.notices import notify_channel
 from bot.services.orgs import acting_org
-from bot.services.proposals import farther_partners, home_matches_channel, unit_mismatch
+from bot.services.personal_data import refuse_personal_data
+from bot.services.post_lifecycle import expire_due
+from bot.services.proposals import farther_partners, propose_new, read_candidates, unit_mismatch
 from bot.store.posts import NewPost
 from bot.taxonomy import CUSTOM_PREFIX, MAX_ITEM_TEXT, ItemRef, sector_by_key
-from bot.text import escape, parse_id
+from bot.text import escape
 from bot.units import UnitError
 from bot.validation import clean_text, parse_deadline
 
@@ -36,21 +38,7 @@ MAX_QUANTITY = 1_000_000_000
 MAX_UNIT = 30
 MAX_UNIT_LABEL = 60  # a unit as read may be longer than typed: "1.5 L bottles" -> "bottles of 1.5 L"
 MAX_NOTES = 500
-LIST_LIMIT = 20
 DEADLINE_OPTION = {PostKind.NEED: "needed_by", PostKind.OFFER: "available_until"}
-
-_PHONE = re.compile(
-    r"\+\d[\d\s().-]{6,}\d"  # international: +33 1 23 45 67 89
-    r"|\(?\b\d{3}\)?[\s.-]?\d{3}[\s.-]\d{4}\b"  # North American: (713) 555-0100, 713.555.0100
-    r"|\b0\d{9,10}\b"  # national with trunk prefix: 07700900123
-)
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_STREET = re.compile(
-    r"\b\d{1,5}[a-zA-Z]?,?\s+(?:(?:[A-Z][\w'.-]*|\d+(?:st|nd|rd|th))\s+){1,3}"
-    r"(?i:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|way|court|ct|place|pl|highway|hwy"
-    r"|parkway|pkwy|terrace|square|sq)\b"
-    r"|\b\d{1,5},?\s+(?i:rue|calle|via|avenida|rua|avenue)\s+(?:de\s+|del\s+|la\s+|du\s+)?[A-Z]"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,52 +60,6 @@ class PostResult:
     farther: int = 0
     # How typed text was read when it was not named exactly: ("insuline", "Insulin").
     readings: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class PostLine:
-    post: Post
-    org_name: str
-
-
-@dataclass(frozen=True, slots=True)
-class CloseResult:
-    post: Post
-    ended_matches: int
-
-
-def refuse_personal_data(text: str, field: str) -> None:
-    """Refuse text that looks like a phone number, an e-mail or a street address."""
-    found = (
-        "a phone number" if _PHONE.search(text)
-        else "an e-mail address" if _EMAIL.search(text)
-        else "a street address" if _STREET.search(text)
-        else None
-    )  # fmt: skip
-    if found:
-        raise InvalidInput(
-            f"The {field} seem to contain {found}. Posts are public, so leave contact details out: your "
-            "organisation's contact is shared privately with the other side when a match is committed."
-        )
-
-
-def parse_ref(text: str, kind: PostKind) -> int:
-    """``"N-12"``, ``"n12"``, ``"#12"`` or ``"12"`` -> 12; an offer's ref where a need's is expected is refused."""
-    cleaned = re.sub(r"[\s#-]", "", (text or "").strip()).upper()
-    found = re.fullmatch(r"([NO]?)([0-9]+)", cleaned)
-    if found is None:
-        raise InvalidInput(f'Give the {kind.value}\'s id, like "{kind.prefix}-12".')
-    prefix, number = found.groups()
-    if prefix and prefix != kind.prefix:
-        other = kind.other
-        verb = "/offer withdraw" if other is PostKind.OFFER else "/need close"
-        raise InvalidInput(
-            f"{escape(text.strip()[:20])} is {'an offer' if other is PostKind.OFFER else 'a need'}; use `{verb}`."
-        )
-    post_id = parse_id(number)
-    if post_id is None:
-        raise NotFound(f"There is no {kind.value} {escape(text.strip()[:20])} here. See `/{kind.value} list`.")
-    return post_id
 
 
 def post_need(
@@ -253,19 +195,22 @@ def _post(
             org=poster.id, item=item_ref.key, quantity=quantity, place=place.key,
         )  # fmt: skip
         freshness.start(core, post, now)
-        proposed = propose_for(core, post.id, now)
+        # One read of the candidate index serves the proposals and, when there are none, the reply's reasons.
+        candidates = read_candidates(core, post, radius_km=on_event.radius_km, now=now)
+        orgs = OrgLookup(core)
+        proposed = propose_new(core, post, candidates, now, radius_km=on_event.radius_km, orgs=orgs)
         # Partners farther than the post's near reach get it once it has waited (bot.matching, near first).
-        farther = 0 if proposed else farther_partners(core, post, radius_km=on_event.radius_km, now=now)
+        farther = 0 if proposed else farther_partners(core, post, candidates, radius_km=on_event.radius_km, now=now)
         # An offer nobody needs yet stands by: announcing it would invite goods nobody asked for.
         standby = kind is PostKind.OFFER and not proposed and not farther
         announced = False if standby else _announce(core, coalition, post, poster, now)
-    hint = None if proposed else unit_mismatch(core, post, radius_km=on_event.radius_km, now=now)
+    hint = None if proposed else unit_mismatch(core, post, candidates)
     return PostResult(
         post=post,
         org=poster,
         event=on_event,
         proposals=proposed,
-        proposals_in_channel=home_matches_channel(core, coalition.id, poster.home_guild_id) is not None,
+        proposals_in_channel=orgs.matches_channel(coalition.id, poster.home_guild_id) is not None,
         announced=announced,
         standby=standby,
         unit_hint=hint,
@@ -338,94 +283,3 @@ def _check_rate(core: Core, actor: Actor, now) -> None:
             f"You have posted {recent} needs and offers in the last {minutes} minutes, the most allowed at once. "
             "Please wait a few minutes before posting again."
         )
-
-
-def list_posts(
-    core: Core, actor: Actor, kind: PostKind, *, sector: str | None = None, mine: bool = False
-) -> list[PostLine]:
-    """Open posts of the coalition, most urgent first; ``mine`` keeps those of the actor's orgs."""
-    coalition = core.coalition_of(actor)
-    sector_key = sector_by_key(sector).key if sector else None
-    org_ids = None
-    if mine:
-        org_ids = [o.id for o in core.store.orgs.of_member(coalition.id, actor.user_id)]
-        if not org_ids:
-            raise Forbidden("You are not a member of any organisation here. Register one with `/org register`.")
-    expire_due(core)
-    posts = core.store.posts.list_open(
-        coalition.id, kind, now=core.clock(), sector=sector_key, org_ids=org_ids, limit=LIST_LIMIT
-    )
-    names: dict[int, str] = {}
-    for post in posts:
-        if post.org_id not in names:
-            found = core.store.orgs.get(post.org_id)
-            names[post.org_id] = found.name if found else "?"
-    return [PostLine(post=p, org_name=names[p.org_id]) for p in posts]
-
-
-def close_post(core: Core, actor: Actor, kind: PostKind, ref: str) -> CloseResult:
-    """The posting org closes its need or withdraws its offer; its matches end and partners re-match."""
-    coalition = core.coalition_of(actor)
-    post = get_post(core, coalition, kind, ref)
-    org = core.store.orgs.get(post.org_id)
-    if org is None or not core.store.orgs.is_member(org.id, actor.user_id):
-        owner = escape(org.name) if org else "the posting organisation"
-        raise Forbidden(
-            f"Only coordinators of {owner} can {'close' if kind is PostKind.NEED else 'withdraw'} {post.ref}."
-        )
-    if post.status is not PostStatus.OPEN:
-        raise Conflict(f"{post.ref} is already {post.status.value}.")
-    now = core.clock()
-    status = PostStatus.CLOSED if kind is PostKind.NEED else PostStatus.WITHDRAWN
-    with core.store.atomic():
-        ended = retire_post(core, post, status, actor.user_id, now, cancel_committed=True)
-        core.store.audit.record(coalition.id, actor.user_id, f"{kind.value}.{status.value}", f"post:{post.ref}", now)
-    closed = core.store.posts.get(post.id)
-    assert closed is not None  # noqa: S101
-    return CloseResult(post=closed, ended_matches=ended)
-
-
-def get_post(core: Core, coalition: Coalition, kind: PostKind, ref: str) -> Post:
-    post_id = parse_ref(ref, kind)
-    post = core.store.posts.get(post_id)
-    if post is None or post.coalition_id != coalition.id or post.kind is not kind:
-        raise NotFound(f"There is no {kind.value} {kind.prefix}-{post_id} here. See `/{kind.value} list`.")
-    return post
-
-
-def my_open_posts(core: Core, actor: Actor, kind: PostKind, text: str) -> list[Post]:
-    """The actor's orgs' open posts whose ref or item contains ``text`` (for autocomplete)."""
-    coalition = core.coalition_of(actor)
-    org_ids = [o.id for o in core.store.orgs.of_member(coalition.id, actor.user_id)]
-    return core.store.posts.search_open_of_orgs(org_ids, kind, text, now=core.clock())
-
-
-def expire_due(core: Core) -> list[Post]:
-    """Close every open post whose deadline has passed (status ``expired``) and tell its poster.
-
-    Its open proposals lapse and their partners re-match; committed matches
-    stand, since the goods may already be on their way. Cheap when nothing is
-    due (one indexed range read), so callers run it lazily before reads and
-    matching, and a periodic job may run it too.
-    """
-    now = core.clock()
-    due = core.store.posts.due_for_expiry(now)
-    expired: list[Post] = []
-    for post in due:
-        with core.store.atomic():
-            retire_post(core, post, PostStatus.EXPIRED, SYSTEM_ACTOR, now, cancel_committed=False)
-            core.store.audit.record(post.coalition_id, SYSTEM_ACTOR, "post.expire", f"post:{post.ref}", now)
-            coalition = core.store.coalitions.get(post.coalition_id)
-            notify_user(
-                core, coalition, post.posted_by,
-                f"Your {post.kind.value} {post.ref} ({escape(post.item_label)}) passed its date and has expired; "
-                "post it again if it still stands.",
-                now,
-            )  # fmt: skip
-        expired.append(core.store.posts.get(post.id) or post)
-    return expired
-
-
-def committed_matches(core: Core, post: Post) -> list[Match]:
-    """The post's live matches (for showing what is pledged against it)."""
-    return core.store.matches.live_for_post(post.id)

@@ -13,6 +13,7 @@ from bot.matching import (
     HOLD,
     MAX_REACH_LEVEL,
     PRESSING,
+    Candidate,
     Proposal,
     evaluate,
     is_matchable,
@@ -29,14 +30,7 @@ SYSTEM_ACTOR = 0  # audit rows written by the bot itself (expiry, lapses)
 
 def home_matches_channel(core: Core, coalition_id: int, home_guild_id: int | None) -> int | None:
     """The matches channel of the server an org registered in; the lead server's when that server left."""
-    guild_id = home_guild_id
-    if not core.store.federation.is_linked(coalition_id, guild_id):
-        lead = core.store.coalitions.get(coalition_id).lead_guild_id
-        linked = core.store.coalitions.guild_ids(coalition_id)
-        guild_id = lead if lead in linked else (linked[0] if linked else None)
-    if guild_id is None:
-        return None
-    return core.store.coalitions.channels(guild_id).get(ChannelKind.MATCHES)
+    return core.store.federation.home_channel(coalition_id, home_guild_id, ChannelKind.MATCHES)
 
 
 def proposal_targets(core: Core, coalition_id: int, proposal: Proposal, orgs: OrgLookup) -> list[str]:
@@ -47,10 +41,7 @@ def proposal_targets(core: Core, coalition_id: int, proposal: Proposal, orgs: Or
     """
     targets: list[str] = []
     for org_id in (proposal.need.org_id, proposal.offer.org_id):
-        home = (coalition_id, orgs.org(org_id).home_guild_id)
-        if home not in orgs.matches_channels:
-            orgs.matches_channels[home] = home_matches_channel(core, *home)
-        channel_id = orgs.matches_channels[home]
+        channel_id = orgs.matches_channel(coalition_id, orgs.org(org_id).home_guild_id)
         if channel_id is not None:
             targets.append(f"channel:{channel_id}")
         else:
@@ -58,22 +49,42 @@ def proposal_targets(core: Core, coalition_id: int, proposal: Proposal, orgs: Or
     return list(dict.fromkeys(targets))
 
 
-def find_proposals(core: Core, post: Post, *, radius_km: float, now: datetime, limit: int) -> list[Proposal]:
-    """The best new pairs for ``post`` (read-only): a bounded candidate set from the index, scored exactly.
+def read_candidates(core: Core, post: Post, *, radius_km: float, now: datetime) -> list[Candidate]:
+    """The bounded candidate set for ``post`` from the index (read-only).
 
     The same item reads a few more candidates per cell than its parent and
-    siblings, which score lower for fit anyway.
+    siblings, which score lower for fit anyway. One read serves a post's
+    proposals and, when none is found, the reasons given in its reply
+    (:func:`farther_partners`, :func:`unit_mismatch`).
     """
     per_cell = max(6, 2 * core.settings.proposals_per_post)
     limits = {
         key: per_cell if key == post.item_key else max(2, per_cell // 2)
         for key in core.taxonomy.compatible_keys(post.item_key)
     }
-    candidates = core.store.posts.candidates(post, limits=limits, radius_km=radius_km, now=now)
+    return core.store.posts.candidates(post, limits=limits, radius_km=radius_km, now=now)
+
+
+def find_proposals(
+    core: Core,
+    post: Post,
+    *,
+    radius_km: float,
+    now: datetime,
+    limit: int,
+    candidates: list[Candidate] | None = None,
+) -> list[Proposal]:
+    """The best new pairs for ``post`` (read-only): a bounded candidate set from the index, scored exactly.
+
+    ``candidates``: what :func:`read_candidates` returned for this post, when the caller already has it.
+    """
+    if candidates is None:
+        candidates = read_candidates(core, post, radius_km=radius_km, now=now)
     ranked = rank_candidates(post, candidates, taxonomy=core.taxonomy, radius_km=radius_km, now=now, limit=limit)
+    others = core.store.posts.get_many(choice.id for choice in ranked)
     proposals = []
     for choice in ranked:
-        other = core.store.posts.get(choice.id)
+        other = others.get(choice.id)
         if other is None:
             continue
         need, offer = (post, other) if post.kind is PostKind.NEED else (other, post)
@@ -101,12 +112,37 @@ def propose_for(core: Core, post_id: int, now: datetime) -> list[MatchCard]:
     return propose_pairs(core, post, find_proposals(core, post, radius_km=event.radius_km, now=now, limit=slots), now)
 
 
-def propose_pairs(
-    core: Core, post: Post, proposals: list[Proposal], now: datetime, *, replaces_id: int | None = None
+def propose_new(
+    core: Core, post: Post, candidates: list[Candidate], now: datetime, *, radius_km: float, orgs: OrgLookup
 ) -> list[MatchCard]:
-    """Store and announce these proposals found for ``post``; each expires unanswered after its window."""
-    created: list[MatchCard] = []
-    orgs = OrgLookup(core)
+    """A post just stored proposes its best pairs among ``candidates`` (:func:`read_candidates`).
+
+    What :func:`propose_for` does, without reading again what the posting holds: the post, its open event,
+    and no proposal waiting yet.
+    """
+    if not is_matchable(post, now):
+        return []
+    limit = core.settings.proposals_per_post
+    found = find_proposals(core, post, radius_km=radius_km, now=now, limit=limit, candidates=candidates)
+    return propose_pairs(core, post, found, now, orgs=orgs)
+
+
+def propose_pairs(
+    core: Core,
+    post: Post,
+    proposals: list[Proposal],
+    now: datetime,
+    *,
+    replaces_id: int | None = None,
+    orgs: OrgLookup | None = None,
+) -> list[MatchCard]:
+    """Store and announce these proposals found for ``post``; each expires unanswered after its window.
+
+    ``orgs``: the use case's lookup, when it reads orgs and channels of its own (each is read once).
+    """
+    orgs = orgs or OrgLookup(core)
+    orgs.prefetch(org_id for p in proposals for org_id in (p.need.org_id, p.offer.org_id))
+    stored: list[tuple[int, Proposal]] = []
     for proposal in proposals:
         match_id = core.store.matches.propose(
             post.coalition_id,
@@ -135,22 +171,20 @@ def propose_pairs(
         )
         for target in proposal_targets(core, post.coalition_id, proposal, orgs):
             core.store.outbox.enqueue(post.coalition_id, "match_proposal", target, {"match_id": match_id}, now)
-        match = core.store.matches.get(match_id)
-        if match is not None:
-            created.append(orgs.card(match, proposal.need, proposal.offer))
-    return created
+        stored.append((match_id, proposal))
+    matches = core.store.matches.get_many(match_id for match_id, _ in stored)
+    return [orgs.card(matches[i], p.need, p.offer) for i, p in stored if i in matches]
 
 
-def unit_mismatch(core: Core, post: Post, *, radius_km: float, now: datetime) -> str | None:
+def unit_mismatch(core: Core, post: Post, candidates: list[Candidate]) -> str | None:
     """Why nothing was proposed although posts of a compatible item are near: their units don't convert.
 
-    Read-only, and only asked when a post found no partner: "offers of Water exist in litres; say your bottle
-    size to match them".
+    Asked only when a post found no partner, of the candidates its search read: "offers of Water exist in
+    litres; say your bottle size to match them".
     """
-    limits = {key: 3 for key in core.taxonomy.compatible_keys(post.item_key)}
     own = core.taxonomy.unit(post.item_key, post.unit)
     other_kind = "Offers" if post.kind is PostKind.NEED else "Needs"
-    for other in core.store.posts.candidates(post, limits=limits, radius_km=radius_km, now=now):
+    for other in candidates:
         other_unit = core.taxonomy.unit(other.item_key, other.unit)
         need_unit, offer_unit = (own, other_unit) if post.kind is PostKind.NEED else (other_unit, own)
         if factor(need_unit, offer_unit) is None:
@@ -176,13 +210,11 @@ def next_widening(core: Core) -> datetime | None:
     return core.store.posts.next_widening(HOLD, max_level=MAX_REACH_LEVEL, pressing=PRESSING)
 
 
-def farther_partners(core: Core, post: Post, *, radius_km: float, now: datetime) -> int:
-    """How many posts would pair with ``post`` if it reached the whole event now (read-only, a few at most).
+def farther_partners(core: Core, post: Post, candidates: list[Candidate], *, radius_km: float, now: datetime) -> int:
+    """How many of ``post``'s candidates would pair with it if it reached the whole event now (a few at most).
 
     An offer with partners only farther than its near reach is waiting for a near need first, not on standby.
     """
-    limits = {key: 2 for key in core.taxonomy.compatible_keys(post.item_key)}
-    candidates = core.store.posts.candidates(post, limits=limits, radius_km=radius_km, now=now)
     return len(
         rank_candidates(
             post, candidates, taxonomy=core.taxonomy, radius_km=radius_km, now=now, limit=3, min_level=MAX_REACH_LEVEL

@@ -56,6 +56,15 @@ class Events:
         params.append(limit)
         return [_event(row) for row in self.db.query(sql + " ORDER BY status DESC, opened_at DESC LIMIT ?", params)]
 
+    def open_few(self, coalition_id: int, *, limit: int = 2) -> list[Event]:
+        """Up to ``limit`` of the coalition's open events, in no particular order: enough to tell "the only one"."""
+        return [
+            _event(row)
+            for row in self.db.query(
+                "SELECT * FROM events WHERE coalition_id = ? AND status = 'open' LIMIT ?", [coalition_id, limit]
+            )
+        ]
+
     def search(self, coalition_id: int, text: str, *, status: EventStatus | None, limit: int = 25) -> list[Event]:
         needle = name_key(text)
         return [e for e in self.list(coalition_id, status=status, limit=500) if needle in name_key(e.name)][:limit]

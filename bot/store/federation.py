@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.clock import from_iso, to_iso
+from bot.models import ChannelKind
 from bot.store.backend import Backend, IntegrityError
 from bot.store.orgs import name_key
 
@@ -86,6 +87,24 @@ class Federation:
             "SELECT 1 FROM guild_links WHERE guild_id = ? AND coalition_id = ?", [guild_id, coalition_id]
         ).fetchone()
         return row is not None
+
+    def home_channel(self, coalition_id: int, home_guild_id: int | None, kind: ChannelKind) -> int | None:
+        """The channel of this kind in an org's home server, in one statement.
+
+        The home server while it is linked to the coalition; else the lead server while linked; else the
+        linked server with the lowest id. None when that server has no such channel (no fall-through to
+        another server's) or the coalition has no server at all.
+        """
+        row = self.db.execute(
+            "SELECT c.channel_id FROM ("
+            " SELECT g.guild_id FROM guild_links g JOIN coalitions co ON co.id = g.coalition_id"
+            " WHERE g.coalition_id = ?"
+            " ORDER BY CASE WHEN g.guild_id = ? THEN 0 WHEN g.guild_id = co.lead_guild_id THEN 1 ELSE 2 END,"
+            " g.guild_id LIMIT 1"
+            ") chosen LEFT JOIN channels c ON c.guild_id = chosen.guild_id AND c.kind = ?",
+            [coalition_id, home_guild_id, kind.value],
+        ).fetchone()
+        return row[0] if row else None
 
     def rename(self, coalition_id: int, name: str, lead_guild_id: int) -> None:
         self.db.execute(

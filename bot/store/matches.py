@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from bot.clock import from_iso, to_iso
@@ -54,6 +55,14 @@ class Matches:
     def get(self, match_id: int) -> Match | None:
         row = self.db.execute(f"SELECT {_COLUMNS} FROM matches WHERE id = ?", [match_id]).fetchone()  # noqa: S608
         return _match(row) if row else None
+
+    def get_many(self, match_ids: Iterable[int]) -> dict[int, Match]:
+        """These matches by id, in one statement (those that don't exist are left out)."""
+        ids = list(dict.fromkeys(match_ids))
+        if not ids:
+            return {}
+        sql = f"SELECT {_COLUMNS} FROM matches WHERE id IN ({', '.join('?' for _ in ids)})"  # noqa: S608
+        return {row[0]: _match(row) for row in self.db.execute(sql, ids).fetchall()}
 
     def accept(self, match_id: int, *, need_side: int | None, offer_side: int | None) -> None:
         """Record who accepted for each side; a side already accepted keeps its first acceptor."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from bot.clock import from_iso, to_iso
@@ -54,6 +55,14 @@ class Orgs:
         rows = list(self.db.query("SELECT * FROM orgs WHERE id = ?", [org_id]))
         return _org(rows[0]) if rows else None
 
+    def get_many(self, org_ids: Iterable[int]) -> dict[int, Org]:
+        """These orgs by id, in one statement (those that don't exist are left out)."""
+        ids = list(dict.fromkeys(org_ids))
+        if not ids:
+            return {}
+        sql = f"SELECT * FROM orgs WHERE id IN ({', '.join('?' for _ in ids)})"  # noqa: S608 - placeholders only
+        return {row["id"]: _org(row) for row in self.db.query(sql, ids)}
+
     def by_name(self, coalition_id: int, name: str) -> Org | None:
         rows = list(
             self.db.query("SELECT * FROM orgs WHERE coalition_id = ? AND name_key = ?", [coalition_id, name_key(name)])
@@ -100,8 +109,25 @@ class Orgs:
     def member_ids(self, org_id: int) -> list[int]:
         return [
             row["user_id"]
-            for row in self.db.query("SELECT user_id FROM org_members WHERE org_id = ? ORDER BY added_at", [org_id])
+            for row in self.db.query(
+                "SELECT user_id FROM org_members WHERE org_id = ? ORDER BY added_at, user_id", [org_id]
+            )
         ]
+
+    def member_ids_of(self, org_ids: Iterable[int]) -> dict[int, list[int]]:
+        """Each of these orgs' members (as :meth:`member_ids`: oldest first), in one statement."""
+        ids = list(dict.fromkeys(org_ids))
+        members: dict[int, list[int]] = {org_id: [] for org_id in ids}
+        if not ids:
+            return members
+        rows = self.db.execute(
+            f"SELECT org_id, user_id FROM org_members WHERE org_id IN ({', '.join('?' for _ in ids)})"  # noqa: S608
+            " ORDER BY org_id, added_at, user_id",
+            ids,
+        ).fetchall()
+        for org_id, user_id in rows:
+            members[org_id].append(user_id)
+        return members
 
     def of_member(self, coalition_id: int, user_id: int) -> list[Org]:
         return [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -84,6 +84,14 @@ class Posts:
     def get(self, post_id: int) -> Post | None:
         row = self.db.execute(f"SELECT {_COLUMNS} FROM posts WHERE id = ?", [post_id]).fetchone()  # noqa: S608
         return _post(row) if row else None
+
+    def get_many(self, post_ids: Iterable[int]) -> dict[int, Post]:
+        """These posts by id, in one statement (those that don't exist are left out)."""
+        ids = list(dict.fromkeys(post_ids))
+        if not ids:
+            return {}
+        sql = f"SELECT {_COLUMNS} FROM posts WHERE id IN ({', '.join('?' for _ in ids)})"  # noqa: S608
+        return {row[0]: _post(row) for row in self.db.execute(sql, ids).fetchall()}
 
     def candidates(self, post: Post, *, limits: Mapping[str, int], radius_km: float, now: datetime) -> list[Candidate]:
         """Open posts of the other kind that may pair with ``post``, a bounded number per item and nearby cell.

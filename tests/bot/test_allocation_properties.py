@@ -24,7 +24,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from bot.errors import UserError
 from bot.models import Actor, MatchStatus, PostKind
-from bot.services import delivery, freshness, matches, posts, timeouts
+from bot.services import delivery, freshness, matches, post_lifecycle, posts, timeouts
 from bot.units import factor
 from tests.e2e.matching_helpers import GUILD, core_world
 
@@ -159,7 +159,7 @@ class Allocation(RuleBasedStateMachine):
         if not ids:
             return
         post = self.core.store.posts.get(ids[pick % len(ids)])
-        self._attempt(posts.close_post, self.core, self.actors[who], post.kind, post.ref)
+        self._attempt(post_lifecycle.close_post, self.core, self.actors[who], post.kind, post.ref)
 
     @rule(hours=st.integers(1, 48))
     def time_passes(self, hours):
@@ -169,7 +169,7 @@ class Allocation(RuleBasedStateMachine):
             hours -= step
             self.world.clock.now += timedelta(hours=step)
             now = self.world.clock.now
-            posts.expire_due(self.core)
+            post_lifecycle.expire_due(self.core)
             while freshness.sweep(self.core, now).more:
                 pass
             while timeouts.sweep(self.core, now).more:

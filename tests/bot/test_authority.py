@@ -6,7 +6,7 @@ import pytest
 
 from bot.errors import Conflict, Forbidden
 from bot.models import Actor, MatchStatus
-from bot.services import events, matches, posts
+from bot.services import events, matches, post_lifecycle, posts
 from tests.e2e.matching_helpers import ADMIN, core_world
 
 
@@ -54,7 +54,7 @@ def test_an_actor_without_a_server_forms_no_coalition(w, guild_id):
     for act in (
         lambda: w.core.coalition_of(stray),
         lambda: events.open_event(w.core, stray, name="Storm"),
-        lambda: posts.list_posts(w.core, stray, posts.PostKind.NEED),
+        lambda: post_lifecycle.list_posts(w.core, stray, posts.PostKind.NEED),
     ):
         with pytest.raises(Forbidden, match="server channel"):
             act()

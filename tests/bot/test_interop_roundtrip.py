@@ -9,7 +9,7 @@ from pathlib import Path
 from bot.core import Core
 from bot.interop import export_dir, import_dir
 from bot.models import MatchStatus
-from bot.services import posts
+from bot.services import post_lifecycle, posts
 from bot.services.matches import accept_match, decline_match, deliver_match
 from bot.store import Store
 from tests.e2e.matching_helpers import Clock, core_world
@@ -50,7 +50,7 @@ def lived_in(path: Path):
     accept_match(core, water, converted.match.id)
     deliver_match(core, water, converted.match.id)
     clock.now += timedelta(days=3)
-    posts.expire_due(core)
+    post_lifecycle.expire_due(core)
     posts.post_need(core, tarps, sector="food", item="rice", quantity=20, unit="kg", location="Beaumont")
     statuses = {m.status for m in core.store.matches.list(1, statuses=tuple(MatchStatus), limit=100)}
     assert {MatchStatus.DELIVERED, MatchStatus.COMMITTED, MatchStatus.DECLINED} <= statuses

@@ -18,7 +18,7 @@ from bot.matching import (
     search_cells,
 )
 from bot.models import MatchStatus, PostKind, PostStatus, Urgency
-from bot.services import matches, posts, proposals
+from bot.services import matches, post_lifecycle, posts, proposals
 from bot.taxonomy import default_taxonomy
 from tests.e2e.matching_helpers import core_world
 
@@ -219,13 +219,13 @@ def test_expire_due_lapses_proposals_and_rematches_the_partner(w):
     second = need(w, "Galveston Aid", location="Houston").post  # no room: the offer is proposed once already
     w.clock.now += timedelta(days=2)
 
-    expired = posts.expire_due(w.core)
+    expired = post_lifecycle.expire_due(w.core)
 
     assert [p.id for p in expired] == [first.id] and expired[0].status is PostStatus.EXPIRED
     assert w.core.store.matches.get(proposal.id).status is MatchStatus.LAPSED
     live = w.core.store.matches.live_for_post(o.id)
     assert [m.need_id for m in live if m.status is MatchStatus.PROPOSED] == [second.id]
-    assert posts.expire_due(w.core) == []
+    assert post_lifecycle.expire_due(w.core) == []
 
 
 def test_the_same_pair_is_never_proposed_twice(w):

@@ -8,7 +8,7 @@ import pytest
 
 from bot.matching import is_matchable
 from bot.models import PostKind
-from bot.services import matches, posts
+from bot.services import matches, post_lifecycle, posts
 from bot.store.digests import Digests
 from tests.e2e.matching_helpers import core_world
 
@@ -33,10 +33,12 @@ def _board(w):
     actor = w.coordinators["Houston Food Bank"]
     now = w.clock.now
     digest = {need.id for need in Digests(w.core.store.db).snapshot(1, now - timedelta(days=1), now).open_needs}
-    completed = {p.id for p in posts.my_open_posts(w.core, actor, PostKind.NEED, "")}
+    completed = {p.id for p in post_lifecycle.my_open_posts(w.core, actor, PostKind.NEED, "")}
     every = [w.core.store.posts.get(row[0]) for row in w.core.store.db.execute("SELECT id FROM posts").fetchall()]
     matchable = {p.id for p in every if p.kind is PostKind.NEED and is_matchable(p, now)}
-    listed = {line.post.id for line in posts.list_posts(w.core, actor, PostKind.NEED)}  # last: it sweeps expiry
+    listed = {
+        line.post.id for line in post_lifecycle.list_posts(w.core, actor, PostKind.NEED)
+    }  # last: it sweeps expiry
     return listed, digest, completed, matchable
 
 
@@ -72,6 +74,6 @@ def test_a_need_past_its_date_is_open_nowhere_even_before_the_sweep_closes_it(w)
 def test_closed_needs_are_open_nowhere(w):
     closed = _need(w)
     kept = _need(w, quantity=7)
-    posts.close_post(w.core, w.coordinators["Houston Food Bank"], PostKind.NEED, closed.ref)
+    post_lifecycle.close_post(w.core, w.coordinators["Houston Food Bank"], PostKind.NEED, closed.ref)
 
     assert all(board == {kept.id} for board in _board(w))

@@ -7,7 +7,7 @@ import pytest
 from bot.errors import InvalidInput
 from bot.matching import cell_of
 from bot.models import PostKind, Urgency
-from bot.services import posts
+from bot.services import personal_data, post_lifecycle, posts
 from bot.store.posts import NewPost
 from tests.e2e.matching_helpers import core_world
 
@@ -96,7 +96,7 @@ def test_candidates_skip_other_orgs_pairs_already_proposed(w):
 )
 def test_notes_that_look_like_personal_data_are_refused(notes, kind):
     with pytest.raises(InvalidInput, match=kind) as refused:
-        posts.refuse_personal_data(notes, "notes")
+        personal_data.refuse_personal_data(notes, "notes")
     assert "shared privately" in refused.value.message
 
 
@@ -111,20 +111,20 @@ def test_notes_that_look_like_personal_data_are_refused(notes, kind):
     ],
 )
 def test_ordinary_notes_pass(notes):
-    posts.refuse_personal_data(notes, "notes")
+    personal_data.refuse_personal_data(notes, "notes")
 
 
 @pytest.mark.parametrize(("text", "kind", "expected"), [("N-12", PostKind.NEED, 12), ("n12", PostKind.NEED, 12),
                                                           ("#7", PostKind.OFFER, 7), (" O-7 ", PostKind.OFFER, 7),
                                                           ("42", PostKind.OFFER, 42)])  # fmt: skip
 def test_post_refs_parse(text, kind, expected):
-    assert posts.parse_ref(text, kind) == expected
+    assert post_lifecycle.parse_ref(text, kind) == expected
 
 
 @pytest.mark.parametrize("text", ["O-3", "N-", "twelve", ""])
 def test_bad_need_refs_are_refused(text):
     with pytest.raises(InvalidInput):
-        posts.parse_ref(text, PostKind.NEED)
+        post_lifecycle.parse_ref(text, PostKind.NEED)
 
 
 @pytest.mark.parametrize("quantity", [0, -5, 1_000_000_001])
@@ -147,7 +147,7 @@ def test_every_change_is_audited(w):
     posted = posts.post_offer(
         w.core, w.coordinators["Baytown Relief"], sector="wash", item="soap", quantity=3, location="Baytown"
     )
-    posts.close_post(w.core, w.coordinators["Baytown Relief"], PostKind.OFFER, posted.post.ref)
+    post_lifecycle.close_post(w.core, w.coordinators["Baytown Relief"], PostKind.OFFER, posted.post.ref)
 
     actions = [e.action for e in w.core.store.audit.recent(1, limit=5)]
     assert actions[:2] == ["offer.withdrawn", "offer.post"]
