@@ -15,7 +15,7 @@ import pytest
 
 from bot.core import Core
 from bot.models import MatchStatus, PostKind
-from bot.services import matches, posts
+from bot.services import matches, post_lifecycle, posts
 from bot.store import Store
 from tests.e2e.matching_helpers import core_world
 
@@ -60,7 +60,7 @@ def test_two_processes_accepting_against_one_offer_at_once_never_commit_more_tha
                 left = w.core.store.posts.get(need.id)
                 if left.remaining:
                     actor = first if need.id == needs[0].id else second
-                    posts.close_post(w.core, actor, PostKind.NEED, left.ref)
+                    post_lifecycle.close_post(w.core, actor, PostKind.NEED, left.ref)
     finally:
         other.store.close()
         w.core.store.close()
