@@ -80,7 +80,7 @@ class CoalesceTree(app_commands.CommandTree):
 
     def _from_interaction(self, interaction: discord.Interaction) -> None:
         # The moment the gateway handed us the interaction: how long it then queues behind others on the loop
-        # decides whether a command must acknowledge at once (see cogs.common.acknowledge_if_behind).
+        # decides whether a command must acknowledge at once (see cogs.common.in_time).
         interaction.extras["received"] = time.perf_counter()
         cast("CoalesceBot", self.client).waiting.arrived()
         super()._from_interaction(interaction)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 
 
 class ChannelKind(StrEnum):
@@ -53,12 +54,13 @@ class Urgency(StrEnum):
     NORMAL = "normal"
     LOW = "low"
 
-    @property
+    # Cached on the member: ranking reads them for every candidate of every post.
+    @cached_property
     def weight(self) -> float:
         """How much a unit of this urgency counts against a unit of `normal`."""
         return {"critical": 4.0, "high": 2.0, "normal": 1.0, "low": 0.5}[self.value]
 
-    @property
+    @cached_property
     def rank(self) -> int:
         return {"critical": 0, "high": 1, "normal": 2, "low": 3}[self.value]
 

@@ -135,6 +135,11 @@ class Unit:
     # The physical unit each physical dimension is measured in here ("liter"), to write conversions.
     bases: tuple[tuple[str, str], ...] = ()
 
+    def __hash__(self) -> int:
+        # By label alone: equal units share it, and hashing the measures' fractions made every cached
+        # conversion lookup (bot.units.factor, once per candidate a post ranks) cost microseconds.
+        return hash(self.label)
+
     def measure(self, dimension: str) -> Fraction | None:
         return dict(self.measures).get(dimension)
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Awaitable
 from dataclasses import replace
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import discord
 from discord import app_commands
@@ -121,22 +123,30 @@ def mention_list(user_ids: list[int], *, limit: int = 10) -> str:
 # Discord drops an interaction not answered within 3 s ("The interaction failed"). A command that
 # starts this late has queued behind a burst: it answers at once and sends its result as a follow-up.
 BEHIND_S = 0.5
+T = TypeVar("T")
 
 
-async def acknowledge_if_behind(interaction: discord.Interaction, *, ephemeral: bool) -> None:
-    """Under a burst, acknowledge now so the deadline holds whatever the queue ahead of us.
+async def in_time(interaction: discord.Interaction, work: Awaitable[T], *, ephemeral: bool) -> T:
+    """``work``'s result, acknowledging the interaction first if it is not done within ``BEHIND_S``.
 
-    ``ephemeral`` is the visibility of the command's final answer: the acknowledgement
-    becomes that answer's message, and Discord keeps its visibility, so acknowledging
-    privately would turn a public confirmation private just because the bot was busy.
+    Under a burst the store thread has a queue: a command waits its turn there, and Discord's 3 s
+    deadline must hold whatever the queue ahead of it. A command that started late (the loop was
+    busy) is acknowledged at once. ``ephemeral`` is the visibility of the command's final answer:
+    the acknowledgement becomes that answer's message, and Discord keeps its visibility, so
+    acknowledging privately would turn a public confirmation private just because the bot was busy.
     """
+    task = asyncio.ensure_future(work)
     since_created = (discord.utils.utcnow() - interaction.created_at).total_seconds()
     received = interaction.extras.get("received")
     since_received = time.perf_counter() - received if received is not None else 0.0
-    if max(since_created, since_received) > BEHIND_S and not interaction.response.is_done():
+    budget = BEHIND_S - max(since_created, since_received, 0.0)
+    if budget > 0:
+        await asyncio.wait({task}, timeout=budget)
+    if not task.done() and not interaction.response.is_done():
         await interaction.response.defer(ephemeral=ephemeral, thinking=True)
         # A refusal after this must still be private (see bot.app.send_ephemeral).
         interaction.extras[DEFERRED_PUBLICLY] = not ephemeral
+    return await task
 
 
 async def reply(

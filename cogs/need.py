@@ -15,11 +15,11 @@ from bot.services.duplicates import DuplicateWarning
 from bot.taxonomy import SECTORS
 from cogs.common import (
     NO_PINGS,
-    acknowledge_if_behind,
     actor_of,
     choice,
     core_of,
     event_autocomplete,
+    in_time,
     my_org_autocomplete,
     place_autocomplete,
     reply,
@@ -122,20 +122,24 @@ class NeedCog(commands.GroupCog, group_name="need", group_description="What your
         org: str | None = None,
         event: str | None = None,
     ) -> None:
-        await acknowledge_if_behind(interaction, ephemeral=False)
-        result = await core_of(interaction).call(
-            posts.post_need,
-            actor_of(interaction),
-            sector=sector,
-            item=item,
-            quantity=quantity,
-            location=location,
-            urgency=urgency,
-            unit=unit,
-            needed_by=needed_by,
-            notes=notes,
-            org=org,
-            event=event,
+        core = core_of(interaction)
+        result = await in_time(
+            interaction,
+            core.call(
+                posts.post_need,
+                actor_of(interaction),
+                sector=sector,
+                item=item,
+                quantity=quantity,
+                location=location,
+                urgency=urgency,
+                unit=unit,
+                needed_by=needed_by,
+                notes=notes,
+                org=org,
+                event=event,
+            ),
+            ephemeral=False,
         )
         if isinstance(result, DuplicateWarning):
             await send_warning(interaction, result)

@@ -11,10 +11,10 @@ from bot.services import post_lifecycle, posts
 from bot.services.duplicates import DuplicateWarning
 from cogs.common import (
     NO_PINGS,
-    acknowledge_if_behind,
     actor_of,
     core_of,
     event_autocomplete,
+    in_time,
     my_org_autocomplete,
     place_autocomplete,
     reply,
@@ -68,19 +68,23 @@ class OfferCog(commands.GroupCog, group_name="offer", group_description="What yo
         org: str | None = None,
         event: str | None = None,
     ) -> None:
-        await acknowledge_if_behind(interaction, ephemeral=False)
-        result = await core_of(interaction).call(
-            posts.post_offer,
-            actor_of(interaction),
-            sector=sector,
-            item=item,
-            quantity=quantity,
-            location=location,
-            unit=unit,
-            available_until=available_until,
-            notes=notes,
-            org=org,
-            event=event,
+        core = core_of(interaction)
+        result = await in_time(
+            interaction,
+            core.call(
+                posts.post_offer,
+                actor_of(interaction),
+                sector=sector,
+                item=item,
+                quantity=quantity,
+                location=location,
+                unit=unit,
+                available_until=available_until,
+                notes=notes,
+                org=org,
+                event=event,
+            ),
+            ephemeral=False,
         )
         if isinstance(result, DuplicateWarning):
             await send_warning(interaction, result)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -146,3 +146,24 @@ def test_an_orgs_home_matches_channel_follows_the_rule_in_any_federation(store, 
 
 def test_a_coalition_without_a_server_has_no_home_channel(store):
     assert store.federation.home_channel(987654, None, ChannelKind.MATCHES) is None
+
+
+def test_the_duplicate_check_seeks_the_orgs_alike_posts_instead_of_reading_all_its_open_posts(w):
+    posted = posts.post_need(
+        w.core, w.coordinators["Houston Food Bank"], sector="wash", item="bottled water", quantity=100,
+        location="Houston",
+    )  # fmt: skip
+    (place_key,) = w.core.store.db.execute("SELECT place_key FROM posts WHERE id = ?", [posted.post.id]).fetchone()
+    seen: list[str] = []
+    w.core.store.db.conn.set_trace_callback(seen.append)
+    try:
+        alike = w.core.store.posts.open_alike(
+            posted.org.id, posted.post.kind, posted.post.item_key, place_key, posted.post.unit,
+            since=w.clock.now - timedelta(hours=24), now=w.clock.now,
+        )  # fmt: skip
+    finally:
+        w.core.store.db.conn.set_trace_callback(None)
+    plan = " ".join(str(row) for row in w.core.store.db.execute(f"EXPLAIN QUERY PLAN {seen[-1]}").fetchall())
+
+    assert [p.id for p in alike] == [posted.post.id]
+    assert "posts_by_org (org_id=? AND status=? AND kind=? AND item_key=? AND place_key=? AND unit=?" in plan

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.taxonomy import default_taxonomy
-from bot.units import Movement, UnitError, conversion, factor, movement, parse
+from bot.units import Movement, Unit, UnitError, conversion, factor, movement, parse
 
 READ_AS = [
     ("litres", "litres"),
@@ -161,3 +161,30 @@ def test_the_stories_move_what_a_logistician_would_sign():
     assert movement(100, 200, factor(parse("gallons"), parse("litres"))) == Movement(offer=200, need=52)
     assert movement(100, 10, factor(parse("tins"), parse("cartons of 24 tins"))) == Movement(offer=5, need=100)
     assert movement(50, 200, factor(parse("gallons"), parse("litres"))) == Movement(offer=190, need=50)
+
+
+def test_units_with_one_label_and_different_measures_stay_apart_in_the_conversion_cache():
+    # A unit hashes by its label alone (cheap, once per candidate a post ranks); equality still reads the measures.
+    meals = parse("meals")
+    bare = Unit("cases", (("count:case", Fraction(1)),))
+    sized = Unit("cases", (("count:case", Fraction(1)), ("count:meal", Fraction(12))))
+
+    assert hash(bare) == hash(sized) and bare != sized
+    assert factor(meals, sized) == 12
+    assert factor(meals, bare) is None
+    assert factor(meals, sized) == 12
+
+
+@given(
+    need=st.sampled_from([typed for typed, _ in READ_AS] + CONVERTIBLE),
+    offer=st.sampled_from([typed for typed, _ in READ_AS] + CONVERTIBLE),
+)
+def test_a_cached_conversion_is_the_conversion(need, offer):
+    need_unit, offer_unit = parse(need), parse(offer)
+
+    assert factor(need_unit, offer_unit) == factor.__wrapped__(need_unit, offer_unit)
+    assert factor(need_unit, offer_unit) == factor.__wrapped__(Unit(**_fields(need_unit)), Unit(**_fields(offer_unit)))
+
+
+def _fields(unit: Unit) -> dict[str, object]:
+    return {"label": unit.label, "measures": unit.measures, "bases": unit.bases}
