@@ -13,7 +13,7 @@ per name, in the migration's own transaction.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,9 +47,14 @@ class _Translating:
 
     def __init__(self, backend: PostgresBackend) -> None:
         self.backend = backend
+        # A migration reaches sqlite3's executemany through ``db.conn``: the same verb, here.
+        self.conn = self
 
     def execute(self, sql: str, params: Any = ()) -> Any:
         return self.backend.execute(translate(sql), params)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
+        return self.backend.executemany(sql, rows)
 
 
 def _follow_through(db: PostgresBackend) -> None:
