@@ -521,6 +521,13 @@ def outbox_leases(db: Database) -> None:
     )
 
 
+@migrations(name="0018_grouped_proposals")
+def grouped_proposals(db: Database) -> None:
+    # Under backlog one message shows several proposals; an edit of one of them re-renders the whole message,
+    # so the matches a message shows are looked up by the message.
+    _execute_all(db, "CREATE INDEX match_messages_by_message ON match_messages(channel_id, message_id)")
+
+
 @migrations(name="0019_post_path")
 def post_path(db: Database) -> None:
     # The duplicate check looks for one org's open post of the same kind, item, place and unit: by org and

@@ -24,28 +24,27 @@ How a row travels, and why:
   only a global one parks every destination. The dispatcher keeps itself under
   Discord's global limit (``GLOBAL_PER_S``), which discord.py only learns of by a 429.
 * **Coalescing under backlog.** A destination that had to wait for its rate limit
-  may send several waiting rows of one kind as one message, when their kind
-  registered a group sender (``post_announcement`` does): the queue drains at the
-  rate the limit allows whatever arrives.
+  lately sends several waiting rows of one kind as one message, when their kind
+  registered a group sender (announcements, proposals and their edits, notices
+  do): the queue drains at the rate the limit allows whatever arrives.
 * **Asleep when idle.** The dispatcher sleeps until the next row falls due, a
   parked destination may resume, or a lease needs renewing; a kick (a command
   queued something) wakes it at once. Nothing polls.
 * A permanent refusal (channel gone, DMs closed, missing access, a malformed
   message) is given up at once, audited, and noted in the log channel.
+
+The rules (priorities, waits, what is permanent) are in :mod:`cogs.dispatcher_policy`,
+the lanes in :mod:`cogs.dispatcher_lanes`, plain notices in :mod:`cogs.dispatcher_notices`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import bisect
 import contextlib
 import logging
 import os
 import secrets
 import socket
-from collections import deque
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 
@@ -53,40 +52,26 @@ import discord
 from discord.ext import commands
 
 from bot.core import Core
-from bot.models import ChannelKind, OutboxMessage
-from bot.text import escape
+from bot.models import OutboxMessage
+from cogs.dispatcher_lanes import GlobalPace, Lane, Lanes
+from cogs.dispatcher_notices import send_notice, send_notices
+from cogs.dispatcher_outcomes import Outcomes
+from cogs.dispatcher_policy import (
+    DEFAULT_PRIORITY,
+    FAILURE_NOTE,
+    PRIORITIES,
+    GroupSender,
+    Sender,
+    is_global,
+    is_permanent,
+    retry_after_of,
+)
+from cogs.dispatcher_policy import outbox_nonce as outbox_nonce  # senders elsewhere take it from here
 
 log = logging.getLogger("coalesce.dispatcher")
 
-Sender = Callable[[OutboxMessage, "discord.abc.Messageable"], Awaitable[None]]
-# Sends several rows of one kind as one message; returns how many of them (from the first) it carried.
-GroupSender = Callable[[list[OutboxMessage], "discord.abc.Messageable"], Awaitable[int]]
-
-MAX_ATTEMPTS = 12
 # Commands that have arrived go before the next send, but a notification waits at most this long for them.
 COMMANDS_FIRST_S = 1.0
-# When a 429 names no wait (no body field, no header), wait this long before trying again.
-DEFAULT_RETRY_AFTER_S = 5.0
-# Discord codes that no retry will change: unknown channel/user, DMs closed, missing access/permissions.
-PERMANENT_CODES = {10003, 10013, 50001, 50007, 50013}
-# The note admins get when a message is given up; never itself noted, so failures cannot chain.
-FAILURE_NOTE = "delivery_failure"
-
-# Priority by kind: lower leaves first. Kinds nobody listed here take DEFAULT_PRIORITY.
-PROPOSALS, ANNOUNCEMENTS, DIGESTS = 0, 1, 2
-DEFAULT_PRIORITY = ANNOUNCEMENTS
-PRIORITIES: dict[str, int] = {
-    "contact_reveal": PROPOSALS,
-    "match_proposal": PROPOSALS,
-    # Edits of a proposal keep its buttons true; they share its priority so they never overtake it.
-    "match_update": PROPOSALS,
-    "notice": ANNOUNCEMENTS,
-    "post_announcement": ANNOUNCEMENTS,
-    FAILURE_NOTE: ANNOUNCEMENTS,
-    "digest": DIGESTS,
-    "digest_dm": DIGESTS,
-}
-
 # A claim lasts this long and is renewed at a third of it while rows are held.
 LEASE_S = 60.0
 CLAIM_BATCH = 200
@@ -94,8 +79,6 @@ CLAIM_BATCH = 200
 GLOBAL_PER_S = 40
 # A send that waited this long inside discord.py met its destination's rate limit: the queue is backlogged.
 BACKLOG_WAIT_S = 1.0
-# At most this many rows are offered to a group sender at once (it takes as many as fit in one message).
-GROUP_MAX = 25
 # Destinations sending at once; more wait their turn, highest priority first.
 MAX_WORKERS = 64
 # Asleep with nothing due, the dispatcher still looks this often for rows another process queued and
@@ -116,80 +99,24 @@ class Deliverer(Protocol):
     async def fetch_user(self, object_id: int, /) -> Any: ...
 
 
-def backoff_seconds(attempts: int) -> float:
-    """2, 4, 8 ... seconds, capped at ten minutes."""
-    return float(min(600, 2 ** max(1, attempts + 1)))
-
-
-def retry_after_of(error: discord.HTTPException | discord.RateLimited) -> float:
-    """The wait a rate limit asks for: discord.py's ``retry_after``, else the response headers."""
-    if isinstance(error, discord.RateLimited):
-        return max(0.0, float(error.retry_after))
-    headers = getattr(error.response, "headers", None) or {}
-    for header in ("Retry-After", "X-RateLimit-Reset-After"):
-        value = headers.get(header)
-        if value is not None:
-            try:
-                return max(0.0, float(value))
-            except ValueError:
-                continue
-    return DEFAULT_RETRY_AFTER_S
-
-
-def is_global(error: discord.HTTPException) -> bool:
-    """A 429 from the bot's global limit (every destination waits), not from one route's bucket."""
-    headers = getattr(error.response, "headers", None) or {}
-    return headers.get("X-RateLimit-Scope") == "global" or str(headers.get("X-RateLimit-Global", "")).lower() == "true"
-
-
-def is_permanent(error: discord.HTTPException) -> bool:
-    """Refusals a retry cannot fix: every 4xx except timeouts and rate limits, and the known codes."""
-    if error.code in PERMANENT_CODES:
-        return True
-    return 400 <= error.status < 500 and error.status not in (408, 429)
-
-
-def outbox_nonce(message: OutboxMessage) -> str:
-    """A nonce unique to this outbox row; Discord drops a repeat with the same nonce for a few minutes."""
-    return f"ob{message.id}-{int(message.created_at.timestamp())}"[:25]
-
-
-@dataclass
-class Lane:
-    """One destination's queue: its rows in sending order, and when it may send again."""
-
-    target: str
-    rows: list[tuple[int, int, OutboxMessage]] = field(default_factory=list)  # (priority, id, row)
-    parked_until: datetime | None = None
-    backlogged: bool = False
-    worker: asyncio.Task[None] | None = None
-
-    def head_key(self) -> tuple[int, int]:
-        priority, row_id, _ = self.rows[0]
-        return priority, row_id
-
-
 class Dispatcher(commands.Cog):
     def __init__(self, bot: commands.Bot) -> None:
         self.bot = cast("Deliverer", bot)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self.senders: dict[str, Sender] = {"notice": send_notice, FAILURE_NOTE: send_notice}
-        self.group_senders: dict[str, GroupSender] = {}
+        self.group_senders: dict[str, GroupSender] = {"notice": send_notices, FAILURE_NOTE: send_notices}
         self.priorities: dict[str, int] = dict(PRIORITIES)
-        self.lanes: dict[str, Lane] = {}
-        self._held: set[int] = set()  # ids leased to us and queued in a lane
+        self.lanes = Lanes()
+        self._pace = GlobalPace(GLOBAL_PER_S)
         self._claimed_up_to = 0
         self._renew_at: datetime | None = None
         self._global_until: datetime | None = None
-        self._sends: deque[float] = deque()  # loop times of recent sends, for the global limit
+        self.outcomes = Outcomes(self.bot.core, self.lanes, self.kick)
         self._pump: asyncio.Task[None] | None = None
         self._napping = False
         self._woken = False
         self._kicked = False
         self._full_scan = True
-        self.sent = 0
-        # Rows sent whose "sent" mark failed to commit: only the mark is retried, never the send.
-        self._sent_unrecorded: set[int] = set()
 
     def register(
         self, kind: str, sender: Sender, *, priority: int | None = None, group: GroupSender | None = None
@@ -201,6 +128,11 @@ class Dispatcher(commands.Cog):
         if group is not None:
             self.group_senders[kind] = group
 
+    @property
+    def sent(self) -> int:
+        """Rows this dispatcher has sent since it started."""
+        return self.outcomes.sent
+
     def priority_of(self, kind: str) -> int:
         return self.priorities.get(kind, DEFAULT_PRIORITY)
 
@@ -209,7 +141,7 @@ class Dispatcher(commands.Cog):
 
     async def cog_unload(self) -> None:
         pump, self._pump = self._pump, None
-        for task in (pump, *(lane.worker for lane in self.lanes.values())):
+        for task in (pump, *self.lanes.running()):
             if task is not None:
                 task.cancel()
         with contextlib.suppress(Exception):
@@ -243,12 +175,12 @@ class Dispatcher(commands.Cog):
         self._full_scan = True
         while True:
             await self._cycle()
-            workers = [lane.worker for lane in self.lanes.values() if lane.worker is not None]
+            workers = self.lanes.running()
             if not workers:
                 return self.sent - before
-            progress = (self.sent, len(self._held))
+            progress = (self.sent, len(self.lanes.held))
             await asyncio.gather(*workers, return_exceptions=True)
-            if (self.sent, len(self._held)) == progress:
+            if (self.sent, len(self.lanes.held)) == progress:
                 return self.sent - before  # nothing moved (the store is failing): the pump tries again later
 
     # ----- the pump: claim, start workers, sleep until the next moment -----
@@ -301,7 +233,7 @@ class Dispatcher(commands.Cog):
         while True:
             rows = await core.run(core.store.outbox.claim, self.owner, now, until, limit=CLAIM_BATCH, after_id=after)
             for row in rows:
-                self._queue(row)
+                self.lanes.queue(row, self.priority_of(row.kind))
             if rows:
                 self._claimed_up_to = max(self._claimed_up_to, rows[-1].id)
                 after = rows[-1].id
@@ -310,56 +242,38 @@ class Dispatcher(commands.Cog):
             if len(rows) < CLAIM_BATCH:
                 return
 
-    def _queue(self, row: OutboxMessage) -> None:
-        if row.id in self._held:
-            return
-        self._held.add(row.id)
-        lane = self.lanes.get(row.target)
-        if lane is None:
-            lane = self.lanes[row.target] = Lane(row.target)
-        bisect.insort(lane.rows, (self.priority_of(row.kind), row.id, row), key=lambda entry: entry[:2])
-
     async def _renew(self, now: datetime) -> None:
         if self._renew_at is None or now < self._renew_at:
             return
-        if not self._held:
+        if not self.lanes.held:
             self._renew_at = None
             return
         core = self.bot.core
         still = await core.run(core.store.outbox.renew, self.owner, now + timedelta(seconds=LEASE_S))
-        lost = self._held - still
+        lost = self.lanes.held - still
         if lost:
             # Our claim lapsed (this process stalled) and another took the rows: they are theirs now.
             log.warning("outbox lost %d lease(s) to another process", len(lost))
-            for lane in self.lanes.values():
-                lane.rows = [entry for entry in lane.rows if entry[1] not in lost]
-            self._held -= lost
+            self.lanes.forget(lost)
         self._renew_at = now + timedelta(seconds=LEASE_S / 3)
 
     def _start_workers(self, now: datetime) -> None:
         if self._global_until is not None and now < self._global_until:
             return
-        ready = [
-            lane
-            for lane in self.lanes.values()
-            if lane.rows and lane.worker is None and (lane.parked_until is None or lane.parked_until <= now)
-        ]
-        running = sum(1 for lane in self.lanes.values() if lane.worker is not None)
-        for lane in sorted(ready, key=Lane.head_key)[: max(0, MAX_WORKERS - running)]:
+        for lane in self.lanes.ready(now, MAX_WORKERS - len(self.lanes.running())):
             lane.parked_until = None
             lane.worker = asyncio.get_running_loop().create_task(self._work(lane))
-        for target in [t for t, lane in self.lanes.items() if not lane.rows and lane.worker is None]:
-            del self.lanes[target]
+        self.lanes.prune(now)
 
     async def _seconds_to_next_moment(self) -> float:
         core = self.bot.core
         now = core.clock()
         moments = [now + timedelta(seconds=IDLE_LOOK_S)]
-        if self._renew_at is not None:
+        if self._renew_at is not None and self.lanes.held:
             moments.append(self._renew_at)
         if self._global_until is not None:
             moments.append(self._global_until)
-        moments += [lane.parked_until for lane in self.lanes.values() if lane.parked_until and lane.rows]
+        moments += self.lanes.parked_moments()
         due = await core.run(core.store.outbox.next_due_at, self.owner, now)
         if due is not None:
             moments.append(due)
@@ -375,13 +289,11 @@ class Dispatcher(commands.Cog):
                 await self._global_slot()
                 if not lane.rows:
                     break
-                await self._send(lane, self._take(lane))
+                await self._send(lane, Lanes.take(lane, self.bot.core.clock(), self.group_senders))
         except Exception:
             log.exception("outbox worker for %s failed", lane.target)
         finally:
             lane.worker = None
-            if not lane.rows:
-                lane.backlogged = False
             self._wake()
 
     def _parked(self, lane: Lane) -> bool:
@@ -390,42 +302,23 @@ class Dispatcher(commands.Cog):
             return True
         return lane.parked_until is not None and now < lane.parked_until
 
-    def _take(self, lane: Lane) -> list[OutboxMessage]:
-        """The head row, or under backlog the run of waiting rows of its kind that one message can carry."""
-        head = lane.rows[0][2]
-        if not lane.backlogged or head.kind not in self.group_senders:
-            return [head]
-        batch = [head]
-        for _, _, row in lane.rows[1:GROUP_MAX]:
-            if row.kind != head.kind:
-                break
-            batch.append(row)
-        return batch
-
     async def _global_slot(self) -> None:
         """Wait until one more request keeps this process under ``GLOBAL_PER_S`` in any second."""
         if not getattr(getattr(self.bot, "http", None), "_buckets", None):
             # discord.py keeps a bucket per route once Discord's headers told it one; with none (the offline
             # simulator answers without rate-limit headers) there is no Discord limit to keep under.
             return
-        loop = asyncio.get_running_loop()
-        while True:
-            now = loop.time()
-            while self._sends and self._sends[0] <= now - 1.0:
-                self._sends.popleft()
-            if len(self._sends) < GLOBAL_PER_S:
-                self._sends.append(now)
-                return
-            await asyncio.sleep(self._sends[0] + 1.0 - now)
+        await self._pace.slot()
 
     async def _send(self, lane: Lane, batch: list[OutboxMessage]) -> None:
         head = batch[0]
-        if head.id in self._sent_unrecorded:
-            await self._record_sent(lane, [head])
+        outcomes = self.outcomes
+        if head.id in outcomes.sent_unrecorded:
+            await outcomes.record_sent(lane, [head])
             return
         sender = self.senders.get(head.kind)
         if sender is None:
-            await self._give_up(lane, head, f"no sender for kind {head.kind!r}")
+            await outcomes.give_up(lane, head, f"no sender for kind {head.kind!r}")
             return
         loop = asyncio.get_running_loop()
         started = loop.time()
@@ -437,42 +330,29 @@ class Dispatcher(commands.Cog):
             else:
                 await sender(head, destination)
         except discord.RateLimited as exc:
-            await self._rate_limited(lane, head, retry_after_of(exc), everyone=False)
+            await outcomes.rate_limited(lane, head, retry_after_of(exc), everyone=False)
             return
         except discord.HTTPException as exc:
             detail = f"{exc.status} {exc.code}: {exc.text[:200]}"
-            if exc.status == 429:
-                await self._rate_limited(lane, head, retry_after_of(exc), everyone=is_global(exc))
+            if exc.status == 429 and is_global(exc):
+                resume = await outcomes.rate_limited(lane, head, retry_after_of(exc), everyone=True)
+                self._global_until = max(self._global_until or resume, resume)
+            elif exc.status == 429:
+                await outcomes.rate_limited(lane, head, retry_after_of(exc), everyone=False)
             elif is_permanent(exc):
-                await self._give_up(lane, head, detail)
+                await outcomes.give_up(lane, head, detail)
             else:
-                await self._retry(lane, head, detail)
+                await outcomes.retry(lane, head, detail)
             return
         except Exception as exc:
             # A network fault, or a sender that cannot render this row: set aside with backoff, never
             # allowed to block the rows behind it; MAX_ATTEMPTS ends a row that always fails.
             log.warning("outbox %s to %s raised", head.id, head.target, exc_info=True)
-            await self._set_aside(lane, head, f"{type(exc).__name__}: {exc}"[:300])
+            await outcomes.set_aside(lane, head, f"{type(exc).__name__}: {exc}"[:300])
             return
         if loop.time() - started >= BACKLOG_WAIT_S:
-            lane.backlogged = True  # discord.py waited for this destination's bucket: more rows are waiting
-        await self._record_sent(lane, batch)
-
-    def _drop(self, lane: Lane, rows: list[OutboxMessage]) -> None:
-        ids = {row.id for row in rows}
-        lane.rows = [entry for entry in lane.rows if entry[1] not in ids]
-        self._held -= ids
-        if not self._held:
-            self._renew_at = None  # nothing to renew: an idle dispatcher sleeps until something is due
-
-    async def _record_sent(self, lane: Lane, rows: list[OutboxMessage]) -> None:
-        core = self.bot.core
-        now = core.clock()
-        self._sent_unrecorded.update(row.id for row in rows)
-        await core.run(_mark_sent, core, [row.id for row in rows], now)
-        self._sent_unrecorded.difference_update(row.id for row in rows)
-        self._drop(lane, rows)
-        self.sent += len(rows)
+            lane.waited(self.bot.core.clock())  # discord.py waited for this destination's bucket
+        await outcomes.record_sent(lane, batch)
 
     async def _destination(self, target: str) -> discord.abc.Messageable:
         kind, _, raw_id = target.partition(":")
@@ -481,102 +361,6 @@ class Dispatcher(commands.Cog):
             channel = self.bot.get_channel(object_id) or await self.bot.fetch_channel(object_id)
             return cast("discord.abc.Messageable", channel)
         return cast("discord.abc.Messageable", self.bot.get_user(object_id) or await self.bot.fetch_user(object_id))
-
-    async def _rate_limited(self, lane: Lane, message: OutboxMessage, retry_after: float, *, everyone: bool) -> None:
-        core = self.bot.core
-        resume = core.clock() + timedelta(seconds=retry_after)
-        lane.backlogged = True
-        if everyone:
-            self._global_until = max(self._global_until or resume, resume)
-        lane.parked_until = max(lane.parked_until or resume, resume)
-        scope = "every destination" if everyone else message.target
-        log.warning("outbox %s rate limited; %s waits %.2fs", message.id, scope, retry_after)
-        await core.run(core.store.outbox.retry_later, message.id, f"429 rate limited for {retry_after:.2f}s", resume)
-
-    async def _retry(self, lane: Lane, message: OutboxMessage, error: str) -> None:
-        """Discord failed (5xx): the destination waits and tries its head row again, keeping its order."""
-        core = self.bot.core
-        if message.attempts + 1 >= MAX_ATTEMPTS:
-            await self._give_up(lane, message, f"gave up after {MAX_ATTEMPTS} attempts; last: {error}")
-            return
-        delay = backoff_seconds(message.attempts)
-        log.warning("outbox %s to %s failed (%s); retrying in %.0fs", message.id, message.target, error, delay)
-        resume = core.clock() + timedelta(seconds=delay)
-        await core.run(core.store.outbox.retry_later, message.id, error, resume)
-        self._bump_attempts(lane, message)
-        lane.parked_until = resume
-
-    async def _set_aside(self, lane: Lane, message: OutboxMessage, error: str) -> None:
-        """This row cannot be sent as it is: it retries on its own schedule, and the rows behind it go on."""
-        core = self.bot.core
-        if message.attempts + 1 >= MAX_ATTEMPTS:
-            await self._give_up(lane, message, f"gave up after {MAX_ATTEMPTS} attempts; last: {error}")
-            return
-        at = core.clock() + timedelta(seconds=backoff_seconds(message.attempts))
-        await core.run(core.store.outbox.retry_later, message.id, error, at, release=True)
-        self._drop(lane, [message])
-
-    def _bump_attempts(self, lane: Lane, message: OutboxMessage) -> None:
-        bumped = OutboxMessage(
-            id=message.id,
-            coalition_id=message.coalition_id,
-            kind=message.kind,
-            target=message.target,
-            payload=message.payload,
-            attempts=message.attempts + 1,
-            created_at=message.created_at,
-        )
-        lane.rows = [(p, i, bumped if i == message.id else row) for p, i, row in lane.rows]
-
-    async def _give_up(self, lane: Lane, message: OutboxMessage, error: str) -> None:
-        """A permanent failure: recorded, audited, and shown to admins in the log channel."""
-        core = self.bot.core
-        log.warning("outbox %s to %s given up: %s", message.id, message.target, error)
-        self._drop(lane, [message])
-        await core.run(_record_failure, core, message, error, core.clock())
-        self.kick()
-
-
-def _mark_sent(core: Core, ids: list[int], now: datetime) -> None:
-    with core.store.atomic():
-        for row_id in ids:
-            core.store.outbox.mark_sent(row_id, now)
-
-
-def _record_failure(core: Core, message: OutboxMessage, error: str, now: datetime) -> None:
-    """On the store thread: the row given up, audited, and a note queued for each log channel."""
-    with core.store.atomic():
-        core.store.outbox.give_up(message.id, error, now)
-        core.store.audit.record(
-            message.coalition_id, 0, "outbox.failed", message.target, now, kind=message.kind, error=error
-        )
-        if message.kind == FAILURE_NOTE:
-            return
-        is_dm = message.target.startswith("user:")
-        what = "a direct message" if is_dm else "a channel message"
-        subject = f"<@{message.target[5:]}>" if is_dm else f"<#{message.target[8:]}>"
-        text = f"Could not deliver {what} ({message.kind}) to {subject}: {escape(error[:300])}"
-        for channel_id in core.store.coalitions.channel_targets(message.coalition_id, ChannelKind.LOG):
-            if f"channel:{channel_id}" != message.target:
-                core.store.outbox.enqueue(
-                    message.coalition_id, FAILURE_NOTE, f"channel:{channel_id}", {"text": text}, now
-                )
-
-
-async def send_notice(message: OutboxMessage, destination: discord.abc.Messageable) -> None:
-    """A plain notice; an alert may ping the one role its server chose, never anyone else."""
-    role_id = message.payload.get("role_id")
-    if role_id:
-        role = discord.Object(int(role_id))  # type: ignore[call-overload]
-        await destination.send(
-            f"<@&{role.id}> {message.payload['text']}",
-            allowed_mentions=discord.AllowedMentions(everyone=False, users=False, roles=[role]),
-            nonce=outbox_nonce(message),
-        )
-        return
-    await destination.send(
-        str(message.payload["text"]), allowed_mentions=discord.AllowedMentions.none(), nonce=outbox_nonce(message)
-    )
 
 
 def dispatcher_of(bot: commands.Bot | discord.Client) -> Dispatcher:

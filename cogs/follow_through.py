@@ -19,7 +19,7 @@ from bot.text import escape
 from cogs.common import NO_PINGS
 from cogs.dispatcher import dispatcher_of, outbox_nonce
 from cogs.follow_through_views import FreshnessButton, OnTheWayButton, ReceivedButton
-from cogs.match import MatchButton
+from cogs.match_buttons import MatchButton
 from cogs.posts_render import URGENCY_MARK, amount, when
 
 if TYPE_CHECKING:

@@ -37,6 +37,8 @@ from bot.app import create_bot
 POSTED = re.compile(r"Posted (?:need|offer) \*\*[NO]-(\d+)\*\*")
 MATCH_BUTTON = re.compile(r"coalesce:match:(\d+):")
 SATURATING_MESSAGES = 60  # a minute of messages for one channel (5 per 5 s)
+# Each saturating notice is long enough to need a message of its own: notices are joined under backlog.
+SATURATING_TEXT = "·" * 1_500
 DRAIN_STEP_S = 5.0
 SETTLE_S = 120.0  # a settle that takes longer is a fault; fail well within the suite's timeout
 DRAIN_LIMIT_S = 6 * 3600.0
@@ -51,6 +53,7 @@ class Record:
         self.match_shown: dict[int, float] = {}
         self.created: list[tuple[float, int]] = []  # (when, channel id) of each message created
         self.delivered: list[tuple[float, str]] = []  # (when, path) of each message created or edited
+        self.proposals_per_message: list[tuple[float, int]] = []  # (when, matches shown) of each proposal message
 
     def now(self) -> float:
         return float(self.backend.clock.elapsed)
@@ -70,8 +73,11 @@ class Record:
         self.delivered.append((now, path))
         if method == "POST":
             self.created.append((now, int(path.split("/")[2])))
-        for match_id in MATCH_BUTTON.findall(str(body.get("components") or "")):
+        shown = set(MATCH_BUTTON.findall(str(body.get("components") or "")))
+        for match_id in shown:
             self.match_shown.setdefault(int(match_id), now)
+        if method == "POST" and shown:
+            self.proposals_per_message.append((now, len(shown)))
 
 
 def _recording(record: Record):
@@ -180,6 +186,16 @@ async def _measure(env, bot, api: RateLimitedAPI, record: Record, sizes: dict[st
     results["notify_makespan_vs_bound"] = results["notify_burst_makespan_s"] / max(results["notify_burst_bound_s"], 1.0)
     results["notify_burst_drained_s"] = drained_at - burst_start
     results["notify_messages_per_post"] = _created_since(record, burst_start) / burst_n
+    names = {channel.id: kind for kind, channel in channels.items()}
+    by_destination: dict[str, int] = defaultdict(int)
+    for when, channel_id in record.created:
+        if when >= burst_start:
+            by_destination[names.get(channel_id, "dm")] += 1
+    carried = [count for when, count in record.proposals_per_message if when >= burst_start]
+    results["notify_burst_proposals_per_message"] = sum(carried) / max(1, len(carried))
+    results["notify_burst_messages_per_post_by_destination"] = {
+        kind: round(count / burst_n, 3) for kind, count in sorted(by_destination.items())
+    }
     results["notify_burst_posts_acked"] = sum(1 for pid in record.post_acked if pid > first_post)
 
     # 3. Head of line: another channel and a DM, idle and then beside a saturated channel.
@@ -271,7 +287,9 @@ async def _head_of_line_latencies(env, bot, channels, member, *, saturate) -> di
     with core.store.atomic():
         if saturate is not None:
             for i in range(SATURATING_MESSAGES):
-                core.store.outbox.enqueue(1, "notice", f"channel:{saturate.id}", {"text": f"backlog {i}"}, now)
+                core.store.outbox.enqueue(
+                    1, "notice", f"channel:{saturate.id}", {"text": f"backlog {i} {SATURATING_TEXT}"}, now
+                )
         alert = core.store.outbox.enqueue(1, "notice", f"channel:{channels['alerts'].id}", {"text": "probe"}, now)
         dm = core.store.outbox.enqueue(1, "notice", f"user:{member.id}", {"text": "probe"}, now)
     queued = float(env.backend.clock.elapsed)

@@ -219,6 +219,16 @@ class Matches:
         ).fetchone()
         return int(row[0]) if row else None
 
+    def message_matches(self, channel_id: int, message_id: int) -> list[int]:
+        """The matches one message shows, in id order: several when their proposals were grouped."""
+        return [
+            int(row[0])
+            for row in self.db.execute(
+                "SELECT match_id FROM match_messages WHERE channel_id = ? AND message_id = ? ORDER BY match_id",
+                [channel_id, message_id],
+            ).fetchall()
+        ]
+
     def message_channels(self, match_id: int) -> list[int]:
         return [
             int(row[0])

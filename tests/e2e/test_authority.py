@@ -15,7 +15,8 @@ import pytest
 
 from bot.app import is_guild_only
 from bot.models import MatchStatus
-from cogs.dispatcher import backoff_seconds, dispatcher_of
+from cogs.dispatcher import dispatcher_of
+from cogs.dispatcher_policy import backoff_seconds
 from tests.conftest import assert_refused
 from tests.e2e.forgery import forged_click, forged_dm_command, leaf_paths
 from tests.e2e.matching_helpers import ACCEPT, ORGS, button, match_message, post_need, post_offer, ready_world

@@ -8,13 +8,8 @@ from datetime import datetime, timedelta
 import discord
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from cogs.dispatcher import (
-    DEFAULT_RETRY_AFTER_S,
-    backoff_seconds,
-    dispatcher_of,
-    is_permanent,
-    retry_after_of,
-)
+from cogs.dispatcher import dispatcher_of
+from cogs.dispatcher_policy import DEFAULT_RETRY_AFTER_S, backoff_seconds, is_permanent, retry_after_of
 
 MESSAGES = "/channels/*/messages"
 

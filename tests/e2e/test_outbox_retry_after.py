@@ -11,7 +11,8 @@ from datetime import timedelta
 import pytest
 
 from bot.app import create_bot
-from cogs.dispatcher import DEFAULT_RETRY_AFTER_S, dispatcher_of
+from cogs.dispatcher import dispatcher_of
+from cogs.dispatcher_policy import DEFAULT_RETRY_AFTER_S
 from tests.conftest import confine_store
 from tests.e2e.test_outbox_faults import MESSAGES, core_of, outbox_rows, register
 

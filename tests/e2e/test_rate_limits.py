@@ -6,15 +6,10 @@ meets per-channel buckets, ``X-RateLimit-*`` headers and real 429 answers.
 
 from __future__ import annotations
 
-import discord
 import pytest
-import pytest_asyncio
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from simcord import Env
 
-from benchmarks.discord_limits import discord_rate_limits
-from bot.app import create_bot
 from cogs.dispatcher import dispatcher_of
 from cogs.posts_render import (
     EMBED_DESCRIPTION_MAX,
@@ -22,32 +17,9 @@ from cogs.posts_render import (
     EMBED_TOTAL_MAX,
     announcements_embed,
 )
+from tests.e2e.rate_limited import LIMITS, make_bot, simcord_env  # noqa: F401 - fixtures
 
 LONG_WAIT_S = 600.0
-LIMITS: list = []
-
-
-@pytest.fixture
-def make_bot(database):
-    """The bot on simcord's clock, so a rate limit's wait and the bot's own idea of time are one."""
-
-    def build():
-        return create_bot(database, clock=discord.utils.utcnow, scheduler=False)
-
-    return build
-
-
-@pytest_asyncio.fixture
-async def simcord_env(simcord_bot):
-    """The world's Discord, with Discord's rate limits in front of it."""
-    with discord_rate_limits() as apis:
-        env = Env(simcord_bot)
-        await env.start()
-        LIMITS[:] = apis
-        try:
-            yield env
-        finally:
-            await env.shutdown()
 
 
 async def set_channel(world, kind: str) -> None:
@@ -81,6 +53,22 @@ async def test_a_channel_answering_429_for_minutes_delays_no_dm_and_no_other_cha
 
     assert [m.content for m in alerts.history()] == ["Event opened: **Flood**."]
     assert len([a for a in api.answers if a.status == 429]) == 1
+
+
+async def test_notices_waiting_on_a_rate_limited_channel_arrive_together_as_one_message(world):
+    await set_channel(world, "alerts")
+    alerts = world.channels["alerts"]
+    [api] = LIMITS
+    api.block_channel(alerts.id, LONG_WAIT_S)
+
+    for name in ("Flood", "Storm", "Fire"):
+        await world.admin.slash(world.general, "event open", name=name)
+    assert alerts.history() == []
+    await world.env.advance_time(LONG_WAIT_S)
+
+    assert [m.content for m in alerts.history()] == [
+        "Event opened: **Flood**.\nEvent opened: **Storm**.\nEvent opened: **Fire**."
+    ]
 
 
 def _payload(i: int, text: str, kind: str) -> dict[str, object]:
