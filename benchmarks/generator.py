@@ -286,10 +286,12 @@ def load_posts(
     are filled the way the store fills them, when the schema has them.
     """
     columns = {row[1] for row in db.execute("PRAGMA table_info(posts)").fetchall()}
-    extra = [c for c in ("urgency_rank", "cell") if c in columns]
-    cell_of = None
+    extra = [c for c in ("urgency_rank", "cell", "near_cell") if c in columns]
+    cell_of = local_cell_of = None
     if "cell" in extra:
         from bot.matching import cell_of
+    if "near_cell" in extra:
+        from bot.grid import local_cell_of
     # Posted over the three days before ``now``, so they are not "new" to anyone's rate limit.
     span = timedelta(days=3) / max(len(specs), 1)
     start = now - timedelta(days=3)
@@ -304,6 +306,8 @@ def load_posts(
         derived = {"urgency_rank": s.urgency.rank}
         if cell_of is not None:
             derived["cell"] = cell_of(s.place.lat, s.place.lon, radius_km)
+        if local_cell_of is not None:
+            derived["near_cell"] = local_cell_of(s.place.lat, s.place.lon)
         return base + tuple(derived[c] for c in extra)
 
     names = (

@@ -540,3 +540,30 @@ def post_path(db: Database) -> None:
         CREATE INDEX posts_by_org ON posts(org_id, status, kind, item_key, place_key, unit, created_at)
         """,
     )
+
+
+@migrations(name="0020_nearest_first")
+def nearest_first(db: Database) -> None:
+    # Candidates are read nearest first: a local grid (cells about 30 km across, the same for every event) lets
+    # one probe per cell of a post's town find its partners there, however many larger posts the event holds;
+    # the event-wide cells grow to twice the radius, since they now only have to find far partners. Recent
+    # posts per local cell tell whether a post's area is busy (then it looks in its own town first).
+    from bot.grid import cell_of, local_cell_of
+
+    _execute_all(
+        db,
+        """
+        ALTER TABLE posts ADD COLUMN near_cell INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX posts_near_candidates
+            ON posts(event_id, kind, item_key, near_cell, urgency_rank, remaining DESC)
+            WHERE status = 'open' AND remaining > 0;
+        CREATE INDEX posts_near_recent ON posts(event_id, near_cell, created_at)
+        """,
+    )
+    rows = db.execute(
+        "SELECT posts.id, posts.lat, posts.lon, events.radius_km FROM posts JOIN events ON events.id = posts.event_id"
+    ).fetchall()
+    db.conn.executemany(
+        "UPDATE posts SET cell = ?, near_cell = ? WHERE id = ?",
+        [(cell_of(lat, lon, radius), local_cell_of(lat, lon), post_id) for post_id, lat, lon, radius in rows],
+    )

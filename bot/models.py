@@ -161,6 +161,8 @@ class Post:
     created_at: datetime
     # Set once its poster has let a freshness prompt and its grace pass unanswered; answering clears it.
     unconfirmed_since: datetime | None = None
+    # How far it reaches for partners (bot.matching.reach_level): -1 its town, 0 near, up to 3 the whole event.
+    reach_level: int = 0
 
     @property
     def ref(self) -> str:

@@ -8,7 +8,8 @@ same posts with hindsight (``benchmarks.optimal``).
 
 Two engine figures:
 - greedy: the state once the last post has been handled, as they arrived
-  (non-critical pairs near first, :data:`bot.matching.NEAR_KM`);
+  (non-critical pairs near first, :data:`bot.matching.NEAR_KM`, and in a busy
+  town its own town first, :data:`bot.matching.LOCAL_KM`);
 - final: once every hold has run out (:func:`bot.services.proposals.widen_due`,
   the sweep that lets a post that waited reach the whole event) and one more
   matching pass over every post still open with something left, proposals

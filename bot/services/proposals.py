@@ -6,17 +6,23 @@ and are scored exactly by :mod:`bot.matching`; a pair is proposed at most once.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from bot.core import Core
 from bot.matching import (
     HOLD,
+    LOCAL_LEVEL,
     MAX_REACH_LEVEL,
+    NEAR_LEVEL,
     PRESSING,
     Candidate,
     Proposal,
+    busy_since,
     evaluate,
+    is_busy,
     is_matchable,
+    level_steps,
     rank_candidates,
     reach_level,
 )
@@ -112,16 +118,35 @@ def propose_for(core: Core, post_id: int, now: datetime) -> list[MatchCard]:
     return propose_pairs(core, post, find_proposals(core, post, radius_km=event.radius_km, now=now, limit=slots), now)
 
 
+def start_reach(core: Core, post: Post, now: datetime) -> Post:
+    """Where a new post starts looking: its own town when others have posted near it lately, else near at once.
+
+    In a busy area a partner in the same town usually appears within hours; in a quiet one waiting would only
+    delay the post (see :mod:`bot.matching`, town first where it is busy). Decided once, as the post is made.
+    """
+    by_time = reach_level(post.urgency, post.created_at, post.deadline, now, start=LOCAL_LEVEL)
+    if post.reach_level != NEAR_LEVEL or by_time != LOCAL_LEVEL:
+        return post  # critical, a deadline a day away, or already decided
+    recent = core.store.posts.posted_near(
+        post.event_id, post.lat, post.lon, since=busy_since(post.urgency, now), other_than_org=post.org_id
+    )
+    if not is_busy(post.lat, post.lon, recent):
+        return post
+    core.store.posts.set_reach_level(post.id, LOCAL_LEVEL)
+    return replace(post, reach_level=LOCAL_LEVEL)
+
+
 def propose_new(
     core: Core, post: Post, candidates: list[Candidate], now: datetime, *, radius_km: float, orgs: OrgLookup
 ) -> list[MatchCard]:
     """A post just stored proposes its best pairs among ``candidates`` (:func:`read_candidates`).
 
     What :func:`propose_for` does, without reading again what the posting holds: the post, its open event,
-    and no proposal waiting yet.
+    and no proposal waiting yet; and where the post starts looking is settled first (:func:`start_reach`).
     """
     if not is_matchable(post, now):
         return []
+    post = start_reach(core, post, now)
     limit = core.settings.proposals_per_post
     found = find_proposals(core, post, radius_km=radius_km, now=now, limit=limit, candidates=candidates)
     return propose_pairs(core, post, found, now, orgs=orgs)
@@ -197,17 +222,22 @@ def widen_due(core: Core, now: datetime, *, limit: int = 500) -> int:
 
     Returns how many posts widened; each in its own short transaction, at most once per level.
     """
-    due = core.store.posts.due_for_widening(now, HOLD, max_level=MAX_REACH_LEVEL, pressing=PRESSING, limit=limit)
-    for post_id, urgency, created_at, deadline in due:
+    due = core.store.posts.due_for_widening(now, _STEPS, max_level=MAX_REACH_LEVEL, pressing=PRESSING, limit=limit)
+    for post_id, urgency, created_at, deadline, level in due:
         with core.store.atomic():
             propose_for(core, post_id, now)
-            core.store.posts.set_reach_level(post_id, reach_level(Urgency(urgency), created_at, deadline, now))
+            widened = reach_level(Urgency(urgency), created_at, deadline, now, start=level)
+            core.store.posts.set_reach_level(post_id, widened)
     return len(due)
 
 
 def next_widening(core: Core) -> datetime | None:
     """When :func:`widen_due` next has work: the earliest moment an open post's reach grows."""
-    return core.store.posts.next_widening(HOLD, max_level=MAX_REACH_LEVEL, pressing=PRESSING)
+    return core.store.posts.next_widening(_STEPS, max_level=MAX_REACH_LEVEL, pressing=PRESSING)
+
+
+# (level, how long after posting a post at that level reaches farther), by urgency: what the sweep looks for.
+_STEPS = {urgency: level_steps(urgency) for urgency in HOLD}
 
 
 def farther_partners(core: Core, post: Post, candidates: list[Candidate], *, radius_km: float, now: datetime) -> int:

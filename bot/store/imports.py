@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from bot.clock import to_iso
+from bot.grid import local_cell_of
 from bot.models import EventStatus, OrgStatus, PostKind, PostStatus, Urgency
 from bot.store.orgs import name_key
 
@@ -178,13 +179,14 @@ class Imports:
         cursor = self.db.execute(
             "INSERT INTO posts (id, kind, coalition_id, event_id, org_id, sector, item_key, item_label, quantity,"
             " remaining, unit, place_key, place_label, lat, lon, urgency, urgency_rank, deadline, notes, status,"
-            " posted_by, created_at, closed_at, cell)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " posted_by, created_at, closed_at, cell, near_cell)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 post_id, post.kind.value, coalition_id, post.event_id, post.org_id, post.sector, post.item_key,
                 post.item_label, post.quantity, post.remaining, post.unit, post.place_key, post.place_label,
                 post.lat, post.lon, post.urgency.value, post.urgency.rank, _iso(post.deadline), post.notes,
                 post.status.value, actor_id, to_iso(post.created_at), _iso(post.closed_at), post.cell,
+                local_cell_of(post.lat, post.lon),
             ],
         )  # fmt: skip
         return int(cursor.lastrowid or 0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -10,15 +10,16 @@ from sqlite_utils import Database
 
 from bot.clock import from_iso, to_iso
 from bot.geo import bounding_box
-from bot.matching import Candidate, search_cells
+from bot.grid import LOCAL_KM, local_cell_of, local_cells, search_cells
+from bot.matching import Candidate
 from bot.models import Post, PostKind, PostStatus, Urgency
 
 _COLUMNS = (
     "id, kind, coalition_id, event_id, org_id, sector, item_key, item_label, quantity, remaining, unit,"
-    " place_label, lat, lon, urgency, deadline, notes, status, posted_by, created_at, unconfirmed_since"
+    " place_label, lat, lon, urgency, deadline, notes, status, posted_by, created_at, unconfirmed_since, reach_level"
 )
 BAND_FACTOR = 4  # a latitude band stands for several cells, so it may return more
-_CANDIDATE_COLUMNS = "id, item_key, remaining, unit, lat, lon, urgency, deadline, created_at"
+_CANDIDATE_COLUMNS = "id, item_key, remaining, unit, lat, lon, urgency, deadline, created_at, reach_level"
 
 
 def open_posts(alias: str = "") -> str:
@@ -71,13 +72,14 @@ class Posts:
         cursor = self.db.execute(
             "INSERT INTO posts (kind, coalition_id, event_id, org_id, sector, item_key, item_label, quantity,"
             " remaining, unit, place_key, place_label, lat, lon, urgency, urgency_rank, deadline, notes, status,"
-            " posted_by, created_at, cell)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?)",
+            " posted_by, created_at, cell, near_cell)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?)",
             [
                 post.kind.value, post.coalition_id, post.event_id, post.org_id, post.sector, post.item_key,
                 post.item_label, post.quantity, post.quantity, post.unit, post.place_key, post.place_label,
                 post.lat, post.lon, post.urgency.value, post.urgency.rank,
                 to_iso(post.deadline) if post.deadline else None, post.notes, post.posted_by, to_iso(now), post.cell,
+                local_cell_of(post.lat, post.lon),
             ],
         )  # fmt: skip
         return int(cursor.lastrowid or 0)
@@ -95,30 +97,38 @@ class Posts:
         return {row[0]: _post(row) for row in self.db.execute(sql, ids).fetchall()}
 
     def candidates(self, post: Post, *, limits: Mapping[str, int], radius_km: float, now: datetime) -> list[Candidate]:
-        """Open posts of the other kind that may pair with ``post``, a bounded number per item and nearby cell.
+        """Open posts of the other kind that may pair with ``post``, a bounded number per item and cell, near first.
 
         ``limits`` maps each compatible item key to how many posts to take per
         cell. One indexed probe per (item, cell) returns that cell's most urgent,
         then largest, matchable posts not yet paired with ``post``, already in
         order, so the LIMIT ends the read: the work is bounded by cells x limits,
-        never by how many posts are open. The caller scores them exactly.
+        never by how many posts are open. The small cells of the post's own town
+        are read first (the local grid), then the wide cells of the whole event,
+        so larger posts beyond the town's cells never crowd out a partner in it.
+        A post may come twice; the caller scores them exactly.
         """
         other = post.kind.other
-        head = f"SELECT {_CANDIDATE_COLUMNS} FROM posts WHERE event_id = ? AND kind = ? AND item_key = ?"  # noqa: S608
+        select = f"SELECT {_CANDIDATE_COLUMNS} FROM posts WHERE event_id = ? AND kind = ? AND item_key = ?"  # noqa: S608
         tail = f" AND {_MATCHABLE} AND {_UNPAIRED[other]} ORDER BY urgency_rank, remaining DESC LIMIT ?"
         common = [to_iso(now), post.org_id, post.id]
-        cells = search_cells(post.lat, post.lon, radius_km)
         execute = self.db.execute
         rows: list[tuple] = []
+        near = local_cells(post.lat, post.lon) or []
+        sql = select + " AND near_cell = ?" + tail
+        for key, limit in sorted(limits.items()):
+            for cell in near:
+                rows += execute(sql, [post.event_id, other.value, key, cell, *common, limit]).fetchall()
+        cells = search_cells(post.lat, post.lon, radius_km)
         if cells is None:
             # Near a pole or across the antimeridian: one latitude band, still bounded by LIMIT.
             min_lat, max_lat, _, _ = bounding_box(post.lat, post.lon, radius_km)
-            sql = head + " AND lat BETWEEN ? AND ?" + tail
+            sql = select + " AND lat BETWEEN ? AND ?" + tail
             for key, limit in sorted(limits.items()):
                 params = [post.event_id, other.value, key, min_lat, max_lat, *common, limit * BAND_FACTOR]
                 rows += execute(sql, params).fetchall()
         else:
-            sql = head + " AND cell = ?" + tail
+            sql = select + " AND cell = ?" + tail
             for key, limit in sorted(limits.items()):
                 for cell in cells:
                     rows += execute(sql, [post.event_id, other.value, key, cell, *common, limit]).fetchall()
@@ -133,9 +143,30 @@ class Posts:
                 Urgency(urgency),
                 from_iso(deadline),
                 from_iso(created_at),  # type: ignore[arg-type]
+                reach_level,
             )
-            for post_id, item_key, remaining, unit, lat, lon, urgency, deadline, created_at in rows
+            for post_id, item_key, remaining, unit, lat, lon, urgency, deadline, created_at, reach_level in rows
         ]
+
+    def posted_near(
+        self, event_id: int, lat: float, lon: float, *, since: datetime, other_than_org: int, limit: int = 16
+    ) -> list[tuple[float, float]]:
+        """Where some posts of the event by other orgs were posted after ``since``, within the local reach's box.
+
+        At most ``limit``, in no particular order: one indexed range read per local cell, which stops at the
+        limit however busy the cells are (no sort). The box's corners lie beyond the reach; the caller checks
+        the distance.
+        """
+        cells = local_cells(lat, lon)
+        if not cells:
+            return []
+        min_lat, max_lat, min_lon, max_lon = bounding_box(lat, lon, LOCAL_KM)
+        sql = (
+            f"SELECT lat, lon FROM posts WHERE event_id = ? AND near_cell IN ({', '.join('?' for _ in cells)})"  # noqa: S608
+            " AND created_at > ? AND org_id != ? AND lat BETWEEN ? AND ? AND lon BETWEEN ? AND ? LIMIT ?"
+        )
+        params = [event_id, *cells, to_iso(since), other_than_org, min_lat, max_lat, min_lon, max_lon, limit]
+        return [(row[0], row[1]) for row in self.db.execute(sql, params).fetchall()]
 
     def list_open(
         self,
@@ -232,42 +263,49 @@ class Posts:
         self.db.execute("UPDATE posts SET status = ?, closed_at = ? WHERE id = ?", [status.value, closed_at, post_id])
 
     def due_for_widening(
-        self, now: datetime, holds: Mapping[Urgency, timedelta], *, max_level: int, pressing: timedelta, limit: int
-    ) -> list[tuple[int, str, datetime, datetime | None]]:
-        """(id, urgency, created_at, deadline) of open posts with something left whose reach should grow.
+        self,
+        now: datetime,
+        steps: Mapping[Urgency, Sequence[tuple[int, timedelta]]],
+        *,
+        max_level: int,
+        pressing: timedelta,
+        limit: int,
+    ) -> list[tuple[int, str, datetime, datetime | None, int]]:
+        """(id, urgency, created_at, deadline, reach_level) of open posts with something left whose reach should grow.
 
-        A post at level k is due once it has waited (k + 1) holds, or when its deadline is ``pressing``.
+        ``steps`` lists, by urgency, (level, how long after posting a post at that level is due); a post is also due
+        when its deadline is ``pressing``.
         """
         clauses, params = [], []
-        for urgency, hold in holds.items():
-            for level in range(max_level):
+        for urgency, levels in steps.items():
+            for level, after in levels:
                 clauses.append("(urgency = ? AND reach_level = ? AND created_at <= ?)")
-                params += [urgency.value, level, to_iso(now - hold * (level + 1))]
+                params += [urgency.value, level, to_iso(now - after)]
         rows = self.db.execute(
-            "SELECT id, urgency, created_at, deadline FROM posts INDEXED BY posts_reaching"  # noqa: S608
+            "SELECT id, urgency, created_at, deadline, reach_level FROM posts INDEXED BY posts_reaching"  # noqa: S608
             f" WHERE reach_level < ? AND status = 'open' AND remaining > 0 AND urgency != 'critical'"
             f" AND ({' OR '.join(clauses)} OR (deadline IS NOT NULL AND deadline <= ?)) ORDER BY created_at LIMIT ?",
             [max_level, *params, to_iso(now + pressing), limit],
         ).fetchall()
-        return [(row[0], row[1], from_iso(row[2]), from_iso(row[3])) for row in rows]  # type: ignore[misc]
+        return [(row[0], row[1], from_iso(row[2]), from_iso(row[3]), row[4]) for row in rows]  # type: ignore[misc]
 
     def set_reach_level(self, post_id: int, level: int) -> None:
         self.db.execute("UPDATE posts SET reach_level = ? WHERE id = ?", [level, post_id])
 
     def next_widening(
-        self, holds: Mapping[Urgency, timedelta], *, max_level: int, pressing: timedelta
+        self, steps: Mapping[Urgency, Sequence[tuple[int, timedelta]]], *, max_level: int, pressing: timedelta
     ) -> datetime | None:
-        """When the next open post's reach grows (for a timer to sleep until)."""
+        """When the next open post's reach grows (for a timer to sleep until); ``steps`` as for due_for_widening."""
         moments = []
-        for urgency, hold in holds.items():
-            for level in range(max_level):
+        for urgency, levels in steps.items():
+            for level, after in levels:
                 row = self.db.execute(
                     "SELECT MIN(created_at) FROM posts INDEXED BY posts_reaching WHERE reach_level = ?"
                     " AND status = 'open' AND remaining > 0 AND urgency = ?",
                     [level, urgency.value],
                 ).fetchone()
                 if row and row[0]:
-                    moments.append(from_iso(row[0]) + hold * (level + 1))  # type: ignore[operator]
+                    moments.append(from_iso(row[0]) + after)  # type: ignore[operator]
         row = self.db.execute(
             "SELECT MIN(deadline) FROM posts INDEXED BY posts_reaching WHERE reach_level < ? AND status = 'open'"
             " AND remaining > 0 AND urgency != 'critical' AND deadline IS NOT NULL",
@@ -307,6 +345,7 @@ def _post(row: tuple) -> Post:
     (
         post_id, kind, coalition_id, event_id, org_id, sector, item_key, item_label, quantity, remaining, unit,
         place_label, lat, lon, urgency, deadline, notes, status, posted_by, created_at, unconfirmed_since,
+        reach_level,
     ) = row  # fmt: skip
     return Post(
         id=post_id,
@@ -330,4 +369,5 @@ def _post(row: tuple) -> Post:
         posted_by=posted_by,
         created_at=from_iso(created_at),  # type: ignore[arg-type]
         unconfirmed_since=from_iso(unconfirmed_since),
+        reach_level=reach_level,
     )

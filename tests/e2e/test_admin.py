@@ -109,8 +109,8 @@ async def test_status_shows_uptime_backlog_failures_and_last_digest(world, clock
     assert fields["Uptime"].startswith("3h 5m")
     assert fields["Notices"].startswith("1 waiting, 1 failed, 0 sent")
     assert fields["Last digest"] == "none yet"
-    # A fresh world's database is about 1 MiB (the migrations' write-ahead log alone is 630 KB): KB or MB.
-    assert re.fullmatch(r"\d[\d,]*\.\d (KB|MB)", fields["Database"])
+    # The file and its write-ahead log: how much of the log is checkpointed yet depends on a background thread.
+    assert re.fullmatch(r"\d[\d,]*\.\d (KB|MB)", fields["Database"]), fields["Database"]
     assert "/audit action:outbox.failed" in before.response.embeds[0].footer.text
     later = {f.name: f.value for f in after.response.embeds[0].fields}
     assert later["Last digest"].startswith("<t:") and later["Last digest"].endswith(":R> (scheduled)")
