@@ -105,7 +105,9 @@ def measure_size(open_per_kind: int, samples: int, *, seed: int = 8, profile: bo
         org_count = max(200, min(2000, open_per_kind // 20))
         loaded = populate(core, generator, per_kind=open_per_kind, org_count=org_count)
         freeze_start_up()
-        timings, proposals, warnings, profiler = _sample(core, loaded, generator, clock, org_count, samples, profile)
+        timings, proposals, warnings, profiler, statements = _sample(
+            core, loaded, generator, clock, org_count, samples, profile
+        )
         core.store.close()
     both = timings[PostKind.NEED] + timings[PostKind.OFFER]
     out = {
@@ -118,6 +120,12 @@ def measure_size(open_per_kind: int, samples: int, *, seed: int = 8, profile: bo
     }
     if profiler is not None:
         out["profile"] = profiler
+    if statements:
+        out["statements_per_post"] = {
+            "mean": sum(statements) / len(statements),
+            "p50": median(statements),
+            "p99": percentile(statements, 99),
+        }
     return out
 
 
@@ -128,6 +136,12 @@ def _sample(core, loaded, generator, clock, org_count: int, samples: int, profil
     proposals = warnings = 0
     warmup = 20
     profiler = None
+    # With --profile, also how many SQL statements each post command runs (SQLite's trace callback).
+    statements: list[float] = []
+    executed = [0]
+    connection = getattr(core.store.db, "conn", None) if profile else None
+    if connection is not None:
+        connection.set_trace_callback(lambda _sql: executed.__setitem__(0, executed[0] + 1))
     for i in range(samples + warmup):
         kind = PostKind.NEED if i % 2 == 0 else PostKind.OFFER
         spec = generator.post(kind, org_count)
@@ -137,24 +151,30 @@ def _sample(core, loaded, generator, clock, org_count: int, samples: int, profil
 
             profiler = cProfile.Profile()
             profiler.enable()
+        executed[0] = 0
         start = time.perf_counter()
         result = post(core, loaded, spec, allow_duplicate=False)
         elapsed = time.perf_counter() - start
         if i >= warmup:
             timings[kind].append(elapsed * 1000)
+            statements.append(executed[0])
         if isinstance(result, DuplicateWarning):
             # A generated org repeated one of its posts: the warning was one command, Post anyway is another.
             warnings += i >= warmup
+            executed[0] = 0
             start = time.perf_counter()
             result = post_anyway(core, loaded, spec, result)
             elapsed = time.perf_counter() - start
             if i >= warmup:
                 timings[kind].append(elapsed * 1000)
+                statements.append(executed[0])
         if i >= warmup:
             proposals += len(result.proposals)
     if profiler is not None:
         profiler.disable()
-    return timings, proposals, warnings, profiler
+    if connection is not None:
+        connection.set_trace_callback(None)
+    return timings, proposals, warnings, profiler, (statements if connection is not None else [])
 
 
 def run(sizes: dict[str, Any], *, seed: int = 8) -> dict[str, Any]:

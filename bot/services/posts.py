@@ -8,6 +8,7 @@ What happens to a post afterwards (lists, closing, expiry) is :mod:`bot.services
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo
@@ -140,11 +141,7 @@ def _post(
     on_event = resolve_event(core, coalition, event, open_only=True)
     sector_key = sector_by_key(sector).key
     typed_item = clean_text(item, "item", max_length=MAX_ITEM_TEXT)
-    in_use = [
-        (key, key.removeprefix(CUSTOM_PREFIX).replace("_", " "))
-        for key in core.store.posts.custom_item_keys(on_event.id)
-    ]
-    item_ref = core.taxonomy.resolve_item(typed_item, sector_key, in_use)
+    item_ref = core.taxonomy.resolve_item(typed_item, sector_key, custom_items_in_use(core, on_event.id))
     if isinstance(quantity, bool) or not isinstance(quantity, int) or not MIN_QUANTITY <= quantity <= MAX_QUANTITY:
         raise InvalidInput(f"The quantity must be a whole number from {MIN_QUANTITY} to {MAX_QUANTITY:,}.")
     catalogue_item = core.taxonomy.get(item_ref.key)
@@ -217,6 +214,12 @@ def _post(
         farther=farther,
         readings=readings,
     )
+
+
+def custom_items_in_use(core: Core, event_id: int) -> Iterator[tuple[str, str]]:
+    """The event's open custom items as (key, label): read only when the typed item is not in the catalogue."""
+    for key in core.store.posts.custom_item_keys(event_id):
+        yield key, key.removeprefix(CUSTOM_PREFIX).replace("_", " ")
 
 
 def post_held(core: Core, actor: Actor, pending_id: int) -> PostResult:

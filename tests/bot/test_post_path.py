@@ -167,3 +167,28 @@ def test_the_duplicate_check_seeks_the_orgs_alike_posts_instead_of_reading_all_i
 
     assert [p.id for p in alike] == [posted.post.id]
     assert "posts_by_org (org_id=? AND status=? AND kind=? AND item_key=? AND place_key=? AND unit=?" in plan
+
+
+def test_the_custom_items_in_use_are_read_only_for_an_item_the_catalogue_does_not_know(w):
+    seen: list[str] = []
+    w.core.store.db.conn.set_trace_callback(seen.append)
+    try:
+        custom = posts.post_need(
+            w.core, w.coordinators["Houston Food Bank"], sector="shelter", item="solar panels", quantity=4,
+            location="Houston",
+        )  # fmt: skip
+        custom_reads = sum("custom:" in sql for sql in seen)
+        seen.clear()
+        posts.post_need(
+            w.core, w.coordinators["Houston Food Bank"], sector="wash", item="bottled water", quantity=4,
+            location="Houston",
+        )  # fmt: skip
+    finally:
+        w.core.store.db.conn.set_trace_callback(None)
+    typo = posts.post_offer(
+        w.core, w.coordinators["Baytown Relief"], sector="shelter", item="solar panles", quantity=4, location="Baytown"
+    )
+
+    assert custom_reads >= 1
+    assert not any("item_key >= 'custom:'" in sql for sql in seen)
+    assert typo.post.item_key == custom.post.item_key and len(typo.proposals) == 1
