@@ -22,8 +22,8 @@ START = datetime(2026, 12, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-def w(tmp_path):
-    world = core_world(tmp_path / "coalesce.db")
+def w(new_database):
+    world = core_world(new_database("coalesce"))
     for user_id, (name, place) in enumerate(
         [("Houston Food Bank", "Houston"), ("Baytown Relief", "Baytown"), ("Galveston Aid", "Galveston"),
          ("Dallas Shelter", "Dallas"), ("Conroe Church", "Conroe")],
@@ -154,6 +154,7 @@ def test_every_partner_in_the_town_is_read_however_many_larger_posts_lie_beyond_
     assert local <= {c.id for c in found}
 
 
+@pytest.mark.sqlite_only
 def test_the_local_reads_use_their_indexes_in_order(w):
     plan = w.core.store.db.execute(
         "EXPLAIN QUERY PLAN SELECT id FROM posts WHERE event_id = 1 AND kind = 'offer' AND item_key = 'x'"
@@ -263,6 +264,7 @@ def test_a_critical_need_in_a_busy_area_still_reaches_the_whole_event_at_once(w)
 # --- existing databases -----------------------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only
 def test_posts_stored_before_the_local_grid_are_read_by_it_after_the_migration(w, tmp_path):
     houston_offer = offer(w, "Dallas Shelter", location="Houston").post
     db = w.core.store.db
