@@ -11,12 +11,12 @@ import contextlib
 import gc
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import discord
 import simcord
 
+from benchmarks.databases import database_for
 from benchmarks.generator import BENCH_NOW, CoalitionGenerator, PostSpec, load_coalition, load_posts
 from benchmarks.harness import (
     NOOP_COMMAND,
@@ -68,7 +68,12 @@ def freeze_heap() -> None:
 
 
 async def run(
-    sizes: dict[str, int], *, seed: int = 8, realistic_network: bool = True, freeze_simulator: bool = True
+    sizes: dict[str, int],
+    *,
+    seed: int = 8,
+    realistic_network: bool = True,
+    freeze_simulator: bool = True,
+    backend: str = "sqlite",
 ) -> dict[str, Any]:
     open_posts = sizes["e2e_open_posts"]
     sustained_n = sizes["e2e_sustained_commands"]
@@ -77,7 +82,7 @@ async def run(
     burst_n = sizes["e2e_burst"]
     members_n = sizes["e2e_members"]
     with tempfile.TemporaryDirectory(prefix="coalesce-bench-") as tmp:
-        bot = create_bot(Path(tmp) / "bench.db", clock=_fixed_clock, scheduler=False)
+        bot = create_bot(database_for(backend, tmp), clock=_fixed_clock, scheduler=False)
         add_noop_command(bot)
         network = realistic_transport() if realistic_network else contextlib.nullcontext()
         with network:
