@@ -4,8 +4,9 @@
     python run.py serve           connect to Discord (needs DISCORD_TOKEN)
     python run.py sandbox         offline mode: the same bot against a simulated Discord, in your browser
     python run.py check           check settings and the database; the exit status tells
+    python run.py migrate         bring the database's schema up to date (the bot also does on start)
     python run.py sync            push the slash commands to Discord now (start-up syncs only when they changed)
-    python run.py backup PATH     copy the live database to PATH (SQLite online backup)
+    python run.py backup PATH     copy the live database to PATH (SQLite online backup, or pg_dump)
     python run.py export DIR      write events, orgs, needs, offers, matches and a 3W as HXL-tagged CSV
     python run.py import DIR      read such CSV files back, into this or a fresh database (all or nothing)
 
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from bot.errors import CoalesceError, SettingsError
 from bot.settings import Settings, load_settings
+from bot.store.backend import Unavailable, is_url
 
 log = logging.getLogger("coalesce")
 
@@ -44,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](settings, args)
     except CoalesceError as exc:
+        print(f"Error: {one_line(str(exc))}", file=sys.stderr)
+        return 1
+    except Unavailable as exc:
         print(f"Error: {one_line(str(exc))}", file=sys.stderr)
         return 1
     except (OSError, sqlite3.Error) as exc:
@@ -70,6 +75,9 @@ def with_default_command(
     return parser.parse_args(["serve" if token_set else "sandbox"])
 
 
+DATABASE_HELP = "SQLite file or postgresql:// URL (default: setting 'database')"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="run.py",
@@ -78,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve = sub.add_parser("serve", help="connect to Discord (needs DISCORD_TOKEN)")
-    serve.add_argument("--database", type=Path, help="SQLite file (default: setting 'database')")
+    serve.add_argument("--database", help=DATABASE_HELP)
     sandbox = sub.add_parser(
         "sandbox",
         help="offline mode: a simulated Discord with a demo server, in a local browser page",
@@ -102,12 +110,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Start-up syncs the slash commands only when they changed since the last sync; "
         "this syncs them now, e.g. after they were edited in Discord's developer portal.",
     )
-    sync.add_argument("--database", type=Path, help="SQLite file (default: setting 'database')")
+    sync.add_argument("--database", help=DATABASE_HELP)
     check = sub.add_parser("check", help="check settings and the database; exit 0 when all is well")
-    check.add_argument("--database", type=Path, help="SQLite file (default: setting 'database')")
-    backup = sub.add_parser("backup", help="copy the database to PATH with SQLite's online backup")
+    check.add_argument("--database", help=DATABASE_HELP)
+    migrate = sub.add_parser("migrate", help="create the database or bring its schema up to date")
+    migrate.add_argument("--database", help=DATABASE_HELP)
+    backup = sub.add_parser(
+        "backup", help="copy the database to PATH (SQLite's online backup; pg_dump's custom format for PostgreSQL)"
+    )
     backup.add_argument("path", type=Path, help="where to write the copy")
-    backup.add_argument("--database", type=Path, help="SQLite file (default: setting 'database')")
+    backup.add_argument("--database", help=DATABASE_HELP)
     export = sub.add_parser(
         "export", help="write events, orgs, needs, offers, matches and a 3W (who does what where) as HXL-tagged CSV"
     )
@@ -116,13 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--include-contacts", action="store_true", help="include org contacts (confidential: handle with care)"
     )
     export.add_argument("--coalition", type=int, help="coalition id, when the database holds several")
-    export.add_argument("--database", type=Path, help="SQLite file (default: setting 'database')")
+    export.add_argument("--database", help=DATABASE_HELP)
     importer = sub.add_parser(
         "import", help="read events, orgs, needs, offers and matches from HXL-tagged CSV files (all or nothing)"
     )
     importer.add_argument("folder", type=Path, help="folder holding the CSV files")
     importer.add_argument("--coalition", type=int, help="coalition id, when the database holds several")
-    importer.add_argument("--database", type=Path, help="SQLite file (default: setting 'database')")
+    importer.add_argument("--database", help=DATABASE_HELP)
     return parser
 
 
@@ -147,7 +159,7 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import create_bot
 
     bot = create_bot(settings.database, **overrides_of(settings))
-    print(f"Coalesce: connecting to Discord (database {settings.database}) ...", flush=True)
+    print(f"Coalesce: connecting to Discord (database {bot.core.store.describe()}) ...", flush=True)
     bot.run(settings.discord_token, log_handler=None)
     return 0
 
@@ -205,10 +217,11 @@ def sandbox(settings: Settings, args: argparse.Namespace) -> int:
 
 def check(settings: Settings, args: argparse.Namespace) -> int:
     from bot.store import Store
+    from bot.store.postgres import redacted
 
-    print(f"settings: ok (database {settings.database}, time zone {settings.default_timezone})")
+    print(f"settings: ok (database {redacted(str(settings.database))}, time zone {settings.default_timezone})")
     print(f"discord token: {'set' if settings.discord_token else 'not set (offline mode only)'}")
-    if not Path(settings.database).exists():
+    if not is_url(settings.database) and not Path(settings.database).exists():
         print(f"database: {settings.database} does not exist yet; it is created on first start")
         return 0
     store = Store(settings.database)
@@ -223,9 +236,27 @@ def check(settings: Settings, args: argparse.Namespace) -> int:
         store.close()
 
 
-def backup(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.store.backup import backup_database
+def migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.store import Store
 
+    store = Store(settings.database)
+    try:
+        print(f"database: {store.describe()}: {len(store.applied_migrations())} migrations applied, none pending")
+        return 0
+    finally:
+        store.close()
+
+
+def backup(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.store.backup import backup_database, dump_database
+
+    if is_url(settings.database):
+        if Path(args.path).is_dir():
+            raise CoalesceError(f"{args.path} is a folder; give the backup a file name")
+        with leaves_nothing_behind(Path(args.path).parent):
+            counts = dump_database(str(settings.database), args.path)
+        print(f"Backed up to {args.path} (pg_dump custom format): " + ", ".join(f"{t} {n}" for t, n in counts.items()))
+        return 0
     source, target = Path(settings.database), Path(args.path)
     if not source.is_file():
         raise CoalesceError(f"there is no database at {source} to back up (name one with --database)")
@@ -252,13 +283,20 @@ def export(settings: Settings, args: argparse.Namespace) -> int:
 def import_(settings: Settings, args: argparse.Namespace) -> int:
     from bot.interop import ImportRejected, import_into
 
-    folder, database = Path(args.folder), Path(settings.database)
+    folder = Path(args.folder)
     if not folder.is_dir():
         raise CoalesceError(f"{folder} is not a folder of CSV files to import")
-    if database.is_dir():
-        raise CoalesceError(f"{database} is a folder, not a database file")
-    missing = [p for p in (database.parent, *database.parent.parents) if not p.exists()]
-    created = not database.exists()
+    if is_url(settings.database):
+        # All or nothing in one transaction: a rejected file leaves nothing on the server to tidy away.
+        database: str | Path = settings.database
+        missing: list[Path] = []
+        created = False
+    else:
+        database = Path(settings.database)
+        if database.is_dir():
+            raise CoalesceError(f"{database} is a folder, not a database file")
+        missing = [p for p in (database.parent, *database.parent.parents) if not p.exists()]
+        created = not database.exists()
     try:
         summary = import_into(database, folder, coalition_id=args.coalition)
     except BaseException as exc:
@@ -298,6 +336,7 @@ COMMANDS = {
     "sandbox": sandbox,
     "sync": sync,
     "check": check,
+    "migrate": migrate,
     "backup": backup,
     "export": export,
     "import": import_,

@@ -234,10 +234,11 @@ def load_coalition(
     centre = generator.centre_place
     with db.atomic():
         cur = db.execute(
-            "INSERT INTO coalitions (name, timezone, digest_times, created_at) VALUES (?, 'UTC', '08:00,20:00', ?)",
+            "INSERT INTO coalitions (name, timezone, digest_times, created_at)"
+            " VALUES (?, 'UTC', '08:00,20:00', ?) RETURNING id",
             [guild_name, now],
         )
-        coalition_id = int(cur.lastrowid)
+        coalition_id = int(cur.fetchone()[0])
         db.execute(
             "INSERT INTO guild_links (guild_id, coalition_id, guild_name, linked_at) VALUES (?, ?, ?, ?)",
             [guild_id, coalition_id, guild_name, now],
@@ -249,26 +250,26 @@ def load_coalition(
             )
         cur = db.execute(
             "INSERT INTO events (coalition_id, name, name_key, place_key, place_label, lat, lon, radius_km, status,"
-            " opened_by, opened_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)",
+            " opened_by, opened_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?) RETURNING id",
             [
                 coalition_id, "Hurricane Bench", "hurricane bench", centre.key, centre.label, centre.lat,
                 centre.lon, generator.radius_km, admin_id, now,
             ],
         )  # fmt: skip
-        event_id = int(cur.lastrowid)
+        event_id = int(cur.fetchone()[0])
         org_ids, coordinators = [], []
         for spec in generator.orgs(org_count, user_ids=user_ids):
             cur = db.execute(
                 "INSERT INTO orgs (coalition_id, name, name_key, sectors, place_key, place_label, lat, lon, contact,"
                 " description, status, registered_by, verified_by, verified_at, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '', 'verified', ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '', 'verified', ?, ?, ?, ?) RETURNING id",
                 [
                     coalition_id, spec.name, spec.name.casefold(), ",".join(spec.sectors), spec.place.key,
                     spec.place.label, spec.place.lat, spec.place.lon, f"ops{spec.user_id}@example.org",
                     spec.user_id, admin_id, now, now,
                 ],
             )  # fmt: skip
-            org_ids.append(int(cur.lastrowid))
+            org_ids.append(int(cur.fetchone()[0]))
             coordinators.append(spec.user_id)
             db.execute(
                 "INSERT INTO org_members (org_id, user_id, added_by, added_at) VALUES (?, ?, ?, ?)",
@@ -317,5 +318,5 @@ def load_posts(
     names += "".join(f", {c}" for c in extra)
     marks = ", ".join("?" for _ in range(18 + len(extra)))
     with db.atomic():
-        db.conn.executemany(f"INSERT INTO posts ({names}) VALUES ({marks})", (row(i, s) for i, s in enumerate(specs)))  # noqa: S608
+        db.executemany(f"INSERT INTO posts ({names}) VALUES ({marks})", (row(i, s) for i, s in enumerate(specs)))  # noqa: S608
     db.execute("ANALYZE")

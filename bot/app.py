@@ -354,7 +354,9 @@ class ShardedCoalesceBot(CoalesceBot, commands.AutoShardedBot):
 
 
 def create_bot(database: str | Path, clock: Clock | None = None, **settings: Any) -> commands.Bot:
-    """A bot with every cog loaded, not yet connected, its SQLite at ``database``.
+    """A bot with every cog loaded, not yet connected, its database at ``database``.
+
+    ``database`` is a SQLite file's path, or a ``postgresql://`` URL for several processes on one database.
 
     ``settings`` override the defaults of :class:`~bot.settings.Settings` by name; ``scheduler=False``
     stops every timer (digests, reminders, feeds) and ``watch_feeds=False`` only the hazard feeds' polling;

@@ -18,7 +18,6 @@ from prometheus_client.registry import Collector
 
 from bot.clock import from_iso
 from bot.core import Core
-from bot.store.ops import OpsReads
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 3.0, 5.0, 10.0)
@@ -31,7 +30,7 @@ class _DatabaseCollector(Collector):
         self.core = core
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        reads = OpsReads(self.core.store.db)
+        reads = self.core.store.ops
         now = self.core.clock()
         pending, failed, oldest = reads.outbox()
         yield GaugeMetricFamily("coalesce_outbox_pending", "Notifications waiting to leave for Discord", value=pending)
@@ -99,7 +98,7 @@ def health(core: Core, *, connected: bool) -> tuple[bool, dict[str, object]]:
     """(healthy, details): healthy when the gateway is connected and the database answers."""
     reasons: list[str] = []
     try:
-        database = OpsReads(core.store.db).answers()
+        database = core.store.ops.answers()
     except Exception as exc:  # any failure to answer is the finding itself
         database = False
         reasons.append(f"database: {type(exc).__name__}")

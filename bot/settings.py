@@ -22,7 +22,8 @@ ENV_PREFIX = "COALESCE_"
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    database: Path = Path("data/coalesce.db")
+    # A SQLite file, or a postgresql:// URL for several processes on one database ("Running at scale").
+    database: Path | str = Path("data/coalesce.db")
     log_level: str = "INFO"
     default_timezone: str = "UTC"
     default_digest_times: str = "08:00,20:00"
@@ -84,8 +85,18 @@ class Settings:
         return sorted(ids)
 
 
-_FIELD_TYPES: dict[str, type] = {
-    "database": Path,
+def database_location(value: str | Path) -> Path | str:
+    """A ``postgresql://`` URL stays text; anything else is a SQLite file's path."""
+    text = str(value).strip()
+    if text.startswith(("postgresql://", "postgres://")):
+        return text
+    if not text:
+        raise ValueError("empty")
+    return Path(text)
+
+
+_FIELD_TYPES: dict[str, Any] = {
+    "database": database_location,
     "log_level": str,
     "default_timezone": str,
     "default_digest_times": str,
@@ -111,7 +122,8 @@ def _coerce(name: str, value: Any) -> Any:
             raise ValueError
         return kind(value)
     except (TypeError, ValueError):
-        raise SettingsError(f"setting {name} must be {kind.__name__}, got {value!r}") from None
+        wanted = "a file path or a postgresql:// URL" if kind is database_location else kind.__name__
+        raise SettingsError(f"setting {name} must be {wanted}, got {value!r}") from None
 
 
 def load_settings(environ: dict[str, str] | None = None, defaults_file: Path = DEFAULTS_FILE) -> Settings:

@@ -1,4 +1,9 @@
-"""Shared fixtures: a fresh SQLite file per test, and the bot built only through ``create_bot``."""
+"""Shared fixtures: a fresh database per test, and the bot built only through ``create_bot``.
+
+``--backend`` chooses where the backend-independent tests (tests/bot, through the
+``database`` fixture there) run: ``sqlite``, ``postgresql`` (a throwaway server,
+see tests/pg_server.py) or ``both``, the default. Everything else runs on SQLite.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +29,73 @@ class FakeClock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--backend",
+        choices=(*BACKENDS, "both"),
+        default="both",
+        help="where the backend-independent tests run: sqlite, postgresql or both (default: both)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sqlite_only: a test of SQLite itself (its file, pragmas, backup API)")
+    config.addinivalue_line("markers", "postgresql_only: several connections writing at once, as only PostgreSQL lets")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    on_each = "tests/bot/" in metafunc.definition.path.as_posix()
+    if "backend" not in metafunc.fixturenames or not (
+        on_each or metafunc.definition.get_closest_marker("postgresql_only")
+    ):
+        return
+    chosen = metafunc.config.getoption("backend")
+    backends = list(BACKENDS) if chosen == "both" else [chosen]
+    if metafunc.definition.get_closest_marker("sqlite_only"):
+        backends = ["sqlite"]
+    if metafunc.definition.get_closest_marker("postgresql_only"):
+        backends = [b for b in backends if b == "postgresql"]
+    metafunc.parametrize("backend", backends)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    from tests.pg_server import Server
+
+    server = Server()
+    try:
+        server.migrate_template()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def backend() -> str:
+    """SQLite, unless the test is one that runs on each backend (then ``pytest_generate_tests`` chooses)."""
+    return "sqlite"
+
+
+@pytest.fixture
+def new_database(request: pytest.FixtureRequest, backend: str, tmp_path: Path):
+    """Makes databases on the test's backend: ``new_database("name")`` is a fresh SQLite path or PostgreSQL URL."""
+    made: list[str] = []
+
+    def make(name: str = "coalesce") -> Path | str:
+        if backend == "sqlite":
+            return tmp_path / f"{name}.db"
+        url = request.getfixturevalue("postgres_server").create_database()
+        made.append(url)
+        return url
+
+    yield make
+    for url in made:
+        request.getfixturevalue("postgres_server").drop_database(url)
 
 
 @pytest.fixture

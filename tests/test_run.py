@@ -199,3 +199,23 @@ def test_offline_console_lets_a_person_register_an_org_and_accept_a_match(tmp_pa
     assert "Who is 'nobody'?" in out
     channel_lines = [line for line in out.splitlines() if line.startswith("  #relief-ops")]
     assert channel_lines and not any("vic@example.org" in line or "555 01" in line for line in channel_lines)
+
+
+@pytest.mark.postgresql_only
+def test_migrate_check_backup_and_export_work_on_postgresql(new_database, tmp_path, capsys):
+    from tests.e2e.matching_helpers import core_world
+
+    url = new_database("live")
+    assert run.main(["migrate", "--database", url]) == 0
+    assert "none pending" in capsys.readouterr().out
+    world = core_world(url)
+    world.add_org("Houston Food Bank", 11)
+    world.core.store.close()
+
+    assert run.main(["check", "--database", url]) == 0
+    assert "0 problem(s)" in capsys.readouterr().out
+    assert run.main(["backup", str(tmp_path / "live.dump"), "--database", url]) == 0
+    assert "orgs 1" in capsys.readouterr().out
+    assert (tmp_path / "live.dump").read_bytes().startswith(b"PGDMP")  # pg_dump's custom format
+    assert run.main(["export", str(tmp_path / "out"), "--database", url]) == 0
+    assert "Houston Food Bank" in (tmp_path / "out" / "orgs.csv").read_text(encoding="utf-8")

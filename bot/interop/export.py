@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import shutil
-import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from bot.interop.columns import (
 )
 from bot.interop.three_w import three_w_rows
 from bot.models import PostKind
-from bot.store import connect
+from bot.store import Unavailable, is_url, reading
 from bot.store.exports import ExportRows
 
 FILES = ("events", "orgs", "needs", "offers", "matches", "3w")
@@ -47,46 +46,52 @@ def export_dir(
     Contacts and coordinators' Discord ids are left out unless ``include_contacts``.
     A failure leaves nothing behind: no partial file, no folder it created.
     """
-    database, out = Path(database), Path(directory)
-    if not database.is_file():
+    out = Path(directory)
+    if not is_url(database) and not Path(database).is_file():
         raise UserError(f"There is no database at {database}: start the bot once, or name one with --database.")
     if out.exists() and not out.is_dir():
         raise UserError(f"{out} is a file; give a folder to export into.")
     gazetteer = gazetteer or default_gazetteer()
-    try:
-        db = connect(database, readonly=True)
-    except sqlite3.Error as exc:
-        raise UserError(f"{database} cannot be read as a Coalesce database ({exc}).") from None
     created = not out.exists()
-    written: dict[str, int] = {}
     try:
-        rows = ExportRows(db)
-        chosen = one_coalition(rows.coalition_ids(), coalition_id)
-        out.mkdir(parents=True, exist_ok=True)
-        needs, offers = list(rows.posts(chosen, "need")), list(rows.posts(chosen, "offer"))
-        orgs, matches = list(rows.orgs(chosen)), list(rows.matches(chosen))
-        tables: dict[str, tuple[list[Column], Iterable[dict]]] = {
-            "events": (event_columns(gazetteer), rows.events(chosen)),
-            "orgs": (org_columns(gazetteer), orgs),
-            "needs": (post_columns(gazetteer, PostKind.NEED), needs),
-            "offers": (post_columns(gazetteer, PostKind.OFFER), offers),
-            "matches": (match_columns(), matches),
-            "3w": (three_w_columns(gazetteer), three_w_rows(orgs, needs + offers, matches)),
-        }
-        for name, (columns, found) in tables.items():
-            shown = [c for c in columns if include_contacts or not c.private]
-            written[name] = _write(out / f"{name}.csv{PARTIAL}", shown, found)
-        for name in tables:
-            (out / f"{name}.csv{PARTIAL}").replace(out / f"{name}.csv")
-        return written
+        with reading(database) as reader:
+            return _export(reader.exports, out, coalition_id, include_contacts, gazetteer)
+    except Unavailable as exc:
+        raise UserError(str(exc)) from None
     except BaseException:
         for name in FILES:
             (out / f"{name}.csv{PARTIAL}").unlink(missing_ok=True)
         if created and out.exists():
             shutil.rmtree(out, ignore_errors=True)
         raise
-    finally:
-        db.close()
+
+
+def _export(
+    rows: ExportRows,
+    out: Path,
+    coalition_id: int | None,
+    include_contacts: bool,
+    gazetteer: Gazetteer,
+) -> dict[str, int]:
+    written: dict[str, int] = {}
+    chosen = one_coalition(rows.coalition_ids(), coalition_id)
+    out.mkdir(parents=True, exist_ok=True)
+    needs, offers = list(rows.posts(chosen, "need")), list(rows.posts(chosen, "offer"))
+    orgs, matches = list(rows.orgs(chosen)), list(rows.matches(chosen))
+    tables: dict[str, tuple[list[Column], Iterable[dict]]] = {
+        "events": (event_columns(gazetteer), rows.events(chosen)),
+        "orgs": (org_columns(gazetteer), orgs),
+        "needs": (post_columns(gazetteer, PostKind.NEED), needs),
+        "offers": (post_columns(gazetteer, PostKind.OFFER), offers),
+        "matches": (match_columns(), matches),
+        "3w": (three_w_columns(gazetteer), three_w_rows(orgs, needs + offers, matches)),
+    }
+    for name, (columns, found) in tables.items():
+        shown = [c for c in columns if include_contacts or not c.private]
+        written[name] = _write(out / f"{name}.csv{PARTIAL}", shown, found)
+    for name in tables:
+        (out / f"{name}.csv{PARTIAL}").replace(out / f"{name}.csv")
+    return written
 
 
 def _write(path: Path, columns: list[Column], rows: Iterable[dict]) -> int:

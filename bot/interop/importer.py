@@ -27,7 +27,6 @@ from bot.services import freshness
 from bot.services.matches import SYSTEM_ACTOR
 from bot.services.proposals import propose_for
 from bot.store import Store
-from bot.store.exports import ExportRows
 from bot.store.imports import EventRecord, MatchRecord, OrgRecord, PostRecord
 from bot.store.orgs import name_key
 
@@ -142,7 +141,7 @@ def import_dir(
     if problems:
         raise ImportRejected(problems)
     # The coalitions an export would offer: not the empty shell a server leaves when it joins another.
-    ids = ExportRows(core.store.db).coalition_ids()
+    ids = core.store.exports.coalition_ids()
     with core.store.atomic():
         if not ids and coalition_id is None:
             settings, now = core.settings, core.clock()

@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.chart import draw_chart
@@ -28,8 +27,8 @@ from bot.digest_schedule import last_slot, previous_slot
 from bot.digests import DigestFilter, DigestIndex, chart_data
 from bot.errors import Forbidden, InvalidInput, NotFound
 from bot.models import Actor, ChannelKind, Coalition
-from bot.store import connect
-from bot.store.digests import Delivery, Digests, Plan, Subscription
+from bot.store import Store
+from bot.store.digests import Delivery, Plan, Subscription
 from bot.taxonomy import sector_by_key
 from bot.validation import parse_sector_list
 
@@ -109,7 +108,7 @@ async def run_digest_round(core: Core, coalition_id: int, slot: datetime) -> Rou
         return None
     since, now, channel_ids = inputs
     with collector_paused():
-        prepared = await asyncio.to_thread(build_round, core.store.path, coalition_id, slot, since, now, channel_ids)
+        prepared = await asyncio.to_thread(build_round, core.store, coalition_id, slot, since, now, channel_ids)
     return await core.call(record_round, prepared)
 
 
@@ -154,16 +153,12 @@ def collector_paused() -> Iterator[None]:
 
 
 def build_round(
-    database: Path, coalition_id: int, slot: datetime, since: datetime, now: datetime, channel_ids: list[int]
+    store: Store, coalition_id: int, slot: datetime, since: datetime, now: datetime, channel_ids: list[int]
 ) -> PreparedRound:
     """The heavy part, for a worker thread: one read, then every digest of the round."""
-    db = connect(database, readonly=True)
-    try:
-        digests = Digests(db)
-        snapshot = digests.snapshot(coalition_id, since, now)
-        subscriptions = digests.subscribers(coalition_id)
-    finally:
-        db.close()
+    with store.reading() as reader:
+        snapshot = reader.digests.snapshot(coalition_id, since, now)
+        subscriptions = reader.digests.subscribers(coalition_id)
     index = DigestIndex(snapshot)
     channel = None
     if channel_ids:
@@ -292,17 +287,14 @@ async def digest_now(core: Core, coalition: Coalition) -> RenderedDigest:
     """The coalition's digest as of now, covering the period since the last scheduled one."""
     now = core.clock()
     since = await core.call(period_start, coalition, now)
-    rendered = await asyncio.to_thread(_build_now, core.store.path, coalition.id, since, now)
+    rendered = await asyncio.to_thread(_build_now, core.store, coalition.id, since, now)
     await core.run(core.store.digests.note_digest_now, coalition.id, now)
     return rendered
 
 
-def _build_now(database: Path, coalition_id: int, since: datetime, now: datetime) -> RenderedDigest:
-    db = connect(database, readonly=True)
-    try:
-        snapshot = Digests(db).snapshot(coalition_id, since, now)
-    finally:
-        db.close()
+def _build_now(store: Store, coalition_id: int, since: datetime, now: datetime) -> RenderedDigest:
+    with store.reading() as reader:
+        snapshot = reader.digests.snapshot(coalition_id, since, now)
     summary = DigestIndex(snapshot).summarise()
     return RenderedDigest(
         render(summary, image=f"attachment://{CHART_NAME}"), draw_chart(chart_data(summary, snapshot))

@@ -226,6 +226,8 @@ def _commit(core: Core, coalition: Coalition, card: MatchCard, actor: Actor, now
         # covered twice; if it was delivered meanwhile, the need has nothing left and this one lapses.
         _cancel_committed(core, coalition, replaced, actor.user_id, now, reason=f"handed over to {card.match.ref}")
         propose_for(core, replaced.offer_id, now)
+    # Read both posts under their lock: another process committing against either waits, then sees this one's.
+    core.store.posts.lock(card.need.id, card.offer.id)
     need, offer = _post(core, card.need.id), _post(core, card.offer.id)
     # Each side in its own unit: whole units leave the offer, the need is credited what arrives, rounded down.
     moves = (

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from bot.core import Core
 from bot.models import Actor
@@ -36,10 +35,5 @@ def status(core: Core, actor: Actor, *, started_at: datetime) -> StatusReport:
         backlog=core.store.outbox.backlog(),
         last_digest_at=last[0] if last else None,
         last_digest_kind=last[1] if last else "",
-        database_bytes=database_bytes(core.store.path),
+        database_bytes=core.store.size_bytes(),
     )
-
-
-def database_bytes(path: Path) -> int:
-    """The database file and its write-ahead log: what the bot occupies on disk."""
-    return sum(p.stat().st_size for p in (path, path.with_name(path.name + "-wal")) if p.exists())

@@ -1,72 +1,89 @@
-"""The store: SQLite through sqlite-utils, spoken to in verbs of the domain.
+"""The store: the database, spoken to in verbs of the domain.
 
-SQL lives in this package only. One connection, used on the event loop: every
-query the loop runs is short and indexed, so a thread hop would cost more than
-it saves; heavy reads (digests, exports) open their own read connection in a
-worker thread, which WAL lets run beside the writer.
+SQL lives in this package only, written once for both backends (see
+:mod:`bot.store.backend`): SQLite, one file, the embedded default, or PostgreSQL,
+named by a ``postgresql://`` URL, for several processes on one database. Nothing
+outside the store knows which one it talks to.
+
+One connection, used on the event loop: every query the loop runs is short and
+indexed, so a thread hop would cost more than it saves; heavy reads (digests,
+exports) take a reader of their own (:meth:`Store.reading`) in a worker thread,
+which WAL (or PostgreSQL's MVCC) lets run beside the writer.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-
-from sqlite_utils import Database
 
 from bot.migrations import migrations
 from bot.store.app_state import AppState
 from bot.store.audit import AuditLog
-from bot.store.checkpoints import Checkpointer
+from bot.store.backend import SQLiteBackend, Unavailable, is_url, open_backend
 from bot.store.coalitions import Coalitions
 from bot.store.digests import Digests
 from bot.store.events import Events
+from bot.store.exports import ExportRows
 from bot.store.federation import Federation
 from bot.store.follow_through import Freshness
 from bot.store.hazards import Hazards
 from bot.store.imports import Imports
 from bot.store.matches import Matches
+from bot.store.ops import OpsReads
 from bot.store.orgs import Orgs
 from bot.store.outbox import Outbox
 from bot.store.pending import PendingPosts
 from bot.store.posts import Posts
 
+__all__ = ["Reader", "Store", "Unavailable", "is_url", "reading"]
 
-def connect(path: str | Path, *, readonly: bool = False) -> Database:
-    """A sqlite-utils Database on ``path`` with the pragmas every connection needs."""
-    if readonly:
-        conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True, check_same_thread=False)
-        db = Database(conn)
-    else:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        db = Database(sqlite3.connect(str(path), check_same_thread=False))
-    db.execute("PRAGMA foreign_keys = ON")
-    db.execute("PRAGMA busy_timeout = 5000")
-    if not readonly:
-        db.enable_wal()
-        # WAL makes NORMAL durable across process crashes; only an OS crash can lose the last commit.
-        db.execute("PRAGMA synchronous = NORMAL")
-    return db
+
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """The heavy reads, on a read-only connection inside one transaction: every row from one moment."""
+
+    digests: Digests
+    exports: ExportRows
+
+
+@contextmanager
+def reading(database: str | Path) -> Iterator[Reader]:
+    """A :class:`Reader` on ``database`` without opening it for writing (exports of a database not in use).
+
+    Raises :class:`Unavailable` when there is no such database or it cannot be read.
+    """
+    db = open_backend(database, readonly=True)
+    try:
+        with _read_transaction(db) as reader:
+            yield reader
+    finally:
+        db.close()
+
+
+@contextmanager
+def _read_transaction(db) -> Iterator[Reader]:
+    with db.atomic():
+        yield Reader(Digests(db), ExportRows(db))
 
 
 class Store:
     """Owns the connection and hands out one repository per idea of the domain."""
 
-    def __init__(self, path: str | Path, *, background_checkpoints: bool = False) -> None:
-        """``background_checkpoints``: a long-running process's store (the bot) moves WAL checkpoints to a thread."""
-        self.path = Path(path)
-        self.db = connect(self.path)
-        migrations.apply(self.db)
-        self._checkpointer: Checkpointer | None = None
-        if background_checkpoints:
-            self.db.execute("PRAGMA wal_autocheckpoint = 0")
-            self._checkpointer = Checkpointer(self.path)
-            self._checkpointer.start()
-            # A store dropped without close() (a test's bot, a restarted one) still stops its thread.
-            weakref.finalize(self, self._checkpointer.stop)
+    def __init__(self, database: str | Path, *, background_checkpoints: bool = False) -> None:
+        """``database``: a SQLite file's path or a ``postgresql://`` URL.
+
+        ``background_checkpoints``: a long-running process's store (the bot) moves SQLite's WAL checkpoints
+        to a thread.
+        """
+        self.database = database if is_url(database) else Path(database)
+        self.db = open_backend(database, background_checkpoints=background_checkpoints)
+        # A store dropped without close() (a test's bot, a restarted one) still stops its threads.
+        weakref.finalize(self, self.db.close)
+        self._migrate()
         self.coalitions = Coalitions(self.db)
         self.orgs = Orgs(self.db)
         self.events = Events(self.db)
@@ -81,6 +98,16 @@ class Store:
         self.hazards = Hazards(self.db)
         self.imports = Imports(self.db)
         self.app_state = AppState(self.db)
+        self.ops = OpsReads(self.db)
+        self.exports = ExportRows(self.db)
+
+    def _migrate(self) -> None:
+        if isinstance(self.db, SQLiteBackend):
+            migrations.apply(self.db.sqlite)
+        else:
+            from bot import migrations_pg
+
+            migrations_pg.apply(self.db)
 
     def confine_to_current_thread(self, *, excused: Callable[[], bool] = lambda: False) -> None:
         """Note in ``strays`` every statement run from another thread than this one (tests assert none).
@@ -96,7 +123,7 @@ class Store:
             if threading.get_ident() != owner and len(self.strays) < 20 and not excused():
                 self.strays.append(f"{threading.current_thread().name}: {statement[:200]}")
 
-        self.db.conn.set_trace_callback(note)
+        self.db.on_statement(note)
 
     @contextmanager
     def atomic(self) -> Iterator[None]:
@@ -104,24 +131,41 @@ class Store:
         with self.db.atomic():
             yield
 
+    @contextmanager
+    def reading(self) -> Iterator[Reader]:
+        """The heavy reads on a read-only connection of their own, for a worker thread, all from one moment."""
+        db = self.db.reader()
+        try:
+            with _read_transaction(db) as reader:
+                yield reader
+        finally:
+            db.close()
+
     def integrity_problems(self) -> list[str]:
-        """What ``PRAGMA integrity_check`` and ``foreign_key_check`` report; empty when sound."""
-        problems = [row[0] for row in self.db.execute("PRAGMA integrity_check").fetchall()]
-        problems = [p for p in problems if p != "ok"]
-        problems += [
-            f"foreign key: {table} row {rowid} -> {parent}"
-            for table, rowid, parent, _ in self.db.execute("PRAGMA foreign_key_check").fetchall()
-        ]
-        return problems
+        """What the database reports against its own consistency; empty when sound."""
+        return self.db.integrity_problems()
+
+    def size_bytes(self) -> int:
+        """What the database occupies on disk."""
+        return self.db.size_bytes()
+
+    def describe(self) -> str:
+        """Where the database is, to show an operator (a URL's password left out)."""
+        return self.db.describe()
 
     def applied_migrations(self) -> list[str]:
-        return [m.name for m in migrations.applied(self.db)]
+        if isinstance(self.db, SQLiteBackend):
+            return [m.name for m in migrations.applied(self.db.sqlite)]
+        from bot import migrations_pg
+
+        return migrations_pg.applied(self.db)
 
     def pending_migrations(self) -> list[str]:
-        return [m.name for m in migrations.pending(self.db)]
+        if isinstance(self.db, SQLiteBackend):
+            return [m.name for m in migrations.pending(self.db.sqlite)]
+        from bot import migrations_pg
+
+        return migrations_pg.pending(self.db)
 
     def close(self) -> None:
-        if self._checkpointer is not None:
-            self._checkpointer.stop()
-            self._checkpointer = None
         self.db.close()

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlite_utils import Database
+from bot.store.backend import Backend
 
 
 class AppState:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     def get(self, key: str) -> str | None:

@@ -6,10 +6,9 @@ import json
 from contextvars import ContextVar
 from datetime import datetime
 
-from sqlite_utils import Database
-
 from bot.clock import from_iso, to_iso
 from bot.models import AuditEntry
+from bot.store.backend import Backend
 
 # The server the current command or click came from. Every use case resolves its actor's coalition first
 # (``Core.coalition_of``), which sets it; each interaction runs in a task of its own, so every row the
@@ -19,7 +18,7 @@ acting_guild: ContextVar[int | None] = ContextVar("acting_guild", default=None)
 
 
 class AuditLog:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     def record(

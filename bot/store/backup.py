@@ -1,4 +1,4 @@
-"""Online backup of the SQLite database, safe while the bot is writing.
+"""Online backup of the database, safe while the bot is writing: SQLite's backup API, or pg_dump.
 
 sqlite3's backup API copies a consistent snapshot page by page; a writer that
 commits meanwhile makes the copy restart from the changed pages, so the result
@@ -66,3 +66,31 @@ def row_counts(conn: sqlite3.Connection) -> dict[str, int]:
         )
     ]
     return {name: conn.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0] for name in names}  # noqa: S608
+
+
+def dump_database(url: str, dest_path: str | Path) -> dict[str, int]:
+    """``pg_dump`` the PostgreSQL database at ``url`` to ``dest_path``; return each table's row count at the time.
+
+    As with SQLite's, the dump is written beside ``dest_path`` and renamed into place only once complete.
+    ``pg_dump`` reads one snapshot, so the copy is one committed state while the bot keeps writing.
+    """
+    from bot.store.postgres import PostgresBackend
+
+    dest_path = Path(dest_path)
+    dest_path.parent.mkdir(parents=True, exist_ok=True)
+    partial = dest_path.with_name(dest_path.name + ".partial")
+    partial.unlink(missing_ok=True)
+    db = PostgresBackend(url, readonly=True)
+    try:
+        db.dump(str(partial))
+        counts = {
+            name: int(db.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0])  # noqa: S608 - names from the schema
+            for name in db.table_names()
+        }
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    finally:
+        db.close()
+    os.replace(partial, dest_path)
+    return counts

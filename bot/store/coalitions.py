@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlite_utils import Database
-
 from bot.clock import from_iso, to_iso
 from bot.models import ChannelKind, Coalition
+from bot.store.backend import Backend
 
 
 class Coalitions:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     def for_guild(
@@ -21,14 +20,14 @@ class Coalitions:
         row = self._linked(guild_id)
         if row is None:
             with self.db.atomic():
-                cursor = self.db.execute(
+                coalition_id = self.db.execute(
                     "INSERT INTO coalitions (name, timezone, digest_times, created_at, lead_guild_id)"
-                    " VALUES (?, ?, ?, ?, ?)",
+                    " VALUES (?, ?, ?, ?, ?) RETURNING id",
                     [guild_name or f"Server {guild_id}", timezone, digest_times, to_iso(now), guild_id],
-                )
+                ).fetchone()[0]
                 self.db.execute(
                     "INSERT INTO guild_links (guild_id, coalition_id, guild_name, linked_at) VALUES (?, ?, ?, ?)",
-                    [guild_id, cursor.lastrowid, guild_name, to_iso(now)],
+                    [guild_id, coalition_id, guild_name, to_iso(now)],
                 )
             row = self._linked(guild_id)
             assert row is not None  # noqa: S101 - inserted just above, in this transaction

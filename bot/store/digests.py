@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlite_utils import Database
-
 from bot.clock import from_iso, to_iso
 from bot.digests import (
     DigestEvent,
@@ -27,6 +25,7 @@ from bot.digests import (
     OpenNeed,
 )
 from bot.models import Urgency
+from bot.store.backend import Backend
 from bot.store.posts import open_posts
 
 MAX_CHART_DAYS = 366
@@ -66,7 +65,7 @@ class Plan:
 
 
 class Digests:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     # ----- subscriptions -----
@@ -151,11 +150,11 @@ class Digests:
 
     def claim_run(self, coalition_id: int, slot: datetime, ran_at: datetime) -> int | None:
         """Record the slot as sent; None when it already was (the slot goes out at most once)."""
-        cursor = self.db.execute(
-            "INSERT OR IGNORE INTO digest_runs (coalition_id, slot, ran_at) VALUES (?, ?, ?)",
+        row = self.db.execute(
+            "INSERT INTO digest_runs (coalition_id, slot, ran_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
             [coalition_id, to_iso(slot), to_iso(ran_at)],
-        )
-        return int(cursor.lastrowid) if cursor.rowcount == 1 and cursor.lastrowid else None
+        ).fetchone()
+        return int(row[0]) if row else None
 
     def save_chart(self, run_id: int, png: bytes, now: datetime) -> None:
         self.db.execute(
@@ -172,7 +171,7 @@ class Digests:
 
     def save_views(self, run_id: int, embeds: list[str], now: datetime) -> None:
         """A round's distinct personal digests, as embed JSON; view ids are positions in ``embeds``."""
-        self.db.conn.executemany(
+        self.db.executemany(
             "INSERT INTO digest_views (run_id, view_id, embed) VALUES (?, ?, ?)",
             [(run_id, view_id, embed) for view_id, embed in enumerate(embeds)],
         )
@@ -219,7 +218,7 @@ class Digests:
         """Outbox rows for a round, each due at its own time so a large round is paced."""
         created = to_iso(now)
         due = {at: to_iso(at) for at in {d.due_at for d in deliveries}}  # a round has a few distinct times
-        self.db.conn.executemany(
+        self.db.executemany(
             "INSERT INTO outbox (coalition_id, kind, target, payload, next_attempt_at, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             [(coalition_id, d.kind, d.target, d.payload, due[d.due_at], created) for d in deliveries],
@@ -285,14 +284,15 @@ class Digests:
 
     def _excess(self, coalition_id: int, now: datetime, *, limit: int = 10):
         """Items whose open offers exceed their open needs, by event, item and unit, largest surplus first."""
+        offered = "SUM(CASE WHEN p.kind = 'offer' THEN p.remaining ELSE 0 END)"
+        needed = "SUM(CASE WHEN p.kind = 'need' THEN p.remaining ELSE 0 END)"
+        # Aggregates spelled out in HAVING and ORDER BY: PostgreSQL does not see output names there.
         rows = self.db.execute(
-            "SELECT p.event_id, MIN(p.item_label), p.unit,"  # noqa: S608
-            " SUM(CASE WHEN p.kind = 'offer' THEN p.remaining ELSE 0 END) AS offered,"
-            " SUM(CASE WHEN p.kind = 'need' THEN p.remaining ELSE 0 END) AS needed"
+            f"SELECT p.event_id, MIN(p.item_label), p.unit, {offered}, {needed}"  # noqa: S608
             " FROM posts p JOIN events e ON e.id = p.event_id"
             f" WHERE p.coalition_id = ? AND {open_posts('p')} AND e.status = 'open'"
-            " GROUP BY p.event_id, p.item_key, p.unit HAVING offered > needed"
-            " ORDER BY offered - needed DESC, MIN(p.item_label) LIMIT ?",
+            f" GROUP BY p.event_id, p.item_key, p.unit HAVING {offered} > {needed}"
+            f" ORDER BY {offered} - {needed} DESC, MIN(p.item_label) LIMIT ?",
             [coalition_id, to_iso(now), limit],
         ).fetchall()
         for event_id, label, unit, offered, needed in rows:
@@ -324,8 +324,8 @@ class Digests:
             [coalition_id, to_iso(until)],
         ).fetchall()
         delivered = self.db.execute(
-            "SELECT substr(m.delivered_at, 1, 13), SUM(CAST(m.quantity AS REAL) / n.quantity) FROM matches m"
-            " JOIN events e ON e.id = m.event_id JOIN posts n ON n.id = m.need_id"
+            "SELECT substr(m.delivered_at, 1, 13), SUM(CAST(m.quantity AS DOUBLE PRECISION) / n.quantity)"
+            " FROM matches m JOIN events e ON e.id = m.event_id JOIN posts n ON n.id = m.need_id"
             " WHERE m.coalition_id = ? AND e.status = 'open' AND m.status = 'delivered' AND m.delivered_at <= ?"
             " GROUP BY 1",
             [coalition_id, to_iso(until)],

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlite_utils import Database
-
 from bot.clock import from_iso, to_iso
 from bot.models import Event, EventStatus
+from bot.store.backend import Backend
 from bot.store.orgs import name_key
 
 
 class Events:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     def insert(
@@ -30,10 +29,10 @@ class Events:
     ) -> int:
         cursor = self.db.execute(
             "INSERT INTO events (coalition_id, name, name_key, place_key, place_label, lat, lon, radius_km,"
-            " status, opened_by, opened_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)",
+            " status, opened_by, opened_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?) RETURNING id",
             [coalition_id, name, name_key(name), place_key, place_label, lat, lon, radius_km, opened_by, to_iso(now)],
         )
-        return int(cursor.lastrowid or 0)
+        return int(cursor.fetchone()[0])
 
     def get(self, event_id: int) -> Event | None:
         rows = list(self.db.query("SELECT * FROM events WHERE id = ?", [event_id]))
@@ -73,8 +72,8 @@ class Events:
     def claim_org_alert(self, coalition_id: int, name: str, org_id: int, event_id: int, now: datetime) -> bool:
         """Note that the org was told of this event (by name); False if it already was."""
         cursor = self.db.execute(
-            "INSERT OR IGNORE INTO event_alerts (coalition_id, event_key, org_id, event_id, sent_at)"
-            " VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO event_alerts (coalition_id, event_key, org_id, event_id, sent_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             [coalition_id, name_key(name), org_id, event_id, to_iso(now)],
         )
         return cursor.rowcount == 1

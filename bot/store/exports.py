@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlite_utils import Database
+from bot.store.backend import Backend
 
 EVENT_ROWS = "SELECT * FROM events WHERE coalition_id = ? ORDER BY id"
 ORG_ROWS = (
-    "SELECT o.*, (SELECT group_concat(user_id, ';') FROM org_members m WHERE m.org_id = o.id) AS coordinators"
-    " FROM orgs o WHERE o.coalition_id = ? ORDER BY o.id"
+    "SELECT o.*, (SELECT string_agg(CAST(user_id AS TEXT), ';') FROM org_members m WHERE m.org_id = o.id)"
+    " AS coordinators FROM orgs o WHERE o.coalition_id = ? ORDER BY o.id"
 )
 # What was delivered against a post, in its own unit: a need is credited a match's quantity, an offer gives
 # its offer_quantity (the two differ when the posts count in different units).
@@ -32,7 +32,7 @@ MATCH_ROWS = (
 
 
 class ExportRows:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     def coalition_ids(self) -> list[int]:

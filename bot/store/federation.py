@@ -11,14 +11,12 @@ Any other clash refuses the join, and the transaction leaves everything as it wa
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlite_utils import Database
-
 from bot.clock import from_iso, to_iso
 from bot.models import ChannelKind
+from bot.store.backend import Backend, IntegrityError
 from bot.store.orgs import name_key
 
 # Where the former coalition's delivery bookkeeping and settings stay: the coalition's own apply after a join.
@@ -26,7 +24,12 @@ STAYS_BEHIND = frozenset(
     {"coalitions", "digest_runs", "digest_plans", "coalition_invites", "hazard_areas", "hazard_feeds"}
 )
 # Rows a join moves unless the coalition already has their twin (then they stay behind, intact).
-MOVED_UNLESS_TWIN = frozenset({"subscriptions", "hazard_alerts", "event_alerts"})
+# Each by the key that makes two rows twins (its primary key without the coalition).
+MOVED_UNLESS_TWIN = {
+    "subscriptions": ("user_id",),
+    "hazard_alerts": ("hazard_id",),
+    "event_alerts": ("event_key", "org_id"),
+}
 MAX_NAME = 80
 
 
@@ -64,7 +67,7 @@ class Moved:
 
 
 class Federation:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     # --- membership ---------------------------------------------------------------------------------
@@ -120,10 +123,11 @@ class Federation:
 
     def new_coalition(self, name: str, *, timezone: str, digest_times: str, lead_guild_id: int, now: datetime) -> int:
         cursor = self.db.execute(
-            "INSERT INTO coalitions (name, timezone, digest_times, created_at, lead_guild_id) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO coalitions (name, timezone, digest_times, created_at, lead_guild_id) VALUES (?, ?, ?, ?, ?)"
+            " RETURNING id",
             [name, timezone, digest_times, to_iso(now), lead_guild_id],
         )
-        return int(cursor.lastrowid or 0)
+        return int(cursor.fetchone()[0])
 
     # --- invites ------------------------------------------------------------------------------------
 
@@ -180,13 +184,16 @@ class Federation:
         for table in self._tables_with_coalition():
             if table in STAYS_BEHIND:
                 continue
-            verb = "UPDATE OR IGNORE" if table in MOVED_UNLESS_TWIN else "UPDATE"
+            sql, params = f"UPDATE {table} SET coalition_id = ? WHERE coalition_id = ?", [target, source]  # noqa: S608
+            if table in MOVED_UNLESS_TWIN:
+                same = " AND ".join(f"twin.{c} = {table}.{c}" for c in MOVED_UNLESS_TWIN[table])
+                sql += f" AND NOT EXISTS (SELECT 1 FROM {table} twin WHERE twin.coalition_id = ? AND {same})"  # noqa: S608
+                params.append(target)
             try:
-                cursor = self.db.execute(
-                    f"{verb} {table} SET coalition_id = ? WHERE coalition_id = ?",
-                    [target, source],
-                )
-            except sqlite3.IntegrityError as exc:
+                # A savepoint: on PostgreSQL a failed statement would otherwise spoil the whole transaction.
+                with self.db.atomic():
+                    cursor = self.db.execute(sql, params)
+            except IntegrityError as exc:
                 raise JoinClash(table, str(exc)) from None
             if cursor.rowcount:
                 moved[table] = cursor.rowcount
@@ -208,8 +215,7 @@ class Federation:
 
     def _tables_with_coalition(self) -> list[str]:
         """Every table with a ``coalition_id`` column, read from the schema: tables added later move too."""
-        tables = [row[0] for row in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        return sorted(t for t in tables if "coalition_id" in {c.name for c in self.db[t].columns})
+        return self.db.tables_with_column("coalition_id")
 
     def _rename_clashes(
         self, table: str, source: int, target: int, guild_name: str, *, where: str, other: str

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlite_utils import Database
-
 from bot.clock import from_iso, to_iso
 from bot.models import Post
+from bot.store.backend import Backend
 from bot.store.posts import _COLUMNS, _post
 
 
 class Freshness:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     # --- a post's freshness steps ----------------------------------------------------------------------

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlite_utils import Database
-
 from bot.clock import from_iso, to_iso
 from bot.hazards.feeds import Hazard
+from bot.store.backend import Backend
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +51,7 @@ class FeedState:
 
 
 class Hazards:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     # --- a coalition's choices ------------------------------------------------------------------------
@@ -116,8 +115,9 @@ class Hazards:
     def remember(self, hazard: Hazard, now: datetime) -> int:
         """The hazard's id, stored the first time its feed reports it (same feed and source id: same hazard)."""
         self.db.execute(
-            "INSERT OR IGNORE INTO hazards (feed, source_id, kind, title, place, lat, lon, severity, rank,"
-            " occurred_at, url, radius_km, first_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO hazards (feed, source_id, kind, title, place, lat, lon, severity, rank,"
+            " occurred_at, url, radius_km, first_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
             [
                 hazard.feed, hazard.source_id, hazard.kind, hazard.title, hazard.place, hazard.lat, hazard.lon,
                 hazard.severity, hazard.rank, to_iso(hazard.occurred_at), hazard.url, hazard.radius_km, to_iso(now),
@@ -135,7 +135,7 @@ class Hazards:
     def claim_alert(self, coalition_id: int, hazard_id: int, now: datetime) -> bool:
         """Note the coalition's alert for this hazard; False when it already had one."""
         cursor = self.db.execute(
-            "INSERT OR IGNORE INTO hazard_alerts (coalition_id, hazard_id, alerted_at) VALUES (?, ?, ?)",
+            "INSERT INTO hazard_alerts (coalition_id, hazard_id, alerted_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             [coalition_id, hazard_id, to_iso(now)],
         )
         return cursor.rowcount == 1

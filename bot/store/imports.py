@@ -10,11 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlite_utils import Database
-
 from bot.clock import to_iso
 from bot.grid import local_cell_of
 from bot.models import EventStatus, OrgStatus, PostKind, PostStatus, Urgency
+from bot.store.backend import Backend
 from bot.store.orgs import name_key
 
 
@@ -91,16 +90,29 @@ class MatchRecord:
 
 
 class Imports:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     def create_coalition(self, name: str, *, timezone: str, digest_times: str, now: datetime) -> int:
         """A coalition of no server yet (a server joins it later)."""
         cursor = self.db.execute(
-            "INSERT INTO coalitions (name, timezone, digest_times, created_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO coalitions (name, timezone, digest_times, created_at) VALUES (?, ?, ?, ?) RETURNING id",
             [name, timezone, digest_times, to_iso(now)],
         )
-        return int(cursor.lastrowid or 0)
+        return int(cursor.fetchone()[0])
+
+    def _insert(self, table: str, record_id: int | None, columns: str, values: list[object]) -> int:
+        """Insert one record under ``record_id`` (its id in the export), or under a new id when None."""
+        if record_id is not None:
+            columns, values = f"id, {columns}", [record_id, *values]
+        marks = ", ".join("?" for _ in values)
+        row = self.db.execute(
+            f"INSERT INTO {table} ({columns}) VALUES ({marks}) RETURNING id",  # noqa: S608 - our own names
+            values,
+        ).fetchone()
+        if record_id is not None:
+            self.db.after_explicit_ids(table)
+        return int(row[0])
 
     def id_taken(self, table: str, record_id: int) -> bool:
         assert table in {"events", "orgs", "posts", "matches"}  # noqa: S101 - our own table names only
@@ -129,29 +141,30 @@ class Imports:
         return found
 
     def insert_event(self, coalition_id: int, event: EventRecord, *, event_id: int | None, actor_id: int) -> int:
-        cursor = self.db.execute(
-            "INSERT INTO events (id, coalition_id, name, name_key, place_key, place_label, lat, lon, radius_km,"
-            " status, opened_by, opened_at, closed_by, closed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        return self._insert(
+            "events",
+            event_id,
+            "coalition_id, name, name_key, place_key, place_label, lat, lon, radius_km,"
+            " status, opened_by, opened_at, closed_by, closed_at",
             [
-                event_id, coalition_id, event.name, name_key(event.name), event.place_key, event.place_label,
+                coalition_id, event.name, name_key(event.name), event.place_key, event.place_label,
                 event.lat, event.lon, event.radius_km, event.status.value, actor_id, to_iso(event.opened_at),
                 actor_id if event.closed_at else None, _iso(event.closed_at),
             ],
         )  # fmt: skip
-        return int(cursor.lastrowid or 0)
 
     def insert_org(self, coalition_id: int, org: OrgRecord, *, org_id: int | None, actor_id: int) -> int:
-        cursor = self.db.execute(
-            "INSERT INTO orgs (id, coalition_id, name, name_key, sectors, place_key, place_label, lat, lon, contact,"
-            " description, status, registered_by, verified_by, verified_at, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        return self._insert(
+            "orgs",
+            org_id,
+            "coalition_id, name, name_key, sectors, place_key, place_label, lat, lon, contact,"
+            " description, status, registered_by, verified_by, verified_at, created_at",
             [
-                org_id, coalition_id, org.name, name_key(org.name), ",".join(org.sectors), org.place_key,
+                coalition_id, org.name, name_key(org.name), ",".join(org.sectors), org.place_key,
                 org.place_label, org.lat, org.lon, org.contact, org.description, org.status.value, actor_id,
                 actor_id if org.verified_at else None, _iso(org.verified_at), to_iso(org.created_at),
             ],
         )  # fmt: skip
-        return int(cursor.lastrowid or 0)
 
     def same_post(self, coalition_id: int, post: PostRecord, *, posted_known: bool) -> int | None:
         """A post already here: same org, kind, item, quantity, unit and place, posted at the same moment.
@@ -176,20 +189,20 @@ class Imports:
         return int(row[0]) if row else None
 
     def insert_post(self, coalition_id: int, post: PostRecord, *, post_id: int | None, actor_id: int) -> int:
-        cursor = self.db.execute(
-            "INSERT INTO posts (id, kind, coalition_id, event_id, org_id, sector, item_key, item_label, quantity,"
+        return self._insert(
+            "posts",
+            post_id,
+            "kind, coalition_id, event_id, org_id, sector, item_key, item_label, quantity,"
             " remaining, unit, place_key, place_label, lat, lon, urgency, urgency_rank, deadline, notes, status,"
-            " posted_by, created_at, closed_at, cell, near_cell)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " posted_by, created_at, closed_at, cell, near_cell",
             [
-                post_id, post.kind.value, coalition_id, post.event_id, post.org_id, post.sector, post.item_key,
+                post.kind.value, coalition_id, post.event_id, post.org_id, post.sector, post.item_key,
                 post.item_label, post.quantity, post.remaining, post.unit, post.place_key, post.place_label,
                 post.lat, post.lon, post.urgency.value, post.urgency.rank, _iso(post.deadline), post.notes,
                 post.status.value, actor_id, to_iso(post.created_at), _iso(post.closed_at), post.cell,
                 local_cell_of(post.lat, post.lon),
             ],
         )  # fmt: skip
-        return int(cursor.lastrowid or 0)
 
     def match_of_pair(self, need_id: int, offer_id: int) -> int | None:
         row = self.db.execute(
@@ -199,15 +212,15 @@ class Imports:
 
     def insert_match(self, coalition_id: int, match: MatchRecord, *, match_id: int | None, actor_id: int) -> int:
         closed_by = actor_id if match.closed_at else None
-        cursor = self.db.execute(
-            "INSERT INTO matches (id, coalition_id, event_id, need_id, offer_id, score, distance_km, quantity,"
-            " offer_quantity, status, closed_by, created_at, committed_at, delivered_at, closed_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        return self._insert(
+            "matches",
+            match_id,
+            "coalition_id, event_id, need_id, offer_id, score, distance_km, quantity,"
+            " offer_quantity, status, closed_by, created_at, committed_at, delivered_at, closed_at",
             [
-                match_id, coalition_id, match.event_id, match.need_id, match.offer_id, match.score,
+                coalition_id, match.event_id, match.need_id, match.offer_id, match.score,
                 match.distance_km, match.quantity, match.offer_quantity, match.status, closed_by,
                 to_iso(match.created_at),
                 _iso(match.committed_at), _iso(match.delivered_at), _iso(match.closed_at),
             ],
         )  # fmt: skip
-        return int(cursor.lastrowid or 0)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlite_utils import Database
-
 from bot.clock import from_iso, to_iso
 from bot.models import Match, MatchStatus
+from bot.store.backend import Backend
 
 _COLUMNS = (
     "id, coalition_id, event_id, need_id, offer_id, score, distance_km, quantity, status, need_accepted_by,"
@@ -19,7 +18,7 @@ _LIVE = "('proposed', 'committed')"
 
 
 class Matches:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     def propose(
@@ -42,16 +41,16 @@ class Matches:
         ``quantity`` is in the need's unit, ``offer_quantity`` in the offer's; ``due_at``: when it expires
         unanswered; ``replaces_id``: the stalled commitment it would take over.
         """
-        cursor = self.db.execute(
-            "INSERT OR IGNORE INTO matches (coalition_id, event_id, need_id, offer_id, score, distance_km, quantity,"
+        row = self.db.execute(
+            "INSERT INTO matches (coalition_id, event_id, need_id, offer_id, score, distance_km, quantity,"
             " offer_quantity, status, created_at, due_at, replaces_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'proposed', ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'proposed', ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
             [
                 coalition_id, event_id, need_id, offer_id, round(score, 6), distance_km, quantity, offer_quantity,
                 to_iso(now), to_iso(due_at) if due_at else None, replaces_id,
             ],
-        )  # fmt: skip
-        return int(cursor.lastrowid) if cursor.rowcount == 1 and cursor.lastrowid else None
+        ).fetchone()  # fmt: skip
+        return int(row[0]) if row else None
 
     def get(self, match_id: int) -> Match | None:
         row = self.db.execute(f"SELECT {_COLUMNS} FROM matches WHERE id = ?", [match_id]).fetchone()  # noqa: S608

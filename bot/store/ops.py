@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlite_utils import Database
+from bot.store.backend import Backend
 
 
 class OpsReads:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     def answers(self) -> bool:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlite_utils import Database
-
 from bot.clock import from_iso, to_iso
 from bot.models import Org, OrgStatus
+from bot.store.backend import Backend
 from bot.text import identity_key
 
 
@@ -18,7 +17,7 @@ def name_key(name: str) -> str:
 
 
 class Orgs:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     def insert(
@@ -38,16 +37,16 @@ class Orgs:
         registrant_is_member: bool = True,
         home_guild_id: int | None = None,
     ) -> int:
-        cursor = self.db.execute(
+        row = self.db.execute(
             "INSERT INTO orgs (coalition_id, name, name_key, sectors, place_key, place_label, lat, lon,"
             " contact, description, status, registered_by, created_at, home_guild_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?) RETURNING id",
             [
                 coalition_id, name, name_key(name), ",".join(sectors), place_key, place_label,
                 lat, lon, contact, description, registered_by, to_iso(now), home_guild_id,
             ],
-        )  # fmt: skip
-        org_id = int(cursor.lastrowid or 0)
+        ).fetchone()  # fmt: skip
+        org_id = int(row[0])
         if registrant_is_member:
             self.add_member(org_id, registered_by, added_by=registered_by, now=now)
         return org_id
@@ -97,7 +96,7 @@ class Orgs:
     def add_member(self, org_id: int, user_id: int, *, added_by: int, now: datetime) -> bool:
         """Adds the member; False when they already were one."""
         cursor = self.db.execute(
-            "INSERT OR IGNORE INTO org_members (org_id, user_id, added_by, added_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO org_members (org_id, user_id, added_by, added_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             [org_id, user_id, added_by, to_iso(now)],
         )
         return cursor.rowcount == 1

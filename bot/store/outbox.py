@@ -9,7 +9,10 @@ sends them: a lease names the process and when the claim lapses. A destination
 (``target``) is claimed by one process at a time, so its rows leave in order and
 no row is sent by two processes; a crashed process's leases lapse and its rows are
 claimed again. Each claim is one ``UPDATE ... RETURNING`` statement: SQLite runs it
-under the write lock, so two processes cannot both win a row.
+under the write lock, so two processes cannot both win a row. On PostgreSQL the claim
+reads its rows ``FOR UPDATE SKIP LOCKED`` (a row another process is marking sent is
+passed by, not waited for) after an advisory lock that lets one claimer in at a time,
+so a second claimer sees the first one's leases and never takes a destination it holds.
 """
 
 from __future__ import annotations
@@ -17,24 +20,23 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlite_utils import Database
-
 from bot.clock import from_iso, to_iso
 from bot.models import OutboxMessage
+from bot.store.backend import Backend
 
 
 class Outbox:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     def enqueue(self, coalition_id: int, kind: str, target: str, payload: dict[str, object], now: datetime) -> int:
         """Queue one notification. ``target`` is ``channel:<id>`` or ``user:<id>``."""
         cursor = self.db.execute(
             "INSERT INTO outbox (coalition_id, kind, target, payload, next_attempt_at, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             [coalition_id, kind, target, json.dumps(payload, default=str), to_iso(now), to_iso(now)],
         )
-        return int(cursor.lastrowid or 0)
+        return int(cursor.fetchone()[0])
 
     def due(self, now: datetime, *, limit: int = 50) -> list[OutboxMessage]:
         rows = self.db.query(
@@ -55,13 +57,14 @@ class Outbox:
         moment = to_iso(now)
         # One transaction around the statement: RETURNING keeps it open until its rows are read.
         with self.db.atomic():
+            self.db.serialize_claims("outbox")
             cursor = self.db.execute(
-                "UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE id IN ("
+                "UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE id IN ("  # noqa: S608 - a fixed fragment
                 " SELECT o.id FROM outbox o WHERE o.status = 'pending' AND o.next_attempt_at <= ? AND o.id > ?"
                 " AND (o.lease_until IS NULL OR o.lease_until <= ?)"
                 " AND NOT EXISTS (SELECT 1 FROM outbox b WHERE b.target = o.target AND b.status = 'pending'"
                 "  AND b.lease_owner != ? AND b.lease_until > ?)"
-                " ORDER BY o.id LIMIT ?) RETURNING *",
+                f" ORDER BY o.id LIMIT ?{self.db.locking(skip_locked=True)}) RETURNING *",
                 [owner, to_iso(until), moment, after_id, moment, owner, moment, limit],
             )
             columns = [column[0] for column in cursor.description]
@@ -85,7 +88,7 @@ class Outbox:
                 [owner],
             )
             return
-        self.db.conn.executemany(
+        self.db.executemany(
             "UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?",
             [(message_id, owner) for message_id in message_ids],
         )
@@ -106,7 +109,8 @@ class Outbox:
             "  AND NOT EXISTS (SELECT 1 FROM outbox b WHERE b.target = o.target AND b.status = 'pending'"
             "   AND b.lease_owner != ? AND b.lease_until > ?)"
             " UNION ALL"
-            " SELECT MIN(lease_until) FROM outbox WHERE status = 'pending' AND lease_owner != ? AND lease_until > ?)",
+            " SELECT MIN(lease_until) FROM outbox WHERE status = 'pending' AND lease_owner != ? AND lease_until > ?)"
+            " AS due",
             [moment, owner, moment, owner, moment],
         ).fetchone()
         return from_iso(row[0]) if row and row[0] else None
@@ -145,7 +149,10 @@ class Outbox:
         }
 
     def get(self, message_id: int) -> dict:
-        return self.db["outbox"].get(message_id)
+        row = next(self.db.query("SELECT * FROM outbox WHERE id = ?", [message_id]), None)
+        if row is None:
+            raise LookupError(f"no outbox row {message_id}")
+        return row
 
 
 def _message(row: dict) -> OutboxMessage:

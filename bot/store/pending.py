@@ -6,10 +6,9 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlite_utils import Database
-
 from bot.clock import from_iso, to_iso
 from bot.models import PostKind
+from bot.store.backend import Backend
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +25,7 @@ class PendingPost:
 
 
 class PendingPosts:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     def hold(
@@ -40,10 +39,10 @@ class PendingPosts:
     ) -> int:
         cursor = self.db.execute(
             "INSERT INTO pending_posts (coalition_id, user_id, kind, duplicate_of, options, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             [coalition_id, user_id, kind.value, duplicate_of, json.dumps(options), to_iso(now)],
         )
-        return int(cursor.lastrowid or 0)
+        return int(cursor.fetchone()[0])
 
     def get(self, pending_id: int) -> PendingPost | None:
         row = self.db.execute(

@@ -6,13 +6,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlite_utils import Database
-
 from bot.clock import from_iso, to_iso
 from bot.geo import bounding_box
 from bot.grid import LOCAL_KM, local_cell_of, local_cells, search_cells
 from bot.matching import Candidate
 from bot.models import Post, PostKind, PostStatus, Urgency
+from bot.store.backend import Backend
 
 _COLUMNS = (
     "id, kind, coalition_id, event_id, org_id, sector, item_key, item_label, quantity, remaining, unit,"
@@ -66,7 +65,7 @@ class NewPost:
 
 
 class Posts:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self.db = db
 
     def insert(self, post: NewPost, now: datetime) -> int:
@@ -74,7 +73,7 @@ class Posts:
             "INSERT INTO posts (kind, coalition_id, event_id, org_id, sector, item_key, item_label, quantity,"
             " remaining, unit, place_key, place_label, lat, lon, urgency, urgency_rank, deadline, notes, status,"
             " posted_by, created_at, cell, near_cell)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?) RETURNING id",
             [
                 post.kind.value, post.coalition_id, post.event_id, post.org_id, post.sector, post.item_key,
                 post.item_label, post.quantity, post.quantity, post.unit, post.place_key, post.place_label,
@@ -83,7 +82,7 @@ class Posts:
                 local_cell_of(post.lat, post.lon),
             ],
         )  # fmt: skip
-        return int(cursor.lastrowid or 0)
+        return int(cursor.fetchone()[0])
 
     def get(self, post_id: int) -> Post | None:
         row = self.db.execute(f"SELECT {_COLUMNS} FROM posts WHERE id = ?", [post_id]).fetchone()  # noqa: S608
@@ -253,6 +252,20 @@ class Posts:
         ).fetchone()
         return int(row[0])
 
+    def lock(self, *post_ids: int) -> None:
+        """Hold these posts until the transaction ends, so what is read of them next stays true while it decides.
+
+        Locked in id order, so two transactions that lock overlapping posts wait for each other, never deadlock.
+        On SQLite a write transaction already excludes every other writer.
+        """
+        locking = self.db.locking()
+        if locking:
+            marks = ", ".join("?" for _ in post_ids)
+            self.db.execute(
+                f"SELECT id FROM posts WHERE id IN ({marks}) ORDER BY id{locking}",  # noqa: S608 - placeholders only
+                list(post_ids),
+            ).fetchall()
+
     def reserve(self, post_id: int, quantity: int) -> bool:
         """Take ``quantity`` off the remainder; False (and nothing changed) if not that much is left."""
         cursor = self.db.execute(
@@ -262,7 +275,7 @@ class Posts:
 
     def release(self, post_id: int, quantity: int) -> None:
         """Give a cancelled commitment back to the remainder."""
-        self.db.execute("UPDATE posts SET remaining = MIN(quantity, remaining + ?) WHERE id = ?", [quantity, post_id])
+        self.db.execute("UPDATE posts SET remaining = LEAST(quantity, remaining + ?) WHERE id = ?", [quantity, post_id])
 
     def set_status(self, post_id: int, status: PostStatus, now: datetime) -> None:
         closed_at = None if status is PostStatus.OPEN else to_iso(now)
@@ -288,7 +301,7 @@ class Posts:
                 clauses.append("(urgency = ? AND reach_level = ? AND created_at <= ?)")
                 params += [urgency.value, level, to_iso(now - after)]
         rows = self.db.execute(
-            "SELECT id, urgency, created_at, deadline, reach_level FROM posts INDEXED BY posts_reaching"  # noqa: S608
+            f"SELECT id, urgency, created_at, deadline, reach_level FROM posts {self.db.indexed_by('posts_reaching')}"  # noqa: S608
             f" WHERE reach_level < ? AND status = 'open' AND remaining > 0 AND urgency != 'critical'"
             f" AND ({' OR '.join(clauses)} OR (deadline IS NOT NULL AND deadline <= ?)) ORDER BY created_at LIMIT ?",
             [max_level, *params, to_iso(now + pressing), limit],
@@ -306,15 +319,15 @@ class Posts:
         for urgency, levels in steps.items():
             for level, after in levels:
                 row = self.db.execute(
-                    "SELECT MIN(created_at) FROM posts INDEXED BY posts_reaching WHERE reach_level = ?"
+                    f"SELECT MIN(created_at) FROM posts {self.db.indexed_by('posts_reaching')} WHERE reach_level = ?"  # noqa: S608
                     " AND status = 'open' AND remaining > 0 AND urgency = ?",
                     [level, urgency.value],
                 ).fetchone()
                 if row and row[0]:
                     moments.append(from_iso(row[0]) + after)  # type: ignore[operator]
         row = self.db.execute(
-            "SELECT MIN(deadline) FROM posts INDEXED BY posts_reaching WHERE reach_level < ? AND status = 'open'"
-            " AND remaining > 0 AND urgency != 'critical' AND deadline IS NOT NULL",
+            f"SELECT MIN(deadline) FROM posts {self.db.indexed_by('posts_reaching')} WHERE reach_level < ?"  # noqa: S608
+            " AND status = 'open' AND remaining > 0 AND urgency != 'critical' AND deadline IS NOT NULL",
             [max_level],
         ).fetchone()
         if row and row[0]:

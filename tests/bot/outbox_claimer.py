@@ -9,14 +9,13 @@ from __future__ import annotations
 import sys
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from bot.store import Store
 
 LEASE = timedelta(seconds=30)
 
 
-def main(database: Path, owner: str) -> None:
+def main(database: str, owner: str) -> None:
     store = Store(database)
     idle_since = time.monotonic()
     while time.monotonic() - idle_since < 2.0:
@@ -31,4 +30,4 @@ def main(database: Path, owner: str) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), sys.argv[2])
+    main(sys.argv[1], sys.argv[2])  # a SQLite path or a PostgreSQL URL

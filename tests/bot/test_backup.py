@@ -40,7 +40,7 @@ def dump(path: Path) -> dict[str, list[tuple]]:
 def test_backup_restores_the_same_rows_and_content(tmp_path):
     core = seeded(tmp_path / "live.db")
 
-    counts = backup_database(core.store.path, tmp_path / "copy.db")
+    counts = backup_database(core.store.database, tmp_path / "copy.db")
 
     assert counts["orgs"] == 3 and counts["events"] == 1 and counts["outbox"] >= 3
     core.store.close()
@@ -50,7 +50,7 @@ def test_backup_restores_the_same_rows_and_content(tmp_path):
 
 def test_a_restored_backup_opens_as_a_sound_store_with_nothing_to_migrate(tmp_path):
     core = seeded(tmp_path / "live.db")
-    backup_database(core.store.path, tmp_path / "copy.db")
+    backup_database(core.store.database, tmp_path / "copy.db")
 
     restored = Store(tmp_path / "copy.db")
 
@@ -63,12 +63,12 @@ def test_a_restored_backup_opens_as_a_sound_store_with_nothing_to_migrate(tmp_pa
 
 def test_backup_while_a_write_is_in_flight_holds_only_committed_rows(tmp_path):
     core = seeded(tmp_path / "live.db")
-    writer = sqlite3.connect(core.store.path, isolation_level=None)
+    writer = sqlite3.connect(core.store.database, isolation_level=None)
     writer.execute("BEGIN IMMEDIATE")
     writer.execute("UPDATE orgs SET name = 'half-made' WHERE id = 1")
     writer.execute("DELETE FROM org_members WHERE org_id = 2")
 
-    counts = backup_database(core.store.path, tmp_path / "copy.db")  # does not wait for the writer
+    counts = backup_database(core.store.database, tmp_path / "copy.db")  # does not wait for the writer
 
     writer.execute("COMMIT")
     writer.close()
@@ -91,7 +91,7 @@ def test_backup_of_a_closed_database_works_and_leaves_no_partial_file(tmp_path):
 def test_backup_refuses_to_overwrite_the_database_itself(tmp_path):
     core = seeded(tmp_path / "live.db")
     with pytest.raises(ValueError, match="another file"):
-        backup_database(core.store.path, core.store.path)
+        backup_database(core.store.database, core.store.database)
     with pytest.raises(FileNotFoundError):
         backup_database(tmp_path / "missing.db", tmp_path / "copy.db")
     assert core.store.integrity_problems() == []
@@ -99,11 +99,11 @@ def test_backup_refuses_to_overwrite_the_database_itself(tmp_path):
 
 def test_a_second_backup_replaces_the_first(tmp_path):
     core = seeded(tmp_path / "live.db")
-    backup_database(core.store.path, tmp_path / "copy.db")
+    backup_database(core.store.database, tmp_path / "copy.db")
     orgs.register_org(
         core, Actor(user_id=99, guild_id=500), name="Late Org", sectors="health", location="Houston", contact="x"
     )
 
-    counts = backup_database(core.store.path, tmp_path / "copy.db")
+    counts = backup_database(core.store.database, tmp_path / "copy.db")
 
     assert counts["orgs"] == 4

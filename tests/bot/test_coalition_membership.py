@@ -30,8 +30,8 @@ class Clock:
 
 
 @pytest.fixture
-def core(tmp_path: Path):
-    made = Core(store=Store(tmp_path / "c.db"), settings=Settings(), clock=Clock())
+def core(tmp_path: Path, new_database):
+    made = Core(store=Store(new_database("c")), settings=Settings(), clock=Clock())
     yield made
     made.store.close()
 
@@ -41,18 +41,18 @@ def join(core: Core) -> coalitions.Joined:
 
 
 def rows(core: Core, table: str) -> list[tuple]:
-    return core.store.db.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall()  # noqa: S608 - fixed names
+    return sorted(core.store.db.execute(f"SELECT * FROM {table}").fetchall(), key=repr)  # noqa: S608 - fixed names
 
 
 def test_a_table_added_later_moves_with_the_join_too(core):
     core.coalition_of(A)
     b = core.coalition_of(B)
-    core.store.db.execute("CREATE TABLE later_records (id INTEGER PRIMARY KEY, coalition_id INTEGER, note TEXT)")
+    core.store.db.execute("CREATE TABLE later_records (coalition_id INTEGER, note TEXT)")
     core.store.db.execute("INSERT INTO later_records (coalition_id, note) VALUES (?, 'kept')", [b.id])
 
     joined = join(core)
 
-    assert rows(core, "later_records") == [(1, joined.coalition.id, "kept")]
+    assert rows(core, "later_records") == [(joined.coalition.id, "kept")]
     assert joined.moved.rows["later_records"] == 1
 
 
@@ -116,7 +116,7 @@ def test_export_without_a_coalition_named_finds_the_one_left_after_a_join(core, 
     orgs.register_org(core, VOLUNTEER_B, name="Baytown Relief", sectors="food", location="Baytown", contact="x")
     joined = join(core)
 
-    written = export_dir(core.store.path, tmp_path / "out", gazetteer=core.gazetteer)
+    written = export_dir(core.store.database, tmp_path / "out", gazetteer=core.gazetteer)
 
     assert written["orgs"] == 1
     assert "Baytown Relief" in (tmp_path / "out" / "orgs.csv").read_text()

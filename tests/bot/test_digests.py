@@ -101,14 +101,14 @@ class Seed:
         cursor = self.db.execute(
             "INSERT INTO posts (kind, coalition_id, event_id, org_id, sector, item_key, item_label, quantity,"
             " remaining, unit, place_key, place_label, lat, lon, urgency, notes, status, posted_by, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             [
                 kind, coalition_id, event_id, org_id, sector, item.casefold().replace(" ", "_"), item, quantity,
                 quantity if remaining is None else remaining, unit, "gn:0", place[0], place[1], place[2], urgency,
                 notes, status, 2, (created or T0 - timedelta(days=1)).isoformat(timespec="seconds"),
             ],
         )  # fmt: skip
-        return int(cursor.lastrowid)
+        return int(cursor.fetchone()[0])
 
     def match(
         self,
@@ -128,15 +128,15 @@ class Seed:
 
         cursor = self.db.execute(
             "INSERT INTO matches (coalition_id, event_id, need_id, offer_id, score, distance_km, quantity, status,"
-            " created_at, committed_at, delivered_at) VALUES (?, ?, ?, ?, 0.9, 10, ?, ?, ?, ?, ?)",
+            " created_at, committed_at, delivered_at) VALUES (?, ?, ?, ?, 0.9, 10, ?, ?, ?, ?, ?) RETURNING id",
             [coalition_id, event_id, need_id, offer_id, quantity, status, iso(created), iso(committed), iso(delivered)],
         )
-        return int(cursor.lastrowid)
+        return int(cursor.fetchone()[0])
 
 
 @pytest.fixture
-def core(tmp_path, clock) -> Core:
-    built = Core(store=Store(tmp_path / "coalesce.db"), clock=clock)
+def core(clock, new_database) -> Core:
+    built = Core(store=Store(new_database("coalesce")), clock=clock)
     yield built
     built.store.close()
 
@@ -403,7 +403,7 @@ async def test_a_slot_is_sent_at_most_once(seed, core, clock):
 
     first = await digests.run_digest_round(core, coalition_id, slot)
     again = await digests.run_digest_round(core, coalition_id, slot)
-    prepared = digests.build_round(core.store.path, coalition_id, slot, slot - timedelta(hours=12), slot, [555])
+    prepared = digests.build_round(core.store, coalition_id, slot, slot - timedelta(hours=12), slot, [555])
     raced = digests.record_round(core, prepared)
 
     assert first is not None and again is None and raced is None
@@ -417,7 +417,7 @@ async def test_a_round_stopped_after_its_claim_queues_each_dm_once_when_taken_up
         core.store.digests.subscribe(coalition_id, user_id, DigestFilter(), T0)
     slot = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
     clock.now = slot
-    prepared = digests.build_round(core.store.path, coalition_id, slot, slot - timedelta(hours=12), slot, [555])
+    prepared = digests.build_round(core.store, coalition_id, slot, slot - timedelta(hours=12), slot, [555])
 
     run_id = digests.claim_round(core, prepared)  # the process stops here, before queueing any DM
     stopped = [r["target"] for r in outbox_rows(core)]

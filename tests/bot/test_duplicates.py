@@ -14,8 +14,8 @@ from tests.e2e.matching_helpers import ADMIN, core_world
 
 
 @pytest.fixture
-def w(tmp_path):
-    world = core_world(tmp_path / "coalesce.db")
+def w(new_database):
+    world = core_world(new_database("coalesce"))
     world.add_org("Houston Food Bank", 11)
     world.add_org("Baytown Relief", 12, location="Baytown")
     return world

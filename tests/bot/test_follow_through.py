@@ -13,8 +13,8 @@ from tests.e2e.matching_helpers import core_world
 
 
 @pytest.fixture
-def world(tmp_path):
-    world = core_world(tmp_path / "coalesce.db", proposals_per_post=1)
+def world(new_database):
+    world = core_world(new_database("coalesce"), proposals_per_post=1)
     for name, user_id, place in (
         ("Food Bank", 11, "Houston"),
         ("Baytown", 12, "Baytown"),

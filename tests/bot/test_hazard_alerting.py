@@ -27,8 +27,8 @@ class Clock:
 
 
 @pytest.fixture
-def core(tmp_path: Path):
-    made = Core(store=Store(tmp_path / "c.db"), settings=Settings(), clock=Clock())
+def core(tmp_path: Path, new_database):
+    made = Core(store=Store(new_database("c")), settings=Settings(), clock=Clock())
     coalition_config.set_channel(made, ADMIN, ChannelKind.ALERTS, 7001)
     hazards.set_area(made, ADMIN, location="Houston", radius_km=20000)
     for feed in ("usgs", "gdacs"):

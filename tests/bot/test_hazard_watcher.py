@@ -90,9 +90,9 @@ async def feeds():
 
 
 @pytest.fixture
-def core(tmp_path: Path):
+def core(tmp_path: Path, new_database):
     clock = Clock()
-    core = Core(store=Store(tmp_path / "c.db"), settings=Settings(), clock=clock)
+    core = Core(store=Store(new_database("c")), settings=Settings(), clock=clock)
     coalition_config.set_channel(core, ADMIN, ChannelKind.ALERTS, ALERTS_CHANNEL)
     hazards.set_area(core, ADMIN, location="Houston", radius_km=500)
     yield core

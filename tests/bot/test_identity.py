@@ -28,8 +28,8 @@ LOOK_ALIKES = [
 
 
 @pytest.fixture
-def world(tmp_path):
-    made = core_world(tmp_path / "coalesce.db")
+def world(new_database):
+    made = core_world(new_database("coalesce"))
     made.add_org("Houston Food Bank", 11)
     return made
 

@@ -43,10 +43,10 @@ def read(path: Path) -> tuple[list[str], list[str], list[dict[str, str]]]:
     return header, tags, [dict(zip(header, r, strict=True)) for r in body]
 
 
-def test_export_writes_every_file_with_an_hxl_row(tmp_path):
-    core = seeded(tmp_path / "live.db")
+def test_export_writes_every_file_with_an_hxl_row(tmp_path, new_database):
+    core = seeded(new_database("live"))
 
-    counts = export_dir(core.store.path, tmp_path / "out", gazetteer=core.gazetteer)
+    counts = export_dir(core.store.database, tmp_path / "out", gazetteer=core.gazetteer)
 
     assert counts == {"events": 1, "orgs": 2, "needs": 1, "offers": 1, "matches": 1, "3w": 3}
     for name in counts:
@@ -70,11 +70,11 @@ def test_export_writes_every_file_with_an_hxl_row(tmp_path):
     )  # fmt: skip
 
 
-def test_contacts_leave_only_when_asked(tmp_path):
-    core = seeded(tmp_path / "live.db")
+def test_contacts_leave_only_when_asked(tmp_path, new_database):
+    core = seeded(new_database("live"))
 
-    export_dir(core.store.path, tmp_path / "public", gazetteer=core.gazetteer)
-    export_dir(core.store.path, tmp_path / "private", include_contacts=True, gazetteer=core.gazetteer)
+    export_dir(core.store.database, tmp_path / "public", gazetteer=core.gazetteer)
+    export_dir(core.store.database, tmp_path / "private", include_contacts=True, gazetteer=core.gazetteer)
 
     public = "".join((tmp_path / "public" / f"{n}.csv").read_text() for n in ("orgs", "needs", "offers", "matches"))
     assert "ops@hfb.example" not in public and "555 0101" not in public and str(ALICE.user_id) not in public
@@ -83,18 +83,18 @@ def test_contacts_leave_only_when_asked(tmp_path):
     assert rows[0]["contact"] == "ops@hfb.example" and rows[0]["coordinators"] == str(ALICE.user_id)
 
 
-def test_exported_text_cannot_run_as_a_formula(tmp_path):
-    core = seeded(tmp_path / "live.db")
-    export_dir(core.store.path, tmp_path / "out", gazetteer=core.gazetteer)
+def test_exported_text_cannot_run_as_a_formula(tmp_path, new_database):
+    core = seeded(new_database("live"))
+    export_dir(core.store.database, tmp_path / "out", gazetteer=core.gazetteer)
     _, _, rows = read(tmp_path / "out" / "orgs.csv")
     assert rows[0]["description"] == "'=SUM(A1)"
 
 
-def test_an_export_imports_into_a_server_that_opened_the_same_event(tmp_path):
-    core = seeded(tmp_path / "live.db")
-    export_dir(core.store.path, tmp_path / "out", include_contacts=True, gazetteer=core.gazetteer)
+def test_an_export_imports_into_a_server_that_opened_the_same_event(tmp_path, new_database):
+    core = seeded(new_database("live"))
+    export_dir(core.store.database, tmp_path / "out", include_contacts=True, gazetteer=core.gazetteer)
     (tmp_path / "out" / "events.csv").unlink()
-    target = Core(store=Store(tmp_path / "new.db"), clock=FakeClock())
+    target = Core(store=Store(new_database("new")), clock=FakeClock())
     events.open_event(target, Actor(user_id=2, guild_id=600, is_admin=True), name="Hurricane Delta", location="Houston")
 
     summary = import_dir(target, tmp_path / "out", actor_id=2)
@@ -126,12 +126,12 @@ NOTHING_NEW = {"events": 0, "orgs": 0, "needs": 0, "offers": 0, "matches": 0}
 
 def snapshot(core: Core) -> dict[str, list[tuple]]:
     db = core.store.db
-    return {t: db.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in ("orgs", "org_members", "posts",  # noqa: S608
+    return {t: db.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in ("orgs", "org_members", "posts",  # noqa: S608
                                                                                    "audit_log")}  # fmt: skip
 
 
-def test_one_bad_row_rejects_the_whole_import_and_names_every_problem(tmp_path):
-    core = seeded(tmp_path / "live.db")
+def test_one_bad_row_rejects_the_whole_import_and_names_every_problem(tmp_path, new_database):
+    core = seeded(new_database("live"))
     before = snapshot(core)
     folder = tmp_path / "in"
     folder.mkdir()
@@ -175,8 +175,8 @@ def test_one_bad_row_rejects_the_whole_import_and_names_every_problem(tmp_path):
     assert snapshot(core) == before
 
 
-def test_columns_are_found_by_hxl_tag_when_headers_differ(tmp_path):
-    core = Core(store=Store(tmp_path / "new.db"), clock=FakeClock())
+def test_columns_are_found_by_hxl_tag_when_headers_differ(tmp_path, new_database):
+    core = Core(store=Store(new_database("new")), clock=FakeClock())
     core.coalition_of(ADMIN)
     write_csv(tmp_path / "orgs.csv", ["Organisation", "Cluster", "Town"], ["#org+name", "#sector+list", "#loc+name"],
               ["Relief One", "wash;shelter", "Houston"])  # fmt: skip
@@ -199,7 +199,7 @@ def test_import_into_a_fresh_database_creates_its_coalition_and_several_must_be_
     assert import_into(path, tmp_path, coalition_id=2).imported["orgs"] == 1
 
 
-def test_an_empty_folder_is_refused(tmp_path):
-    core = seeded(tmp_path / "live.db")
+def test_an_empty_folder_is_refused(tmp_path, new_database):
+    core = seeded(new_database("live"))
     with pytest.raises(ImportRejected, match=r"no such folder"):
         import_dir(core, tmp_path / "nothing")

@@ -116,7 +116,7 @@ CUSTOM = {
 def exported(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("hxl")
     core, _ = lived_in(folder / "live.db")
-    export_dir(core.store.path, folder / "out", include_contacts=True, gazetteer=core.gazetteer)
+    export_dir(core.store.database, folder / "out", include_contacts=True, gazetteer=core.gazetteer)
     core.store.close()
     return folder / "out"
 

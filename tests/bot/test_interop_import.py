@@ -40,15 +40,15 @@ def write(path: Path, rows: list[list[str]]) -> None:
 
 
 @pytest.fixture
-def world(tmp_path):
-    world = core_world(tmp_path / "live.db")
+def world(new_database):
+    world = core_world(new_database("live"))
     world.add_org("Houston Food Bank", 11)
     world.add_org("Gulf Water", 12, location="Galveston")
     return world
 
 
 def snapshot(core) -> dict[str, list]:
-    return {t: core.store.db.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in TABLES}  # noqa: S608
+    return {t: core.store.db.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in TABLES}  # noqa: S608
 
 
 def test_a_real_shaped_3w_file_imports_with_clusters_by_acronym_and_bare_coordinates(world, tmp_path):

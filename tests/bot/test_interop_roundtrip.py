@@ -69,40 +69,40 @@ def rows(folder: Path) -> dict[str, list[list[str]]]:
     return found
 
 
-def test_export_import_into_a_fresh_database_exports_the_same_files(tmp_path):
-    core, clock = lived_in(tmp_path / "live.db")
-    export_dir(core.store.path, tmp_path / "first", include_contacts=True, gazetteer=core.gazetteer)
-    fresh = Core(store=Store(tmp_path / "fresh.db"), settings=core.settings, clock=Clock(clock.now))
+def test_export_import_into_a_fresh_database_exports_the_same_files(tmp_path, new_database):
+    core, clock = lived_in(new_database("live"))
+    export_dir(core.store.database, tmp_path / "first", include_contacts=True, gazetteer=core.gazetteer)
+    fresh = Core(store=Store(new_database("fresh")), settings=core.settings, clock=Clock(clock.now))
 
     summary = import_dir(fresh, tmp_path / "first")
 
     assert summary.created_coalition and summary.renumbered == []
-    export_dir(fresh.store.path, tmp_path / "second", include_contacts=True, gazetteer=fresh.gazetteer)
+    export_dir(fresh.store.database, tmp_path / "second", include_contacts=True, gazetteer=fresh.gazetteer)
     first, second = rows(tmp_path / "first"), rows(tmp_path / "second")
     for name in FILES:
         assert second[name] == first[name], name
     assert summary.imported["matches"] == len(first["matches"]) - 2
 
 
-def test_importing_the_same_export_twice_changes_nothing(tmp_path):
-    core, clock = lived_in(tmp_path / "live.db")
-    export_dir(core.store.path, tmp_path / "out", include_contacts=True, gazetteer=core.gazetteer)
-    fresh = Core(store=Store(tmp_path / "fresh.db"), settings=core.settings, clock=Clock(clock.now))
+def test_importing_the_same_export_twice_changes_nothing(tmp_path, new_database):
+    core, clock = lived_in(new_database("live"))
+    export_dir(core.store.database, tmp_path / "out", include_contacts=True, gazetteer=core.gazetteer)
+    fresh = Core(store=Store(new_database("fresh")), settings=core.settings, clock=Clock(clock.now))
     import_dir(fresh, tmp_path / "out")
     tables = ("events", "orgs", "org_members", "posts", "matches", "outbox")
-    before = {t: fresh.store.db.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in tables}  # noqa: S608
+    before = {t: fresh.store.db.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in tables}  # noqa: S608
 
     again = import_dir(fresh, tmp_path / "out")
 
     assert sum(again.imported.values()) == 0 and again.proposals == 0
     assert again.already_here == {"events": 1, "orgs": 3, "needs": 4, "offers": 4, "matches": 4}
-    after = {t: fresh.store.db.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in tables}  # noqa: S608
+    after = {t: fresh.store.db.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in tables}  # noqa: S608
     assert after == before
 
 
-def test_importing_back_into_the_source_database_is_a_no_op(tmp_path):
-    core, _ = lived_in(tmp_path / "live.db")
-    export_dir(core.store.path, tmp_path / "out", include_contacts=True, gazetteer=core.gazetteer)
+def test_importing_back_into_the_source_database_is_a_no_op(tmp_path, new_database):
+    core, _ = lived_in(new_database("live"))
+    export_dir(core.store.database, tmp_path / "out", include_contacts=True, gazetteer=core.gazetteer)
     before = core.store.db.execute("SELECT * FROM posts ORDER BY id").fetchall()
 
     summary = import_dir(core, tmp_path / "out")
@@ -111,10 +111,10 @@ def test_importing_back_into_the_source_database_is_a_no_op(tmp_path):
     assert core.store.db.execute("SELECT * FROM posts ORDER BY id").fetchall() == before
 
 
-def test_ids_taken_in_the_target_are_renumbered_reported_and_matches_follow_their_posts(tmp_path):
-    core, clock = lived_in(tmp_path / "live.db")
-    export_dir(core.store.path, tmp_path / "out", include_contacts=True, gazetteer=core.gazetteer)
-    other = core_world(tmp_path / "other.db")
+def test_ids_taken_in_the_target_are_renumbered_reported_and_matches_follow_their_posts(tmp_path, new_database):
+    core, clock = lived_in(new_database("live"))
+    export_dir(core.store.database, tmp_path / "out", include_contacts=True, gazetteer=core.gazetteer)
+    other = core_world(new_database("other"))
     other.clock.now = clock.now
     local = other.add_org("Bayou Kitchens", 40)
     posts.post_need(other.core, local, sector="food", item="rice", quantity=7, location="Houston")

@@ -24,8 +24,8 @@ from tests.e2e.matching_helpers import core_world
 
 
 @pytest.fixture
-def w(tmp_path):
-    world = core_world(tmp_path / "coalesce.db")
+def w(new_database):
+    world = core_world(new_database("coalesce"))
     world.add_org("Houston Food Bank", 11)
     world.add_org("Baytown Relief", 12, location="Baytown")
     world.add_org("Galveston Aid", 13, location="Galveston")
@@ -292,8 +292,8 @@ def test_search_cells_fall_back_near_the_poles_and_antimeridian():
     assert search_cells(0.0, 179.9, 100.0) is None
 
 
-def test_what_a_partial_commitment_leaves_is_proposed_again_at_once(tmp_path):
-    w = core_world(tmp_path / "one.db", proposals_per_post=1)
+def test_what_a_partial_commitment_leaves_is_proposed_again_at_once(new_database):
+    w = core_world(new_database("one"), proposals_per_post=1)
     w.add_org("Houston Food Bank", 11)
     w.add_org("Baytown Relief", 12, location="Baytown")
     w.add_org("Galveston Aid", 13, location="Galveston")

@@ -14,8 +14,8 @@ from tests.e2e.matching_helpers import core_world
 
 
 @pytest.fixture
-def w(tmp_path):
-    world = core_world(tmp_path / "coalesce.db", post_rate_limit=1000)
+def w(new_database):
+    world = core_world(new_database("coalesce"), post_rate_limit=1000)
     world.add_org("Houston Food Bank", 11)
     world.add_org("Baytown Relief", 12, location="Baytown")
     return world

@@ -20,8 +20,8 @@ def values(metrics: OpsMetrics) -> dict[tuple[str, tuple], float]:
     return found
 
 
-def test_health_needs_both_the_gateway_and_the_database(tmp_path):
-    core = Core(store=Store(tmp_path / "c.db"), clock=FakeClock())
+def test_health_needs_both_the_gateway_and_the_database(new_database):
+    core = Core(store=Store(new_database("c")), clock=FakeClock())
 
     assert health(core, connected=True) == (
         True, {"status": "ok", "gateway": "connected", "database": "ok", "reasons": []}
@@ -33,8 +33,8 @@ def test_health_needs_both_the_gateway_and_the_database(tmp_path):
     assert not healthy and details["database"] == "failing" and details["reasons"][0].startswith("database: ")
 
 
-def test_the_feed_gauge_stays_zero_until_the_watcher_reports_a_poll(tmp_path):
-    metrics = OpsMetrics(Core(store=Store(tmp_path / "c.db"), clock=FakeClock()))
+def test_the_feed_gauge_stays_zero_until_the_watcher_reports_a_poll(new_database):
+    metrics = OpsMetrics(Core(store=Store(new_database("c")), clock=FakeClock()))
     assert values(metrics)[("coalesce_feed_last_poll_timestamp_seconds", ())] == 0
 
     polled = datetime(2026, 12, 1, 12, 30, tzinfo=UTC)
@@ -43,9 +43,9 @@ def test_the_feed_gauge_stays_zero_until_the_watcher_reports_a_poll(tmp_path):
     assert values(metrics)[("coalesce_feed_last_poll_timestamp_seconds", ())] == polled.timestamp()
 
 
-def test_outbox_age_is_that_of_the_oldest_pending_notification(tmp_path):
+def test_outbox_age_is_that_of_the_oldest_pending_notification(new_database):
     clock = FakeClock()
-    core = Core(store=Store(tmp_path / "c.db"), clock=clock)
+    core = Core(store=Store(new_database("c")), clock=clock)
     coalition = core.store.coalitions.for_guild(1, "g", clock(), timezone="UTC", digest_times="08:00")
     core.store.outbox.enqueue(coalition.id, "notice", "channel:1", {}, clock())
     clock.advance(minutes=3)
@@ -59,9 +59,9 @@ def test_outbox_age_is_that_of_the_oldest_pending_notification(tmp_path):
     assert found[("coalesce_outbox_failed", ())] == 0
 
 
-def test_two_bots_in_one_process_keep_their_own_counters(tmp_path):
-    first = OpsMetrics(Core(store=Store(tmp_path / "a.db"), clock=FakeClock()))
-    second = OpsMetrics(Core(store=Store(tmp_path / "b.db"), clock=FakeClock()))
+def test_two_bots_in_one_process_keep_their_own_counters(new_database):
+    first = OpsMetrics(Core(store=Store(new_database("a")), clock=FakeClock()))
+    second = OpsMetrics(Core(store=Store(new_database("b")), clock=FakeClock()))
 
     first.command("command", "need post", "ok", 0.02)
 

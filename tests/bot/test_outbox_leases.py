@@ -20,10 +20,10 @@ NOW = FakeClock().now
 TARGETS = [f"channel:{100 + i}" for i in range(5)] + [f"user:{200 + i}" for i in range(3)]
 
 
-def fresh(tmp_path) -> Store:
+def fresh(new_database) -> Store:
     from bot.core import Core
 
-    store = Store(tmp_path / "coalesce.db")
+    store = Store(new_database("coalesce"))
     coalition_config.set_channel(Core(store=store, clock=lambda: NOW), ADMIN, ChannelKind.LOG, 4242)
     return store
 
@@ -35,8 +35,8 @@ def queue(store: Store, count: int) -> list[int]:
         ]
 
 
-def test_a_destination_held_by_one_process_is_not_claimed_by_another_until_its_lease_lapses(tmp_path):
-    store = fresh(tmp_path)
+def test_a_destination_held_by_one_process_is_not_claimed_by_another_until_its_lease_lapses(new_database):
+    store = fresh(new_database)
     first, second = queue(store, 2)[0], None
     with store.atomic():
         second = store.outbox.enqueue(1, "notice", TARGETS[0], {"text": "later"}, NOW)
@@ -54,8 +54,8 @@ def test_a_destination_held_by_one_process_is_not_claimed_by_another_until_its_l
     store.close()
 
 
-def test_a_renewed_lease_keeps_its_rows_and_a_released_one_frees_them(tmp_path):
-    store = fresh(tmp_path)
+def test_a_renewed_lease_keeps_its_rows_and_a_released_one_frees_them(new_database):
+    store = fresh(new_database)
     ids = queue(store, 4)
     assert len(store.outbox.claim("a", NOW, NOW + LEASE, limit=10)) == 4
 
@@ -68,10 +68,10 @@ def test_a_renewed_lease_keeps_its_rows_and_a_released_one_frees_them(tmp_path):
     store.close()
 
 
-def test_two_processes_on_one_database_send_each_row_exactly_once_and_in_order(tmp_path):
-    store = fresh(tmp_path)
+def test_two_processes_on_one_database_send_each_row_exactly_once_and_in_order(new_database):
+    store = fresh(new_database)
     ids = queue(store, 400)
-    path = store.path
+    path = store.database
     store.close()
 
     procs = [

@@ -13,8 +13,8 @@ from tests.e2e.matching_helpers import core_world
 
 
 @pytest.fixture
-def w(tmp_path):
-    world = core_world(tmp_path / "coalesce.db")
+def w(new_database):
+    world = core_world(new_database("coalesce"))
     world.add_org("Houston Food Bank", 11)
     world.add_org("Baytown Relief", 12, location="Baytown")
     return world
@@ -53,6 +53,7 @@ def test_candidates_stay_bounded_when_thousands_of_offers_share_an_item_and_a_ci
     assert len(need.proposals) == w.core.settings.proposals_per_post
 
 
+@pytest.mark.sqlite_only
 def test_candidate_query_uses_the_matching_index(w):
     plan = w.core.store.db.execute(
         "EXPLAIN QUERY PLAN SELECT id FROM posts WHERE event_id = 1 AND kind = 'offer' AND item_key = 'x' AND cell = 1"

@@ -15,9 +15,9 @@ ALICE = Actor(user_id=11, guild_id=500)
 BOB = Actor(user_id=12, guild_id=500)
 
 
-def build(tmp_path) -> tuple[Core, FakeClock]:
+def build(new_database) -> tuple[Core, FakeClock]:
     clock = FakeClock()
-    core = Core(store=Store(tmp_path / "c.db"), settings=Settings(retention_days=30), clock=clock)
+    core = Core(store=Store(new_database("c")), settings=Settings(retention_days=30), clock=clock)
     orgs.register_org(core, ALICE, name="Houston Food Bank", sectors="wash", location="Houston", contact="a@x.org")
     orgs.register_org(core, BOB, name="Gulf Water", sectors="wash", location="Houston", contact="b@x.org")
     orgs.verify_org(core, ADMIN, "Houston Food Bank")
@@ -28,8 +28,8 @@ def contacts(core: Core) -> dict[str, str]:
     return {o.name: o.contact for o in core.store.orgs.list(1)}
 
 
-def test_nothing_is_purged_while_an_event_is_open_or_before_the_retention_period(tmp_path):
-    core, clock = build(tmp_path)
+def test_nothing_is_purged_while_an_event_is_open_or_before_the_retention_period(new_database):
+    core, clock = build(new_database)
     assert purge_expired_contacts(core) == 0  # no event yet: nothing has ended
     events.open_event(core, ADMIN, name="Delta")
     clock.advance(days=90)
@@ -40,8 +40,8 @@ def test_nothing_is_purged_while_an_event_is_open_or_before_the_retention_period
     assert contacts(core) == {"Gulf Water": "b@x.org", "Houston Food Bank": "a@x.org"}
 
 
-def test_contacts_go_once_every_event_closed_long_enough_ago_and_each_purge_is_audited(tmp_path):
-    core, clock = build(tmp_path)
+def test_contacts_go_once_every_event_closed_long_enough_ago_and_each_purge_is_audited(new_database):
+    core, clock = build(new_database)
     events.open_event(core, ADMIN, name="Delta")
     events.close_event(core, ADMIN, "Delta")
     clock.advance(days=30, seconds=1)
@@ -54,8 +54,8 @@ def test_contacts_go_once_every_event_closed_long_enough_ago_and_each_purge_is_a
     assert purge_expired_contacts(core) == 0  # already gone: nothing more, no duplicate audit
 
 
-def test_an_org_keeps_its_contact_while_an_event_it_posted_in_closed_recently(tmp_path):
-    core, clock = build(tmp_path)
+def test_an_org_keeps_its_contact_while_an_event_it_posted_in_closed_recently(new_database):
+    core, clock = build(new_database)
     events.open_event(core, ADMIN, name="Delta")
     events.close_event(core, ADMIN, "Delta")
     clock.advance(days=20)
@@ -69,8 +69,8 @@ def test_an_org_keeps_its_contact_while_an_event_it_posted_in_closed_recently(tm
     assert purge_expired_contacts(core) == 2
 
 
-def test_an_org_registered_after_the_last_event_keeps_its_contact(tmp_path):
-    core, clock = build(tmp_path)
+def test_an_org_registered_after_the_last_event_keeps_its_contact(new_database):
+    core, clock = build(new_database)
     events.open_event(core, ADMIN, name="Delta")
     events.close_event(core, ADMIN, "Delta")
     clock.advance(days=60)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 from sqlite_utils import Database
 
 from bot.migrations import migrations
 from bot.store import Store
+from bot.store.backend import IntegrityError
 from tests.conftest import FakeClock
 
 NOW = FakeClock().now
@@ -19,8 +18,8 @@ def all_migration_names() -> list[str]:
     return [m.name for m in migrations.pending(Database(memory=True))]
 
 
-def test_migrations_apply_in_order_to_an_empty_file(tmp_path):
-    store = Store(tmp_path / "fresh.db")
+def test_migrations_apply_in_order_to_an_empty_file(new_database):
+    store = Store(new_database("fresh"))
 
     assert store.applied_migrations() == all_migration_names()
     assert store.pending_migrations() == []
@@ -44,20 +43,21 @@ def test_reopening_applies_nothing_twice(tmp_path):
         again.close()
 
 
-def test_every_connection_has_wal_and_foreign_keys(tmp_path):
-    store = Store(tmp_path / "coalesce.db")
+@pytest.mark.sqlite_only
+def test_every_connection_has_wal_and_foreign_keys(new_database):
+    store = Store(new_database("coalesce"))
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(IntegrityError):
         store.orgs.add_member(999, 5, added_by=5, now=NOW)  # no org 999
     store.close()
 
 
-def test_a_change_that_fails_midway_leaves_nothing_behind(tmp_path):
-    store = Store(tmp_path / "coalesce.db")
+def test_a_change_that_fails_midway_leaves_nothing_behind(new_database):
+    store = Store(new_database("coalesce"))
     coalition = store.coalitions.for_guild(1, "G", NOW, timezone="UTC", digest_times="08:00")
 
-    with pytest.raises(sqlite3.IntegrityError), store.atomic():
+    with pytest.raises(IntegrityError), store.atomic():
         store.outbox.enqueue(coalition.id, "notice", "channel:1", {"text": "hello"}, NOW)
         store.audit.record(coalition.id, 5, "org.register", "org:1", NOW)
         store.orgs.add_member(999, 5, added_by=5, now=NOW)
@@ -67,8 +67,8 @@ def test_a_change_that_fails_midway_leaves_nothing_behind(tmp_path):
     store.close()
 
 
-def test_outbox_marks_a_row_sent_once_and_never_back_to_pending(tmp_path):
-    store = Store(tmp_path / "coalesce.db")
+def test_outbox_marks_a_row_sent_once_and_never_back_to_pending(new_database):
+    store = Store(new_database("coalesce"))
     coalition = store.coalitions.for_guild(1, "G", NOW, timezone="UTC", digest_times="08:00")
     row_id = store.outbox.enqueue(coalition.id, "notice", "channel:1", {"text": "hi"}, NOW)
 
