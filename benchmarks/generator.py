@@ -286,7 +286,7 @@ def load_posts(
     Columns later migrations derive from a post (its grid cell, its urgency's rank)
     are filled the way the store fills them, when the schema has them.
     """
-    columns = {row[1] for row in db.execute("PRAGMA table_info(posts)").fetchall()}
+    columns = {column[0] for column in db.execute("SELECT * FROM posts LIMIT 0").description}  # either backend
     extra = [c for c in ("urgency_rank", "cell", "near_cell") if c in columns]
     cell_of = local_cell_of = None
     if "cell" in extra:
