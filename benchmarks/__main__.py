@@ -76,6 +76,7 @@ TARGETS: dict[str, tuple[str, str, Any, str]] = {
     "e2e_burst_last_ack_ms": ("burst: last ack", "—", None, "ms"),
     "e2e_burst_late": ("burst: acks later than 3 s", "0", lambda v: v == 0, ""),
     "e2e_burst_lost": ("burst: lost (unacked, unstored, undelivered)", "0", lambda v: v == 0, ""),
+    "e2e_loop_max_stall_ms_at_200": ("loop max stall at 200 commands/s", "<= 50 ms", lambda v: v <= 50, "ms"),
     "quality_ratio_greedy": ("quality, greedy (accept at once) / optimum", "—", None, "x"),
     "quality_ratio_vs_optimal": ("quality, final engine / optimum", ">= 0.95", lambda v: v >= 0.95, "x"),
     "quality_distance_ratio_vs_optimal": ("mean distance, final engine / optimum", "<= 1.5x", lambda v: v <= 1.5, "x"),
@@ -99,15 +100,28 @@ TARGETS: dict[str, tuple[str, str, Any, str]] = {
     "notify_invalid_requests_10min": ("invalid requests in any 10 min", "<< 10,000", lambda v: v <= 1_000, ""),
     "notify_head_of_line_s": ("delay beside a saturated channel", "<= 1 s", lambda v: v <= 1, "s"),
 }
+# With --backend postgresql these scenarios run a second time on PostgreSQL; their figures carry this suffix.
+SECOND_BACKEND_SCENARIOS = ("match_latency", "e2e")
+SECOND_BACKEND_TARGETS = (
+    "match_p99_ms_100k",
+    "e2e_commands_per_s",
+    "e2e_ack_p99_ms_at_200",
+    "e2e_loop_max_stall_ms_at_200",
+    "e2e_burst_late",
+    "e2e_burst_lost",
+)
+for _key in SECOND_BACKEND_TARGETS:
+    _label, _target, _check, _unit = TARGETS[_key]
+    TARGETS[f"{_key}_postgresql"] = (f"{_label} (PostgreSQL)", _target, _check, _unit)
 
 
-def run_scenario(name: str, sizes: dict[str, Any], seed: int) -> dict[str, Any]:
+def run_scenario(name: str, sizes: dict[str, Any], seed: int, backend: str = "sqlite") -> dict[str, Any]:
     try:
         module = importlib.import_module(f"benchmarks.scenarios.{name}")
     except ImportError as exc:
         return {"unavailable": f"cannot import the scenario ({exc})"}
     try:
-        result = module.run(sizes, seed=seed)
+        result = module.run(sizes, seed=seed) if backend == "sqlite" else module.run(sizes, seed=seed, backend=backend)
         if inspect.isawaitable(result):
             result = asyncio.run(result)
         return result
@@ -164,6 +178,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", choices=SCENARIOS, help="run only these scenarios")
     parser.add_argument("--seed", type=int, default=8)
     parser.add_argument("--chart", metavar="PNG", help="draw match latency against open posts into this file")
+    parser.add_argument(
+        "--backend",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="postgresql: also run match latency and end to end on a throwaway PostgreSQL, beside SQLite",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("discord").setLevel(logging.ERROR)
@@ -185,8 +205,17 @@ def main(argv: list[str] | None = None) -> int:
             statuses[name] = "ok"
         figures.update(result)
         print(f"  {name}: {statuses[name]} ({time.perf_counter() - t0:.1f} s)", file=sys.stderr, flush=True)
+        if args.backend != "sqlite" and name in SECOND_BACKEND_SCENARIOS:
+            t0 = time.perf_counter()
+            print(f"running {name} on {args.backend} ...", file=sys.stderr, flush=True)
+            second = run_scenario(name, sizes, args.seed, backend=args.backend)
+            key = f"{name}_{args.backend}"
+            statuses[key] = "ok" if not {"unavailable", "error"} & set(second) else f"failed: {second}"
+            figures.update({f"{k}_{args.backend}": v for k, v in second.items()})
+            print(f"  {key}: {statuses[key]} ({time.perf_counter() - t0:.1f} s)", file=sys.stderr, flush=True)
     figures["sizes"] = sizes
     figures["quick"] = args.quick
+    figures["backend"] = args.backend
     figures["scenarios"] = statuses
     figures["elapsed_s"] = round(time.perf_counter() - started, 1)
     figures["machine"] = {

@@ -286,8 +286,7 @@ def load_posts(
     Columns later migrations derive from a post (its grid cell, its urgency's rank)
     are filled the way the store fills them, when the schema has them.
     """
-    columns = {column[0] for column in db.execute("SELECT * FROM posts LIMIT 0").description}  # either backend
-    extra = [c for c in ("urgency_rank", "cell", "near_cell") if c in columns]
+    extra = [c for c in ("urgency_rank", "cell", "near_cell") if "posts" in db.tables_with_column(c)]
     cell_of = local_cell_of = None
     if "cell" in extra:
         from bot.matching import cell_of

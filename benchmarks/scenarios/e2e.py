@@ -11,12 +11,12 @@ import contextlib
 import gc
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import discord
 import simcord
 
+from benchmarks.databases import database_for
 from benchmarks.generator import BENCH_NOW, CoalitionGenerator, PostSpec, load_coalition, load_posts
 from benchmarks.harness import (
     NOOP_COMMAND,
@@ -68,7 +68,12 @@ def freeze_heap() -> None:
 
 
 async def run(
-    sizes: dict[str, int], *, seed: int = 8, realistic_network: bool = True, freeze_simulator: bool = True
+    sizes: dict[str, int],
+    *,
+    seed: int = 8,
+    realistic_network: bool = True,
+    freeze_simulator: bool = True,
+    backend: str = "sqlite",
 ) -> dict[str, Any]:
     open_posts = sizes["e2e_open_posts"]
     sustained_n = sizes["e2e_sustained_commands"]
@@ -77,7 +82,7 @@ async def run(
     burst_n = sizes["e2e_burst"]
     members_n = sizes["e2e_members"]
     with tempfile.TemporaryDirectory(prefix="coalesce-bench-") as tmp:
-        bot = create_bot(Path(tmp) / "bench.db", clock=_fixed_clock, scheduler=False)
+        bot = create_bot(database_for(backend, tmp), clock=_fixed_clock, scheduler=False)
         add_noop_command(bot)
         network = realistic_transport() if realistic_network else contextlib.nullcontext()
         with network:
@@ -180,7 +185,10 @@ async def _measure(
         await env.settle(timeout=600.0)
         stored = _count_posts(store, loaded.coalition_id) - before
         failed = len(env.errors) - errors_before
+        # A post like one of its org's open posts waits privately for Update / Post anyway: answered, not lost.
+        held = _count_held(store, loaded.coalition_id)
         results["e2e_posts_stored"] = stored
+        results["e2e_posts_held_as_duplicates"] = held
         results["e2e_posts_sent"] = sent_total
         results["e2e_outbox_backlog"] = store.outbox.backlog()
         results["e2e_outbox_sent"] = store.outbox.counts(loaded.coalition_id).get("sent", 0)
@@ -188,7 +196,7 @@ async def _measure(
         if failed:
             first = env.errors[errors_before]
             results["e2e_first_error"] = f"{type(first).__name__}: {first}"[:300]
-        results["e2e_burst_lost"] = unacked + max(0, sent_total - stored) + results["e2e_outbox_backlog"]
+        results["e2e_burst_lost"] = unacked + max(0, sent_total - stored - held) + results["e2e_outbox_backlog"]
     return results
 
 
@@ -201,6 +209,11 @@ async def _sustained(env, injector: Injector, work: list[tuple[int, dict[str, An
     await env.settle(timeout=600.0)
     injector.trim_logs()
     return len(ids) / (last_ack - start)
+
+
+def _count_held(store, coalition_id: int) -> int:
+    query = "SELECT COUNT(*) FROM pending_posts WHERE coalition_id = ?"
+    return int(store.db.execute(query, [coalition_id]).fetchone()[0])
 
 
 def _count_posts(store, coalition_id: int) -> int:
