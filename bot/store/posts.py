@@ -33,6 +33,7 @@ def open_posts(alias: str = "") -> str:
 
 
 _MATCHABLE = f"{open_posts()} AND org_id != ?"
+_URGENCY = {urgency.value: urgency for urgency in Urgency}  # a dict lookup; Urgency(text) is an enum call
 _UNPAIRED = {
     PostKind.OFFER: "NOT EXISTS (SELECT 1 FROM matches m WHERE m.need_id = ? AND m.offer_id = posts.id)",
     PostKind.NEED: "NOT EXISTS (SELECT 1 FROM matches m WHERE m.need_id = posts.id AND m.offer_id = ?)",
@@ -105,7 +106,7 @@ class Posts:
         never by how many posts are open. The small cells of the post's own town
         are read first (the local grid), then the wide cells of the whole event,
         so larger posts beyond the town's cells never crowd out a partner in it.
-        A post may come twice; the caller scores them exactly.
+        Each post comes once, where it was first read; the caller scores them exactly.
         """
         other = post.kind.other
         select = f"SELECT {_CANDIDATE_COLUMNS} FROM posts WHERE event_id = ? AND kind = ? AND item_key = ?"  # noqa: S608
@@ -131,6 +132,11 @@ class Posts:
             for key, limit in sorted(limits.items()):
                 for cell in cells:
                     rows += execute(sql, [post.event_id, other.value, key, cell, *common, limit]).fetchall()
+        # A post read by both grids is built once: ranking and the reply's reasons read the first alike.
+        once: dict[int, tuple] = {}
+        for row in rows:
+            once.setdefault(row[0], row)
+        rows = list(once.values())
         return [
             Candidate(
                 post_id,
@@ -139,7 +145,7 @@ class Posts:
                 unit,
                 lat,
                 lon,
-                Urgency(urgency),
+                _URGENCY[urgency],
                 from_iso(deadline),
                 from_iso(created_at),  # type: ignore[arg-type]
                 reach_level,

@@ -192,3 +192,17 @@ def test_the_custom_items_in_use_are_read_only_for_an_item_the_catalogue_does_no
     assert custom_reads >= 1
     assert not any("item_key >= 'custom:'" in sql for sql in seen)
     assert typo.post.item_key == custom.post.item_key and len(typo.proposals) == 1
+
+
+def test_a_candidate_read_by_both_grids_comes_once(w):
+    # An offer in the need's own town lies in a local cell and in a wide cell: both probes return it.
+    offered = posts.post_offer(
+        w.core, w.coordinators["Baytown Relief"], sector="wash", item="bottled water", quantity=50, location="Houston"
+    )
+    wanting = posts.post_need(
+        w.core, w.coordinators["Houston Food Bank"], sector="wash", item="water", quantity=10, location="Houston"
+    )
+
+    read = proposals.read_candidates(w.core, wanting.post, radius_km=wanting.event.radius_km, now=w.clock.now)
+
+    assert [c.id for c in read].count(offered.post.id) == 1
