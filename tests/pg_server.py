@@ -54,7 +54,8 @@ class Server:
         self._run("initdb", "-D", str(self.data), "--auth=trust", "--username=postgres", "--encoding=UTF8",
                   "--locale=C", "--no-sync")  # fmt: skip
         options = f"-k {self.socket} -c listen_addresses='' -c fsync=off -c synchronous_commit=off"
-        options += " -c full_page_writes=off -c max_connections=200"
+        options += " -c full_page_writes=off -c max_connections=200 -c wal_level=minimal -c max_wal_senders=0"
+        options += " -c max_wal_size=64MB -c min_wal_size=32MB"
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.root / "log"), "-w", "start")
         self.admin = psycopg.connect(self.url("postgres"), autocommit=True)
 

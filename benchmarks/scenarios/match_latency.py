@@ -139,12 +139,12 @@ def _sample(core, loaded, generator, clock, org_count: int, samples: int, profil
     proposals = warnings = 0
     warmup = 20
     profiler = None
-    # With --profile, also how many SQL statements each post command runs (SQLite's trace callback).
+    # With --profile, also how many SQL statements each post command runs (the store's statement hook).
     statements: list[float] = []
     executed = [0]
-    connection = getattr(core.store.db, "conn", None) if profile else None
+    connection = core.store.db if profile else None
     if connection is not None:
-        connection.set_trace_callback(lambda _sql: executed.__setitem__(0, executed[0] + 1))
+        connection.on_statement(lambda _sql: executed.__setitem__(0, executed[0] + 1))
     for i in range(samples + warmup):
         kind = PostKind.NEED if i % 2 == 0 else PostKind.OFFER
         spec = generator.post(kind, org_count)
@@ -176,7 +176,7 @@ def _sample(core, loaded, generator, clock, org_count: int, samples: int, profil
     if profiler is not None:
         profiler.disable()
     if connection is not None:
-        connection.set_trace_callback(None)
+        connection.on_statement(None)
     return timings, proposals, warnings, profiler, (statements if connection is not None else [])
 
 
