@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable
 from dataclasses import replace
@@ -127,26 +126,24 @@ T = TypeVar("T")
 
 
 async def in_time(interaction: discord.Interaction, work: Awaitable[T], *, ephemeral: bool) -> T:
-    """``work``'s result, acknowledging the interaction first if it is not done within ``BEHIND_S``.
+    """``work``'s result, the interaction acknowledged first when it would not be answered within ``BEHIND_S``.
 
     Under a burst the store thread has a queue: a command waits its turn there, and Discord's 3 s
-    deadline must hold whatever the queue ahead of it. A command that started late (the loop was
-    busy) is acknowledged at once. ``ephemeral`` is the visibility of the command's final answer:
-    the acknowledgement becomes that answer's message, and Discord keeps its visibility, so
-    acknowledging privately would turn a public confirmation private just because the bot was busy.
+    deadline must hold whatever the queue ahead of it. A command that started late (the loop was busy)
+    or that would wait behind the store thread's queue (its expected wait, from the work queued and a
+    moving mean of a trip) is acknowledged at once. ``ephemeral`` is the visibility of the command's
+    final answer: the acknowledgement becomes that answer's message, and Discord keeps its visibility,
+    so acknowledging privately would turn a public confirmation private just because the bot was busy.
     """
-    task = asyncio.ensure_future(work)
     since_created = (discord.utils.utcnow() - interaction.created_at).total_seconds()
     received = interaction.extras.get("received")
     since_received = time.perf_counter() - received if received is not None else 0.0
-    budget = BEHIND_S - max(since_created, since_received, 0.0)
-    if budget > 0:
-        await asyncio.wait({task}, timeout=budget)
-    if not task.done() and not interaction.response.is_done():
+    behind = max(since_created, since_received, 0.0) + core_of(interaction).store_wait_s()
+    if behind > BEHIND_S and not interaction.response.is_done():
         await interaction.response.defer(ephemeral=ephemeral, thinking=True)
         # A refusal after this must still be private (see bot.app.send_ephemeral).
         interaction.extras[DEFERRED_PUBLICLY] = not ephemeral
-    return await task
+    return await work
 
 
 async def reply(
