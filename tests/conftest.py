@@ -167,8 +167,12 @@ class World:
 
 @pytest.fixture
 def world(simcord_env) -> World:
-    env = simcord_env
-    guild = env.create_guild("Gulf Coast Relief")
+    return build_world(simcord_env)
+
+
+def build_world(env, **guild_options) -> World:
+    """The demo server in ``env`` (``guild_options`` go to ``create_guild``, e.g. ``shard_id``)."""
+    guild = env.create_guild("Gulf Coast Relief", **guild_options)
     general = guild.create_text_channel("general")
     channels = {
         kind: guild.create_text_channel(kind) for kind in ("needs", "offers", "matches", "digest", "alerts", "log")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import discord
 import pytest
 from discord.ext import commands
 
 from bot.app import create_bot
-from tests.conftest import World
+from tests.conftest import World, build_world
 from tests.e2e.matching_helpers import ACCEPT, button, match_message, post_need, post_offer, ready_world
 
 
@@ -21,16 +20,7 @@ def simcord_bot(database, clock):
 
 @pytest.fixture
 def sharded_world(simcord_env) -> World:
-    env = simcord_env
-    guild = env.create_guild("Gulf Coast Relief", shard_id=1)
-    general = guild.create_text_channel("general")
-    channels = {
-        kind: guild.create_text_channel(kind) for kind in ("needs", "offers", "matches", "digest", "alerts", "log")
-    }
-    admins = guild.create_role("Admins", permissions=discord.Permissions(manage_guild=True))
-    admin = guild.add_member(env.create_user("admin"), roles=[admins])
-    members = {name: guild.add_member(env.create_user(name)) for name in ("alice", "bob", "carol", "dave")}
-    return World(env, guild, general, channels, admin, **members)
+    return build_world(simcord_env, shard_id=1)
 
 
 async def test_a_sharded_bot_runs_only_its_shards_and_serves_their_guilds(sharded_world):
