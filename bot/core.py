@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -30,8 +29,7 @@ class Core:
     store: Store
     settings: Settings = field(default_factory=Settings)
     clock: Clock = utc_now
-    _queued: int = field(default=0, init=False, repr=False)
-    _trip_s: float = field(default=0.0, init=False, repr=False)
+    _in_flight: int = field(default=0, init=False, repr=False)
 
     @cached_property
     def gazetteer(self) -> Gazetteer:
@@ -58,24 +56,16 @@ class Core:
         audit's acting server are the caller's, and what the work sets stays with it.
         """
         context = contextvars.copy_context()
-        call = functools.partial(self._timed, context.run, work, *args, **kwargs)
-        self._queued += 1
+        call = functools.partial(context.run, work, *args, **kwargs)
+        self._in_flight += 1
         try:
             return await asyncio.get_running_loop().run_in_executor(self.store_thread, call)
         finally:
-            self._queued -= 1
+            self._in_flight -= 1
 
-    def _timed(self, work: Callable[..., T], *args: object, **kwargs: object) -> T:
-        started = time.perf_counter()
-        try:
-            return work(*args, **kwargs)
-        finally:
-            # A moving mean of a trip's work on the store thread: what each queued trip is likely to cost.
-            self._trip_s += (time.perf_counter() - started - self._trip_s) / 32
-
-    def store_wait_s(self) -> float:
-        """How long work handed to the store thread now would likely wait for the work queued before it."""
-        return self._queued * self._trip_s
+    def store_busy(self) -> bool:
+        """Whether the store thread has work running or queued: new work would wait behind it."""
+        return self._in_flight > 0
 
     async def call(self, service: Callable[Concatenate[Core, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
         """A service's use case (``service(core, ...)``) on the store thread."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Awaitable
+from collections.abc import Coroutine
 from dataclasses import replace
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import discord
 from discord import app_commands
@@ -119,31 +120,45 @@ def mention_list(user_ids: list[int], *, limit: int = 10) -> str:
     return shown + (f" and {extra} more" if extra > 0 else "")
 
 
-# Discord drops an interaction not answered within 3 s ("The interaction failed"). A command that
-# starts this late has queued behind a burst: it answers at once and sends its result as a follow-up.
+# Discord drops an interaction not answered within 3 s ("The interaction failed"). A command that started
+# BEHIND_S after it arrived has queued behind a burst on the loop; one whose store work would queue behind
+# other work on the store thread may wait as long as that queue, which no one can bound in advance. Both
+# acknowledge at once and send their result as a follow-up. A command that finds the store thread free
+# answers directly; should its one trip stall (a locked file, a slow network), it acknowledges at STALL_S.
 BEHIND_S = 0.5
+STALL_S = 1.5
 T = TypeVar("T")
 
 
-async def in_time(interaction: discord.Interaction, work: Awaitable[T], *, ephemeral: bool) -> T:
-    """``work``'s result, the interaction acknowledged first when it would not be answered within ``BEHIND_S``.
+async def in_time(interaction: discord.Interaction, work: Coroutine[Any, Any, T], *, ephemeral: bool) -> T:
+    """``work``'s result (store work for the store thread), the interaction acknowledged first when it may be late.
 
-    Under a burst the store thread has a queue: a command waits its turn there, and Discord's 3 s
-    deadline must hold whatever the queue ahead of it. A command that started late (the loop was busy)
-    or that would wait behind the store thread's queue (its expected wait, from the work queued and a
-    moving mean of a trip) is acknowledged at once. ``ephemeral`` is the visibility of the command's
-    final answer: the acknowledgement becomes that answer's message, and Discord keeps its visibility,
+    The decision is taken before ``work`` starts, from what is known then (how late the command starts, whether
+    the store thread is free), not from a timer per command: under a burst, a timer that fires for every queued
+    command is as many more wake-ups for a loop that is already behind. ``ephemeral`` is the visibility of the
+    command's final answer: the acknowledgement becomes that answer's message, and Discord keeps its visibility,
     so acknowledging privately would turn a public confirmation private just because the bot was busy.
     """
     since_created = (discord.utils.utcnow() - interaction.created_at).total_seconds()
     received = interaction.extras.get("received")
     since_received = time.perf_counter() - received if received is not None else 0.0
-    behind = max(since_created, since_received, 0.0) + core_of(interaction).store_wait_s()
-    if behind > BEHIND_S and not interaction.response.is_done():
+    late = max(since_created, since_received, 0.0)
+    if late > BEHIND_S or core_of(interaction).store_busy():
+        await _acknowledge(interaction, ephemeral=ephemeral)
+        return await work
+    task = asyncio.ensure_future(work)
+    # The store thread was free: the trip takes milliseconds and the timer is cancelled unfired.
+    await asyncio.wait({task}, timeout=max(STALL_S - late, 0.0))
+    if not task.done():
+        await _acknowledge(interaction, ephemeral=ephemeral)
+    return await task
+
+
+async def _acknowledge(interaction: discord.Interaction, *, ephemeral: bool) -> None:
+    if not interaction.response.is_done():
         await interaction.response.defer(ephemeral=ephemeral, thinking=True)
         # A refusal after this must still be private (see bot.app.send_ephemeral).
         interaction.extras[DEFERRED_PUBLICLY] = not ephemeral
-    return await work
 
 
 async def reply(

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+
+import discord
 import pytest
 
 from tests.conftest import assert_refused
@@ -125,6 +129,40 @@ async def test_a_post_that_queued_behind_a_burst_is_acknowledged_at_once_and_ans
     assert not result.ephemeral, "the confirmation is public under a burst as when idle"
     assert "Posted" in result.response.content
     assert result.response.message in world.general.history(), "everyone in the channel sees it"
+
+
+@pytest.mark.parametrize("command", ["need post", "offer post"])
+async def test_a_post_that_would_wait_behind_other_store_work_is_acknowledged_before_that_work_ends(world, command):
+    """The store thread is held by earlier work (as under a burst, or a slow database): the post cannot know how
+    long it will wait there, so it acknowledges at once and its confirmation follows, public as ever."""
+    await ready_world(world, members=("alice", "bob"))
+    core = world.env.bot.core
+    released = threading.Event()
+    holding = asyncio.ensure_future(core.run(released.wait))
+    seen = len(world.env.http_requests)
+    started = discord.utils.utcnow()
+    options = {"urgency": "high"} if command == "need post" else {}
+    posting = asyncio.ensure_future(
+        world.alice.slash(world.general, command, sector="wash", item="soap", quantity=40, location="Houston", **options)
+    )
+    try:
+        # The acknowledgement reaches Discord while the store thread is still held: nothing else could send it.
+        while not any(r.path.endswith("/callback") for r in world.env.http_requests[seen:]):
+            assert not posting.done()
+            await asyncio.sleep(0)
+        callback = next(r for r in world.env.http_requests[seen:] if r.path.endswith("/callback"))
+        assert callback.json["type"] == 5, "a deferred answer (thinking), sent before the post was stored"
+        assert not callback.json.get("data", {}).get("flags"), "not ephemeral: the post's confirmation is public"
+        assert discord.utils.utcnow() == started, "at once, not when a timer ran out"
+    finally:
+        released.set()
+    result = await posting
+    await holding
+
+    assert not result.ephemeral
+    assert "Posted" in result.response.content
+    assert result.response.message in world.general.history(), "everyone in the channel sees it"
+    assert not world.env.errors
 
 
 @pytest.mark.parametrize("behind_s", [-1.0, 10.0])
