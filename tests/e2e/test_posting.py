@@ -143,7 +143,9 @@ async def test_a_post_that_would_wait_behind_other_store_work_is_acknowledged_be
     started = discord.utils.utcnow()
     options = {"urgency": "high"} if command == "need post" else {}
     posting = asyncio.ensure_future(
-        world.alice.slash(world.general, command, sector="wash", item="soap", quantity=40, location="Houston", **options)
+        world.alice.slash(
+            world.general, command, sector="wash", item="soap", quantity=40, location="Houston", **options
+        )
     )
     try:
         # The acknowledgement reaches Discord while the store thread is still held: nothing else could send it.
