@@ -49,27 +49,38 @@ class Core:
         """
         return ThreadPoolExecutor(max_workers=1, thread_name_prefix="coalesce-store")
 
-    async def run(self, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """``work(*args, **kwargs)`` on the store thread, awaited without blocking the loop.
+    def submit(self, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> asyncio.Future[T]:
+        """Hand ``work(*args, **kwargs)`` to the store thread now; the future resolves with its result.
 
         It runs in a copy of the caller's context, as ``asyncio.to_thread`` does: the clock and the
-        audit's acting server are the caller's, and what the work sets stays with it.
+        audit's acting server are the caller's, and what the work sets stays with it. From this call
+        on the store thread counts as busy (:meth:`store_busy`), before the work starts.
         """
         context = contextvars.copy_context()
         call = functools.partial(context.run, work, *args, **kwargs)
+        future = asyncio.get_running_loop().run_in_executor(self.store_thread, call)
         self._in_flight += 1
-        try:
-            return await asyncio.get_running_loop().run_in_executor(self.store_thread, call)
-        finally:
-            self._in_flight -= 1
+        future.add_done_callback(self._landed)
+        return future
+
+    def _landed(self, _future: asyncio.Future[object]) -> None:
+        self._in_flight -= 1
+
+    async def run(self, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """``work(*args, **kwargs)`` on the store thread, awaited without blocking the loop (see :meth:`submit`)."""
+        return await self.submit(work, *args, **kwargs)
 
     def store_busy(self) -> bool:
         """Whether the store thread has work running or queued: new work would wait behind it."""
         return self._in_flight > 0
 
+    def start(self, service: Callable[Concatenate[Core, P], T], *args: P.args, **kwargs: P.kwargs) -> asyncio.Future[T]:
+        """A service's use case (``service(core, ...)``) handed to the store thread now (see :meth:`submit`)."""
+        return self.submit(service, self, *args, **kwargs)
+
     async def call(self, service: Callable[Concatenate[Core, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
         """A service's use case (``service(core, ...)``) on the store thread."""
-        return await self.run(service, self, *args, **kwargs)
+        return await self.start(service, *args, **kwargs)
 
     def close(self) -> None:
         """Close the store from its own thread once the work queued before has run, then end the thread."""

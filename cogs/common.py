@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import discord
 from discord import app_commands
@@ -130,28 +130,32 @@ STALL_S = 1.5
 T = TypeVar("T")
 
 
-async def in_time(interaction: discord.Interaction, work: Coroutine[Any, Any, T], *, ephemeral: bool) -> T:
-    """``work``'s result (store work for the store thread), the interaction acknowledged first when it may be late.
+async def in_time(interaction: discord.Interaction, start: Callable[[], asyncio.Future[T]], *, ephemeral: bool) -> T:
+    """The result of the store work ``start`` hands to the store thread, the interaction acknowledged first when it
+    may be late.
 
-    The decision is taken before ``work`` starts, from what is known then (how late the command starts, whether
-    the store thread is free), not from a timer per command: under a burst, a timer that fires for every queued
-    command is as many more wake-ups for a loop that is already behind. ``ephemeral`` is the visibility of the
-    command's final answer: the acknowledgement becomes that answer's message, and Discord keeps its visibility,
-    so acknowledging privately would turn a public confirmation private just because the bot was busy.
+    The decision is taken as the work is handed over, from what is known then (how late the command starts,
+    whether the store thread already has work), not by a timer per command: under a burst, a timer firing for
+    every queued command is as many more wake-ups for a loop that is already behind. ``ephemeral`` is the
+    visibility of the command's final answer: the acknowledgement becomes that answer's message, and Discord
+    keeps its visibility, so acknowledging privately would turn a public confirmation private just because the
+    bot was busy.
     """
     since_created = (discord.utils.utcnow() - interaction.created_at).total_seconds()
     received = interaction.extras.get("received")
     since_received = time.perf_counter() - received if received is not None else 0.0
     late = max(since_created, since_received, 0.0)
-    if late > BEHIND_S or core_of(interaction).store_busy():
+    # Asked before handing the work over: the next command in a burst then sees this one's work queued.
+    behind = late > BEHIND_S or core_of(interaction).store_busy()
+    result = start()
+    if behind:
         await _acknowledge(interaction, ephemeral=ephemeral)
-        return await work
-    task = asyncio.ensure_future(work)
+        return await result
     # The store thread was free: the trip takes milliseconds and the timer is cancelled unfired.
-    await asyncio.wait({task}, timeout=max(STALL_S - late, 0.0))
-    if not task.done():
+    await asyncio.wait({result}, timeout=max(STALL_S - late, 0.0))
+    if not result.done():
         await _acknowledge(interaction, ephemeral=ephemeral)
-    return await task
+    return await result
 
 
 async def _acknowledge(interaction: discord.Interaction, *, ephemeral: bool) -> None:

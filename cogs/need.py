@@ -125,7 +125,7 @@ class NeedCog(commands.GroupCog, group_name="need", group_description="What your
         core = core_of(interaction)
         result = await in_time(
             interaction,
-            core.call(
+            lambda: core.start(
                 posts.post_need,
                 actor_of(interaction),
                 sector=sector,

@@ -71,7 +71,7 @@ class OfferCog(commands.GroupCog, group_name="offer", group_description="What yo
         core = core_of(interaction)
         result = await in_time(
             interaction,
-            core.call(
+            lambda: core.start(
                 posts.post_offer,
                 actor_of(interaction),
                 sector=sector,
