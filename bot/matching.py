@@ -43,6 +43,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from fractions import Fraction
 from typing import NamedTuple
 
 from bot.geo import distance_km
@@ -184,9 +185,15 @@ def pair_score(
 
     ``credited`` is what the need would receive from the pair, in the need's unit.
     """
-    coverage = min(credited, need_remaining) / need_remaining if need_remaining > 0 else 0.0
-    proximity = math.exp(-distance_km / PROXIMITY_SCALE_KM) if radius_km > 0 else 0.0
     pressure = max(deadline_pressure(deadlines[0], now), deadline_pressure(deadlines[1], now))
+    return _score(fit, need_remaining, credited, urgency, pressure, distance_km, radius_km)
+
+
+def _score(
+    fit: float, need_remaining: int, credited: int, urgency: Urgency, pressure: float, distance: float, radius_km: float
+) -> float:
+    coverage = min(credited, need_remaining) / need_remaining if need_remaining > 0 else 0.0
+    proximity = math.exp(-distance / PROXIMITY_SCALE_KM) if radius_km > 0 else 0.0
     return (
         FIT_WEIGHT * fit
         + COVERAGE_WEIGHT * coverage
@@ -305,36 +312,48 @@ def rank_candidates(
     is_need = post.kind is PostKind.NEED
     own_unit = taxonomy.unit(post.item_key, post.unit)
     own_level = max(min_level, reach_level(post.urgency, post.created_at, post.deadline, now, start=post.reach_level))
+    own_pressure = deadline_pressure(post.deadline, now)
+    # A post's few hundred candidates share a handful of items and units: what depends only on those is worked
+    # out once per call (fit, and the unit ratio, whose Fraction arithmetic cost most of the ranking).
+    fits: dict[str, float] = {}
+    ratios: dict[tuple[str, str], Fraction | int | None] = {}
     ranked: dict[int, Ranked] = {}
     for other in candidates:
         if other.id in ranked:
             continue
-        fit = taxonomy.fit(post.item_key, other.item_key) if is_need else taxonomy.fit(other.item_key, post.item_key)
+        fit = fits.get(other.item_key)
+        if fit is None:
+            pair = (post.item_key, other.item_key) if is_need else (other.item_key, post.item_key)
+            fit = fits[other.item_key] = taxonomy.fit(*pair)
         if fit <= 0.0:
             continue
+        unit_key = (other.item_key, other.unit)
+        if unit_key in ratios:
+            ratio = ratios[unit_key]
+        else:
+            other_unit = taxonomy.unit(*unit_key)
+            ratio = factor(own_unit, other_unit) if is_need else factor(other_unit, own_unit)
+            ratio = ratios[unit_key] = 1 if ratio == 1 else ratio  # the same unit: no fractions below
+        if ratio is None:
+            continue  # nothing says how their units convert (bottles of unknown size against litres)
         distance = distance_km(post.lat, post.lon, other.lat, other.lon)
         need_urgency = post.urgency if is_need else other.urgency
-        other_level = reach_level(other.urgency, other.created_at, other.deadline, now, start=other.reach_level)
-        level = max(own_level, other_level)
+        level = own_level
+        if level < MAX_REACH_LEVEL:
+            level = max(
+                level, reach_level(other.urgency, other.created_at, other.deadline, now, start=other.reach_level)
+            )
         if distance > reach_km(need_urgency, level=level, radius_km=radius_km):
             continue
-        other_unit = taxonomy.unit(other.item_key, other.unit)
         if is_need:
-            moves = movement(post.remaining, other.remaining, factor(own_unit, other_unit))
+            moves = movement(post.remaining, other.remaining, ratio)
         else:
-            moves = movement(other.remaining, post.remaining, factor(other_unit, own_unit))
+            moves = movement(other.remaining, post.remaining, ratio)
         if not moves:
             continue
-        score = pair_score(
-            fit=fit,
-            need_remaining=post.remaining if is_need else other.remaining,
-            credited=moves.need,
-            urgency=post.urgency if is_need else other.urgency,
-            deadlines=(post.deadline, other.deadline),
-            distance_km=distance,
-            radius_km=radius_km,
-            now=now,
-        )
+        pressure = max(own_pressure, deadline_pressure(other.deadline, now))
+        need_remaining = post.remaining if is_need else other.remaining
+        score = _score(fit, need_remaining, moves.need, need_urgency, pressure, distance, radius_km)
         ranked[other.id] = Ranked(other.id, score)
     return sorted(ranked.values(), key=lambda r: (-r.score, r.id))[: max(limit, 0)]
 

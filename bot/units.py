@@ -313,7 +313,7 @@ class Movement:
         return self.offer > 0 and self.need > 0
 
 
-def movement(need_remaining: int, offer_remaining: int, ratio: Fraction | None) -> Movement:
+def movement(need_remaining: int, offer_remaining: int, ratio: Fraction | int | None) -> Movement:
     """The most a pair can move now without over-committing either side in its own unit.
 
     The offer ships whole units: as few as cover the need, or all it has left. The
