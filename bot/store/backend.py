@@ -130,8 +130,6 @@ class SQLiteBackend:
         self.sqlite = Database(conn)
         self.execute("PRAGMA foreign_keys = ON")
         self.execute("PRAGMA busy_timeout = 5000")
-        # A bigger page cache than the 2 MB default: the candidate index of a large event stays in memory.
-        self.execute("PRAGMA cache_size = -32768")
         try:
             self.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
         except sqlite3.DatabaseError as exc:
