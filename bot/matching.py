@@ -345,14 +345,13 @@ def rank_candidates(
             )
         if distance > reach_km(need_urgency, level=level, radius_km=radius_km):
             continue
-        if is_need:
-            moves = movement(post.remaining, other.remaining, ratio)
-        else:
-            moves = movement(other.remaining, post.remaining, ratio)
+        need_remaining, offer_remaining = (
+            (post.remaining, other.remaining) if is_need else (other.remaining, post.remaining)
+        )
+        moves = movement(need_remaining, offer_remaining, ratio)
         if not moves:
             continue
         pressure = max(own_pressure, deadline_pressure(other.deadline, now))
-        need_remaining = post.remaining if is_need else other.remaining
         score = _score(fit, need_remaining, moves.need, need_urgency, pressure, distance, radius_km)
         ranked[other.id] = Ranked(other.id, score)
     return sorted(ranked.values(), key=lambda r: (-r.score, r.id))[: max(limit, 0)]
