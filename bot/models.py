@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -212,15 +213,24 @@ class Match:
 
 @dataclass(frozen=True, slots=True)
 class OutboxMessage:
-    """A notification waiting to leave for Discord (durable, retried)."""
+    """A notification waiting to leave for Discord (durable, retried).
+
+    The payload stays the row's JSON text until a sender reads it. Under a rate limit thousands of claimed
+    rows wait in memory, and parsed they were tens of thousands of dicts and lists that every full pass of
+    the garbage collector walked, stalling the event loop; a string is not walked at all.
+    """
 
     id: int
     coalition_id: int
     kind: str
     target: str
-    payload: dict[str, object]
+    payload_json: str
     attempts: int
     created_at: datetime
+
+    @property
+    def payload(self) -> dict[str, object]:
+        return json.loads(self.payload_json)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,13 +12,16 @@ each fresh bucket on single messages.
 from __future__ import annotations
 
 import asyncio
-import bisect
 from collections import deque
 from collections.abc import Container
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sortedcontainers import SortedList
+
 from bot.models import OutboxMessage
+
+Entry = tuple[int, int, OutboxMessage]  # (priority, id, row): sending order
 
 # At most this many rows are offered to a group sender at once (it takes as many as fit in one message).
 GROUP_MAX = 25
@@ -31,7 +34,10 @@ class Lane:
     """One destination's queue: its rows in sending order, and when it may send again."""
 
     target: str
-    rows: list[tuple[int, int, OutboxMessage]] = field(default_factory=list)  # (priority, id, row)
+    # Sorted, not a list kept in order: under a rate limit one channel's lane holds thousands of rows, and
+    # inserting or dropping one rebuilt the whole list on the event loop (11 % of its time at 200 posts/s).
+    rows: SortedList = field(default_factory=SortedList)  # of Entry
+    entries: dict[int, Entry] = field(default_factory=dict)  # by row id
     parked_until: datetime | None = None
     backlogged_until: datetime | None = None
     worker: asyncio.Task[None] | None = None
@@ -73,22 +79,29 @@ class Lanes:
         lane = self.by_target.get(row.target)
         if lane is None:
             lane = self.by_target[row.target] = Lane(row.target)
-        bisect.insort(lane.rows, (priority, row.id, row), key=lambda entry: entry[:2])
+        entry = lane.entries[row.id] = (priority, row.id, row)
+        lane.rows.add(entry)
 
     def drop(self, lane: Lane, ids: set[int]) -> None:
         """These rows left the lane (sent, given up or set aside): no longer held."""
-        lane.rows = [entry for entry in lane.rows if entry[1] not in ids]
+        for row_id in ids:
+            entry = lane.entries.pop(row_id, None)
+            if entry is not None:
+                lane.rows.remove(entry)
         self.held -= ids
 
     def forget(self, lost: set[int]) -> None:
         """Rows whose lease another process took: they are theirs now."""
         for lane in self.by_target.values():
-            lane.rows = [entry for entry in lane.rows if entry[1] not in lost]
+            self.drop(lane, lost & lane.entries.keys())
         self.held -= lost
 
     def replace(self, lane: Lane, row: OutboxMessage) -> None:
         """Keep ``row``'s newer copy (its attempts counted) in its place."""
-        lane.rows = [(p, i, row if i == row.id else old) for p, i, old in lane.rows]
+        priority, row_id, old = lane.entries[row.id]
+        lane.rows.remove((priority, row_id, old))
+        entry = lane.entries[row.id] = (priority, row_id, row)
+        lane.rows.add(entry)
 
     @staticmethod
     def take(lane: Lane, now: datetime, groupable: Container[str]) -> list[OutboxMessage]:
@@ -97,7 +110,7 @@ class Lanes:
         if not lane.backlogged(now) or head.kind not in groupable:
             return [head]
         batch = [head]
-        for _, _, row in lane.rows[1:GROUP_MAX]:
+        for _, _, row in lane.rows.islice(1, GROUP_MAX):
             if row.kind != head.kind:
                 break
             batch.append(row)

@@ -111,7 +111,7 @@ def _with_attempt(message: OutboxMessage) -> OutboxMessage:
         coalition_id=message.coalition_id,
         kind=message.kind,
         target=message.target,
-        payload=message.payload,
+        payload_json=message.payload_json,
         attempts=message.attempts + 1,
         created_at=message.created_at,
     )

@@ -18,7 +18,7 @@ GROUPABLE = {"match_proposal", "post_announcement", "notice"}
 
 
 def row(row_id: int, kind: str, target: str) -> OutboxMessage:
-    return OutboxMessage(row_id, 1, kind, target, {}, 0, NOW)
+    return OutboxMessage(row_id, 1, kind, target, "{}", 0, NOW)
 
 
 ROWS = st.lists(st.tuples(st.sampled_from(KINDS), st.sampled_from(["channel:1", "channel:2", "user:3"])), max_size=60)
