@@ -17,6 +17,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.clock import Clock
+from bot.collection import QuietCollector
 from bot.core import Core
 from bot.errors import UserError
 from bot.ops import OpsMetrics
@@ -82,7 +83,9 @@ class CoalesceTree(app_commands.CommandTree):
         # The moment the gateway handed us the interaction: how long it then queues behind others on the loop
         # decides whether a command must acknowledge at once (see cogs.common.in_time).
         interaction.extras["received"] = time.perf_counter()
-        cast("CoalesceBot", self.client).waiting.arrived()
+        client = cast("CoalesceBot", self.client)
+        client.waiting.arrived()
+        client.quiet_collection.command_arrived()
         super()._from_interaction(interaction)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
@@ -268,10 +271,15 @@ class CoalesceBot(commands.Bot):
     def __init__(
         self, core: Core, *, scheduler_enabled: bool = True, watch_feeds: bool = True, **client_options: Any
     ) -> None:
+        # Slash commands and buttons only: no server message events, and no cache of recent messages (discord.py's
+        # default keeps 1,000, tens of thousands of objects the garbage collector walks). DM events stay: few, and
+        # offline mode prints the bot's own DMs from them.
         intents = discord.Intents.default()
+        intents.guild_messages = False
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents,
+            max_messages=None,
             tree_cls=CoalesceTree,
             help_command=None,
             # User text never pings anyone unless a message opts in for named users.
@@ -286,6 +294,7 @@ class CoalesceBot(commands.Bot):
         # Polling public hazard feeds reaches the internet: on with the scheduler, off in offline mode.
         self.watch_feeds = scheduler_enabled and watch_feeds
         self.waiting = WaitingInteractions()
+        self.quiet_collection = QuietCollector(core.store_busy)
         self.ops = OpsMetrics(core)
 
     async def setup_hook(self) -> None:
@@ -341,6 +350,7 @@ class CoalesceBot(commands.Bot):
         # housekeeping cogs listen for this event themselves, so this module imports no cog.
 
     async def close(self) -> None:
+        self.quiet_collection.close()
         await super().close()
         await asyncio.to_thread(self.core.close)
 
