@@ -77,6 +77,7 @@ TARGETS: dict[str, tuple[str, str, Any, str]] = {
     "e2e_burst_late": ("burst: acks later than 3 s", "0", lambda v: v == 0, ""),
     "e2e_burst_lost": ("burst: lost (unacked, unstored, undelivered)", "0", lambda v: v == 0, ""),
     "e2e_loop_max_stall_ms_at_200": ("loop max stall at 200 commands/s", "<= 50 ms", lambda v: v <= 50, "ms"),
+    "e2e_quiet_full_pass_ms": ("full GC pass held back to the quiet moment after", "—", None, "ms"),
     "quality_ratio_greedy": ("quality, greedy (accept at once) / optimum", "—", None, "x"),
     "quality_ratio_vs_optimal": ("quality, final engine / optimum", ">= 0.95", lambda v: v >= 0.95, "x"),
     "quality_distance_ratio_vs_optimal": ("mean distance, final engine / optimum", "<= 1.5x", lambda v: v <= 1.5, "x"),
@@ -107,6 +108,7 @@ SECOND_BACKEND_TARGETS = (
     "e2e_commands_per_s",
     "e2e_ack_p99_ms_at_200",
     "e2e_loop_max_stall_ms_at_200",
+    "e2e_quiet_full_pass_ms",
     "e2e_burst_late",
     "e2e_burst_lost",
 )

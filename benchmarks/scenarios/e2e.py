@@ -31,6 +31,7 @@ from benchmarks.harness import (
     realistic_transport,
 )
 from bot.app import create_bot
+from bot.collection import QUIET_S
 from bot.models import PostKind
 
 CHANNEL_KINDS = ("needs", "offers", "matches", "digest", "alerts", "log")
@@ -158,6 +159,7 @@ async def _measure(
         ids = await open_loop(injector, work, rate_per_s=rate)
         await _until_processed(bot.core, log, ids)
         await ticker.stop()
+        results["e2e_quiet_full_pass_ms"] = await _quiet_full_pass(bot)
         await env.settle(timeout=600.0)
         latencies = log.latencies_ms(ids)
         results["e2e_ack_p50_ms_at_200"] = median(latencies)
@@ -221,7 +223,20 @@ async def _until_processed(core, log, ids: list[int]) -> None:
     pending = list(ids)
     while pending or core.store_busy():
         pending = [i for i in pending if i not in log.acked]
-        await asyncio.sleep(0)  # one loop turn: timers are virtual under simcord
+        await asyncio.sleep(0.001)
+
+
+async def _quiet_full_pass(bot) -> float:
+    """How long the garbage collector's full pass took when the load ended (see ``bot.collection``).
+
+    Held back while commands arrived, it runs at the first quiet moment, when nobody waits on the loop.
+    """
+    collector = bot.quiet_collection
+    passes = collector.full_passes
+    deadline = time.perf_counter() + 10 * QUIET_S
+    while collector.holding_back and time.perf_counter() < deadline:  # noqa: ASYNC110 - the bot exposes no event
+        await asyncio.sleep(QUIET_S / 10)
+    return collector.last_pass_ms if collector.full_passes > passes else 0.0
 
 
 def _count_held(store, coalition_id: int) -> int:
