@@ -18,7 +18,7 @@ from discord.ext import commands
 
 from bot.clock import Clock
 from bot.collection import QuietCollector
-from bot.core import Core
+from bot.core import Core, for_a_person
 from bot.errors import UserError
 from bot.ops import OpsMetrics
 from bot.settings import load_settings
@@ -86,7 +86,12 @@ class CoalesceTree(app_commands.CommandTree):
         client = cast("CoalesceBot", self.client)
         client.waiting.arrived()
         client.quiet_collection.command_arrived()
-        super()._from_interaction(interaction)
+        # The task discord.py starts for the interaction inherits this: its store work counts as a person's.
+        token = for_a_person.set(True)
+        try:
+            super()._from_interaction(interaction)
+        finally:
+            for_a_person.reset(token)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         """Refuse a guild-only command that arrives from a DM: Discord's client hides it there, nothing more.
@@ -294,7 +299,7 @@ class CoalesceBot(commands.Bot):
         # Polling public hazard feeds reaches the internet: on with the scheduler, off in offline mode.
         self.watch_feeds = scheduler_enabled and watch_feeds
         self.waiting = WaitingInteractions()
-        self.quiet_collection = QuietCollector(core.store_busy)
+        self.quiet_collection = QuietCollector(core.people_waiting)
         self.ops = OpsMetrics(core)
 
     async def setup_hook(self) -> None:

@@ -8,10 +8,11 @@ At 200 posts/s the passes ran back to back as the queue grew, up to 150 ms each,
 loop's longest stalls were the collector's.
 
 While commands arrive, the automatic full pass is held back (the young generations are
-still collected as usual, and most garbage dies there). It runs once the bot is quiet
-(no command for ``QUIET_S`` and the store thread idle): then nobody is waiting on the
-loop. Under load that never pauses it still runs every ``AT_MOST_S``, so memory held by
-garbage cycles stays bounded.
+still collected as usual, and most garbage dies there). It runs once no command has
+arrived for ``QUIET_S`` and no command's work is left on the store thread: nobody is
+then waiting on the loop. The outbox may go on sending for minutes under Discord's rate
+limits; that does not count, since nobody waits on a notification to the millisecond. Under load that never pauses the
+pass still runs every ``AT_MOST_S``, so memory held by garbage cycles stays bounded.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import gc
 import time
 from collections.abc import Callable
 
-# No command for this long, and the store thread idle: a full pass stalls nobody.
+# No command for this long (and none still at work): a full pass keeps nobody waiting.
 QUIET_S = 1.0
 # Under load without a pause, a full pass runs at least this often all the same.
 AT_MOST_S = 300.0
@@ -33,8 +34,8 @@ HELD_BACK = 1_000_000
 class QuietCollector:
     """Holds back the collector's full passes from the first command to the next quiet moment."""
 
-    def __init__(self, busy: Callable[[], bool], *, clock: Callable[[], float] = time.monotonic) -> None:
-        self._busy = busy
+    def __init__(self, people_waiting: Callable[[], bool], *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._people_waiting = people_waiting
         self._clock = clock
         self._last_command = 0.0
         self._last_full = clock()
@@ -66,7 +67,7 @@ class QuietCollector:
         if self._check is not None:
             self._check.cancel()  # called early (not by its timer): one look pending at a time
         now = self._clock()
-        quiet = now - self._last_command >= QUIET_S and not self._busy()
+        quiet = now - self._last_command >= QUIET_S and not self._people_waiting()
         if quiet or now - self._last_full >= AT_MOST_S:
             self._collect(now)
         if quiet:

@@ -23,6 +23,9 @@ from bot.taxonomy import Taxonomy, default_taxonomy
 P = ParamSpec("P")
 T = TypeVar("T")
 
+# Set for the task that runs a command (see CoalesceTree._from_interaction): its store work is a person's.
+for_a_person: contextvars.ContextVar[bool] = contextvars.ContextVar("coalesce_for_a_person", default=False)
+
 
 @dataclass
 class Core:
@@ -30,6 +33,7 @@ class Core:
     settings: Settings = field(default_factory=Settings)
     clock: Clock = utc_now
     _in_flight: int = field(default=0, init=False, repr=False)
+    _in_flight_for_people: int = field(default=0, init=False, repr=False)
 
     @cached_property
     def gazetteer(self) -> Gazetteer:
@@ -61,10 +65,16 @@ class Core:
         future = asyncio.get_running_loop().run_in_executor(self.store_thread, call)
         self._in_flight += 1
         future.add_done_callback(self._landed)
+        if for_a_person.get():
+            self._in_flight_for_people += 1
+            future.add_done_callback(self._landed_for_a_person)
         return future
 
     def _landed(self, _future: asyncio.Future[object]) -> None:
         self._in_flight -= 1
+
+    def _landed_for_a_person(self, _future: asyncio.Future[object]) -> None:
+        self._in_flight_for_people -= 1
 
     async def run(self, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """``work(*args, **kwargs)`` on the store thread, awaited without blocking the loop (see :meth:`submit`)."""
@@ -73,6 +83,10 @@ class Core:
     def store_busy(self) -> bool:
         """Whether the store thread has work running or queued: new work would wait behind it."""
         return self._in_flight > 0
+
+    def people_waiting(self) -> bool:
+        """Whether store work handed over by commands and clicks is running or queued (not the outbox's own)."""
+        return self._in_flight_for_people > 0
 
     def start(self, service: Callable[Concatenate[Core, P], T], *args: P.args, **kwargs: P.kwargs) -> asyncio.Future[T]:
         """A service's use case (``service(core, ...)``) handed to the store thread now (see :meth:`submit`)."""

@@ -8,6 +8,8 @@ import pytest
 
 from bot.collection import AT_MOST_S, HELD_BACK, QUIET_S, QuietCollector
 
+waiting = [False]  # whether a command's store work is still queued
+
 
 class Clock:
     def __init__(self) -> None:
@@ -31,23 +33,23 @@ def promote_something() -> None:
 
 async def test_held_back_from_the_first_command_to_the_next_quiet_moment(thresholds):
     clock = Clock()
-    busy = [True]
-    collector = QuietCollector(lambda: busy[0], clock=clock)
+    collector = QuietCollector(lambda: waiting[0], clock=clock)
     collector.command_arrived()
     assert gc.get_threshold() == (thresholds[0], thresholds[1], HELD_BACK)
     promote_something()
 
-    clock.now += QUIET_S  # no command since, but the store thread still works
-    collector.look()
-    assert collector.holding_back and collector.full_passes == 0
-
-    busy[0] = False
+    clock.now += QUIET_S / 2
     collector.command_arrived()  # one more command: quiet is counted from it
     clock.now += QUIET_S / 2
     collector.look()
     assert collector.holding_back and collector.full_passes == 0
 
+    waiting[0] = True  # quiet, but a command's work is still on the store thread
     clock.now += QUIET_S / 2
+    collector.look()
+    assert collector.holding_back and collector.full_passes == 0
+
+    waiting[0] = False
     collector.look()
     assert not collector.holding_back
     assert collector.full_passes == 1
@@ -56,7 +58,7 @@ async def test_held_back_from_the_first_command_to_the_next_quiet_moment(thresho
 
 async def test_a_quiet_moment_with_nothing_promoted_runs_no_pass(thresholds):
     clock = Clock()
-    collector = QuietCollector(lambda: False, clock=clock)
+    collector = QuietCollector(lambda: waiting[0], clock=clock)
     gc.collect()  # nothing promoted since
     collector.command_arrived()
     clock.now += QUIET_S
@@ -67,12 +69,16 @@ async def test_a_quiet_moment_with_nothing_promoted_runs_no_pass(thresholds):
 
 async def test_load_that_never_pauses_still_gets_a_full_pass(thresholds):
     clock = Clock()
-    collector = QuietCollector(lambda: True, clock=clock)
-    collector.command_arrived()
+    collector = QuietCollector(lambda: waiting[0], clock=clock)
     passes = []
     for _ in range(3):
-        clock.now += AT_MOST_S
+        for _ in range(int(AT_MOST_S / QUIET_S)):  # a command every second, for AT_MOST_S
+            collector.command_arrived()
+            clock.now += QUIET_S / 2
+            collector.look()
+            clock.now += QUIET_S / 2
         promote_something()
+        collector.command_arrived()
         collector.look()
         passes.append(collector.full_passes)
     assert passes == [1, 2, 3]
