@@ -215,13 +215,16 @@ async def _sustained(env, injector: Injector, work: list[tuple[int, dict[str, An
 
 
 async def _until_processed(core, log, ids: list[int]) -> None:
-    """Until every command is acknowledged and the store thread has nothing left: the load's own work is done.
+    """Until every command is acknowledged and no command's store work is left: the load's own work is done.
 
-    The stall window ends here, before the simulator settles: settling walks every pending task and timer of
-    the run (the simulator's bookkeeping, absent in production) and would stall the loop for it.
+    The window ends there, by the bot's own measure of people waiting (``Core.people_waiting``). The outbox
+    goes on sending the load's notifications for minutes under the channels' rate limits; that is not the load,
+    and the bot runs its held-back full collection once commands' work is done (``_quiet_full_pass`` reports
+    it). The simulator then settles: settling walks every pending task and timer of the run (the simulator's
+    bookkeeping, absent in production) and would stall the loop for it.
     """
     pending = list(ids)
-    while pending or core.store_busy():
+    while pending or core.people_waiting():
         pending = [i for i in pending if i not in log.acked]
         await asyncio.sleep(0.001)
 
