@@ -155,6 +155,8 @@ async def _measure(
         sent_total += len(work)
         if freeze_simulator:
             freeze_heap()
+        # The collector's look left from the phase before runs now, not as the window opens.
+        await _quiet_full_pass(bot)
         ticker = LoopTicker().start()
         ids = await open_loop(injector, work, rate_per_s=rate)
         await _until_processed(bot.core, log, ids)
