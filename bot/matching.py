@@ -337,22 +337,31 @@ def rank_candidates(
         if ratio is None:
             continue  # nothing says how their units convert (bottles of unknown size against litres)
         distance = distance_km(post.lat, post.lon, other.lat, other.lon)
+        if distance > radius_km:
+            continue  # beyond any reach (the wide cells cover twice the radius)
         need_urgency = post.urgency if is_need else other.urgency
-        level = own_level
-        if level < MAX_REACH_LEVEL:
-            level = max(
-                level, reach_level(other.urgency, other.created_at, other.deadline, now, start=other.reach_level)
-            )
-        if distance > reach_km(need_urgency, level=level, radius_km=radius_km):
-            continue
+        # The pair reaches as far as the farther-reaching of its two posts. The other's level is worked out only
+        # when the post's own reach falls short: reach only grows with the level.
+        if distance > reach_km(need_urgency, level=own_level, radius_km=radius_km):
+            if own_level >= MAX_REACH_LEVEL:
+                continue
+            level = reach_level(other.urgency, other.created_at, other.deadline, now, start=other.reach_level)
+            if level <= own_level or distance > reach_km(need_urgency, level=level, radius_km=radius_km):
+                continue
         need_remaining, offer_remaining = (
             (post.remaining, other.remaining) if is_need else (other.remaining, post.remaining)
         )
-        moves = movement(need_remaining, offer_remaining, ratio)
-        if not moves:
-            continue
-        pressure = max(own_pressure, deadline_pressure(other.deadline, now))
-        score = _score(fit, need_remaining, moves.need, need_urgency, pressure, distance, radius_km)
+        if ratio == 1:  # the same unit, the common case: movement() without building a Movement
+            credited = min(need_remaining, offer_remaining)
+            if credited <= 0:
+                continue
+        else:
+            moves = movement(need_remaining, offer_remaining, ratio)
+            if not moves:
+                continue
+            credited = moves.need
+        pressure = own_pressure if other.deadline is None else max(own_pressure, deadline_pressure(other.deadline, now))
+        score = _score(fit, need_remaining, credited, need_urgency, pressure, distance, radius_km)
         ranked[other.id] = Ranked(other.id, score)
     return sorted(ranked.values(), key=lambda r: (-r.score, r.id))[: max(limit, 0)]
 

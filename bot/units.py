@@ -17,7 +17,6 @@ neither side is ever committed beyond its quantity.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -325,9 +324,12 @@ def movement(need_remaining: int, offer_remaining: int, ratio: Fraction | int | 
     if ratio == 1:  # the same unit: the common case, without fractions
         moved = min(need_remaining, offer_remaining)
         return Movement(moved, moved)
-    to_cover = math.ceil(Fraction(need_remaining) / ratio - EPSILON)
+    # ceil(need / ratio - EPSILON) and floor(moves * ratio + EPSILON) in whole numbers: exactly the same values,
+    # without building Fractions (a post ranks hundreds of candidates in other units).
+    n, d, scale = ratio.numerator, ratio.denominator, EPSILON.denominator
+    to_cover = -((n - need_remaining * d * scale) // (n * scale))
     offer_moves = max(0, min(offer_remaining, to_cover))
-    need_credited = min(need_remaining, math.floor(offer_moves * ratio + EPSILON))
+    need_credited = min(need_remaining, (offer_moves * n * scale + d) // (d * scale))
     if need_credited <= 0:
         return Movement(0, 0)
     return Movement(offer_moves, need_credited)
