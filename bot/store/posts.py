@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -96,7 +96,15 @@ class Posts:
         sql = f"SELECT {_COLUMNS} FROM posts WHERE id IN ({', '.join('?' for _ in ids)})"  # noqa: S608
         return {row[0]: _post(row) for row in self.db.execute(sql, ids).fetchall()}
 
-    def candidates(self, post: Post, *, limits: Mapping[str, int], radius_km: float, now: datetime) -> list[Candidate]:
+    def candidates(
+        self,
+        post: Post,
+        *,
+        limits: Mapping[str, int],
+        radius_km: float,
+        now: datetime,
+        town_keys: Collection[str] | None = None,
+    ) -> list[Candidate]:
         """Open posts of the other kind that may pair with ``post``, a bounded number per item and cell, near first.
 
         ``limits`` maps each compatible item key to how many posts to take per
@@ -107,6 +115,7 @@ class Posts:
         are read first (the local grid), then the wide cells of the whole event,
         so larger posts beyond the town's cells never crowd out a partner in it.
         Each post comes once, where it was first read; the caller scores them exactly.
+        ``town_keys``: the items read from the town's cells too (all of ``limits`` when None).
         """
         other = post.kind.other
         select = f"SELECT {_CANDIDATE_COLUMNS} FROM posts WHERE event_id = ? AND kind = ? AND item_key = ?"  # noqa: S608
@@ -117,6 +126,8 @@ class Posts:
         near = local_cells(post.lat, post.lon) or []
         sql = select + " AND near_cell = ?" + tail
         for key, limit in sorted(limits.items()):
+            if town_keys is not None and key not in town_keys:
+                continue
             for cell in near:
                 rows += execute(sql, [post.event_id, other.value, key, cell, *common, limit]).fetchall()
         cells = search_cells(post.lat, post.lon, radius_km)
