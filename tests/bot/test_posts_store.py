@@ -66,6 +66,32 @@ def test_candidate_query_uses_the_matching_index(w):
     assert "TEMP B-TREE" not in detail  # rows come out in order: the LIMIT stops the read
 
 
+@pytest.mark.sqlite_only
+def test_every_candidate_probe_is_answered_in_order_by_an_index_alone(w):
+    bulk_offers(w, 2)
+    need = posts.post_need(
+        w.core, w.coordinators["Houston Food Bank"], sector="wash", item="water", quantity=5, location="Houston",
+        urgency="low", unit="bottles",
+    )  # fmt: skip
+    db = w.core.store.db
+    ran: list[str] = []
+    db.on_statement(ran.append)
+    try:
+        w.core.store.posts.candidates(
+            need.post, limits={"bottled_water": 6, "water": 3}, radius_km=250.0, now=w.clock.now
+        )
+    finally:
+        db.on_statement(None)
+
+    probes = [sql for sql in ran if sql.startswith("SELECT") and "ORDER BY urgency_rank" in sql]
+    assert len(probes) > 4  # both grids, both items
+    for sql in probes:
+        plan = " ".join(str(row[-1]) for row in db.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall())
+        # No row lookup per candidate, and the rows come out in order: the LIMIT stops the read.
+        assert "COVERING INDEX posts_match_candidates" in plan or "COVERING INDEX posts_near_candidates" in plan, plan
+        assert "TEMP B-TREE" not in plan
+
+
 def test_candidates_skip_other_orgs_pairs_already_proposed(w):
     bulk_offers(w, 2)
     need = posts.post_need(
