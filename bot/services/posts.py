@@ -27,7 +27,7 @@ from bot.services.notices import notify_channel
 from bot.services.orgs import acting_org
 from bot.services.personal_data import refuse_personal_data
 from bot.services.post_lifecycle import expire_due
-from bot.services.proposals import farther_partners, propose_new, read_candidates, unit_mismatch
+from bot.services.proposals import farther_partners, propose_new, read_candidates, starting_reach, unit_mismatch
 from bot.store.posts import NewPost
 from bot.taxonomy import CUSTOM_PREFIX, MAX_ITEM_TEXT, ItemRef, sector_by_key
 from bot.text import escape
@@ -175,13 +175,17 @@ def _post(
             options["urgency"] = urgency.value
         return duplicates.hold(core, actor, coalition, kind, alike, options, now)
     with core.store.atomic():
+        reach = starting_reach(
+            core, event_id=on_event.id, org_id=poster.id, lat=place.lat, lon=place.lon, urgency=urgency,
+            deadline=deadline, now=now,
+        )  # fmt: skip
         post_id = core.store.posts.insert(
             NewPost(
                 kind=kind, coalition_id=coalition.id, event_id=on_event.id, org_id=poster.id, sector=sector_key,
                 item_key=item_ref.key, item_label=item_ref.label, quantity=quantity, unit=clean_unit,
                 place_key=place.key, place_label=place.label, lat=place.lat, lon=place.lon, urgency=urgency,
                 deadline=deadline, notes=clean_notes, posted_by=actor.user_id,
-                cell=cell_of(place.lat, place.lon, on_event.radius_km),
+                cell=cell_of(place.lat, place.lon, on_event.radius_km), reach_level=reach,
             ),
             now,
         )  # fmt: skip

@@ -6,7 +6,6 @@ and are scored exactly by :mod:`bot.matching`; a pair is proposed at most once.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
 from bot.core import Core
@@ -121,22 +120,27 @@ def propose_for(core: Core, post_id: int, now: datetime) -> list[MatchCard]:
     return propose_pairs(core, post, find_proposals(core, post, radius_km=event.radius_km, now=now, limit=slots), now)
 
 
-def start_reach(core: Core, post: Post, now: datetime) -> Post:
-    """Where a new post starts looking: its own town when others have posted near it lately, else near at once.
+def starting_reach(
+    core: Core,
+    *,
+    event_id: int,
+    org_id: int,
+    lat: float,
+    lon: float,
+    urgency: Urgency,
+    deadline: datetime | None,
+    now: datetime,
+) -> int:
+    """Where a post made now starts looking: its own town when others have posted near it lately, else near at once.
 
     In a busy area a partner in the same town usually appears within hours; in a quiet one waiting would only
-    delay the post (see :mod:`bot.matching`, town first where it is busy). Decided once, as the post is made.
+    delay the post (see :mod:`bot.matching`, town first where it is busy). Decided once, before the post is
+    stored, so the post is written once with it.
     """
-    by_time = reach_level(post.urgency, post.created_at, post.deadline, now, start=LOCAL_LEVEL)
-    if post.reach_level != NEAR_LEVEL or by_time != LOCAL_LEVEL:
-        return post  # critical, a deadline a day away, or already decided
-    recent = core.store.posts.posted_near(
-        post.event_id, post.lat, post.lon, since=busy_since(post.urgency, now), other_than_org=post.org_id
-    )
-    if not is_busy(post.lat, post.lon, recent):
-        return post
-    core.store.posts.set_reach_level(post.id, LOCAL_LEVEL)
-    return replace(post, reach_level=LOCAL_LEVEL)
+    if reach_level(urgency, now, deadline, now, start=LOCAL_LEVEL) != LOCAL_LEVEL:
+        return NEAR_LEVEL  # critical, or a deadline a day away: the whole event at once
+    recent = core.store.posts.posted_near(event_id, lat, lon, since=busy_since(urgency, now), other_than_org=org_id)
+    return LOCAL_LEVEL if is_busy(lat, lon, recent) else NEAR_LEVEL
 
 
 def propose_new(
@@ -145,11 +149,10 @@ def propose_new(
     """A post just stored proposes its best pairs among ``candidates`` (:func:`read_candidates`).
 
     What :func:`propose_for` does, without reading again what the posting holds: the post, its open event,
-    and no proposal waiting yet; and where the post starts looking is settled first (:func:`start_reach`).
+    and no proposal waiting yet (where it starts looking was settled as it was stored: :func:`starting_reach`).
     """
     if not is_matchable(post, now):
         return []
-    post = start_reach(core, post, now)
     limit = core.settings.proposals_per_post
     found = find_proposals(core, post, radius_km=radius_km, now=now, limit=limit, candidates=candidates)
     return propose_pairs(core, post, found, now, orgs=orgs)

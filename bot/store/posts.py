@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from bot.clock import from_iso, to_iso
 from bot.geo import bounding_box
 from bot.grid import LOCAL_KM, local_cell_of, local_cells, search_cells
-from bot.matching import Candidate
+from bot.matching import NEAR_LEVEL, Candidate
 from bot.models import Post, PostKind, PostStatus, Urgency
 from bot.store.backend import Backend
 
@@ -62,6 +62,7 @@ class NewPost:
     notes: str
     posted_by: int
     cell: int
+    reach_level: int = NEAR_LEVEL  # where it starts looking (bot.services.proposals.starting_reach)
 
 
 class Posts:
@@ -72,14 +73,14 @@ class Posts:
         cursor = self.db.execute(
             "INSERT INTO posts (kind, coalition_id, event_id, org_id, sector, item_key, item_label, quantity,"
             " remaining, unit, place_key, place_label, lat, lon, urgency, urgency_rank, deadline, notes, status,"
-            " posted_by, created_at, cell, near_cell)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?) RETURNING id",
+            " posted_by, created_at, cell, near_cell, reach_level)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?) RETURNING id",
             [
                 post.kind.value, post.coalition_id, post.event_id, post.org_id, post.sector, post.item_key,
                 post.item_label, post.quantity, post.quantity, post.unit, post.place_key, post.place_label,
                 post.lat, post.lon, post.urgency.value, post.urgency.rank,
                 to_iso(post.deadline) if post.deadline else None, post.notes, post.posted_by, to_iso(now), post.cell,
-                local_cell_of(post.lat, post.lon),
+                local_cell_of(post.lat, post.lon), post.reach_level,
             ],
         )  # fmt: skip
         return int(cursor.fetchone()[0])
