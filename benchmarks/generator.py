@@ -286,7 +286,7 @@ def load_posts(
     Columns later migrations derive from a post (its grid cell, its urgency's rank)
     are filled the way the store fills them, when the schema has them.
     """
-    extra = [c for c in ("urgency_rank", "cell", "near_cell") if "posts" in db.tables_with_column(c)]
+    extra = [c for c in ("urgency_rank", "cell", "near_cell", "family") if "posts" in db.tables_with_column(c)]
     cell_of = local_cell_of = None
     if "cell" in extra:
         from bot.matching import cell_of
@@ -308,6 +308,8 @@ def load_posts(
             derived["cell"] = cell_of(s.place.lat, s.place.lon, radius_km)
         if local_cell_of is not None:
             derived["near_cell"] = local_cell_of(s.place.lat, s.place.lon)
+        if "family" in extra:
+            derived["family"] = default_taxonomy().family(s.item_key)
         return base + tuple(derived[c] for c in extra)
 
     names = (

@@ -614,3 +614,23 @@ def covering_candidates(db: Database) -> None:
             WHERE status = 'open' AND remaining > 0
         """,
     )
+
+
+@migrations(name="0024_item_families")
+def item_families(db: Database) -> None:
+    # An item's family (its parent's key, or its own at the top: bot.taxonomy.Taxonomy.family) lets one probe
+    # per cell read all its siblings, where one probe per sibling per cell was the slowest posts' largest cost.
+    # The store fills the column as it opens (Posts.refresh_families), from the catalogue of the day.
+    columns = "item_key, org_id, deadline, status, unit, lat, lon, urgency, created_at, reach_level"
+    _execute_all(
+        db,
+        f"""
+        ALTER TABLE posts ADD COLUMN family TEXT NOT NULL DEFAULT '';
+        CREATE INDEX posts_family_candidates
+            ON posts(event_id, kind, family, cell, urgency_rank, remaining DESC, {columns})
+            WHERE status = 'open' AND remaining > 0;
+        CREATE INDEX posts_near_family_candidates
+            ON posts(event_id, kind, family, near_cell, urgency_rank, remaining DESC, {columns})
+            WHERE status = 'open' AND remaining > 0
+        """,
+    )

@@ -245,6 +245,31 @@ class Taxonomy:
             keys |= {parent, *self._children.get(parent, ())}
         return frozenset(keys)
 
+    def family(self, key: str) -> str:
+        """What an item shares with its siblings in the candidate index: its parent's key, or its own at the top."""
+        return self._parent(key) or key
+
+    def families(self) -> dict[str, str]:
+        """Each catalogue item's family (custom items are their own)."""
+        return {item.key: self.family(item.key) for item in self.items}
+
+    def reading(self, key: str) -> tuple[frozenset[str], frozenset[str]]:
+        """How the candidate index reads what is compatible with ``key``: (items read one by one, families read
+        whole but for ``key`` itself). Together they are exactly :meth:`compatible_keys`.
+
+        A family is read with one probe per cell however many siblings it has, where reading each sibling on
+        its own was ten probes per cell for a staple item.
+        """
+        items, families = {key}, set()
+        if self._children.get(key):
+            families.add(key)  # its children
+        parent = self._parent(key)
+        if parent is not None:
+            families.add(parent)  # its siblings, and the parent itself when the parent is at the top
+            if self._parent(parent) is not None:
+                items.add(parent)  # a parent with a parent of its own is in that one's family
+        return frozenset(items), frozenset(families)
+
     def search(self, prefix: str, sector: str | None = None, limit: int = 25) -> list[Item]:
         """Items for autocomplete: those of ``sector`` first, best matches first.
 

@@ -57,20 +57,19 @@ def proposal_targets(core: Core, coalition_id: int, proposal: Proposal, orgs: Or
 def read_candidates(core: Core, post: Post, *, radius_km: float, now: datetime) -> list[Candidate]:
     """The bounded candidate set for ``post`` from the index (read-only).
 
-    The same item reads a few more candidates per cell than its parent and
-    siblings, which score lower for fit anyway, and only the same item is read
-    from the town's own cells as well: a staple item has ten related items, and
-    reading each from both grids was 88 index probes, the slowest posts' largest
-    cost (replayed, trucks drove 1 % farther without the related items' town read).
-    One read serves a post's proposals and, when none is found, the reasons given
-    in its reply (:func:`farther_partners`, :func:`unit_mismatch`).
+    The same item reads a few more candidates per cell than its parent, and its
+    siblings and children are read as families (:meth:`bot.taxonomy.Taxonomy.reading`):
+    one probe per cell for all of them, where one per item per cell was 88 probes
+    for a staple item, the slowest posts' largest cost. They score lower for fit
+    anyway. One read serves a post's proposals and, when none is found, the
+    reasons given in its reply (:func:`farther_partners`, :func:`unit_mismatch`).
     """
     per_cell = max(6, 2 * core.settings.proposals_per_post)
-    limits = {
-        key: per_cell if key == post.item_key else max(2, per_cell // 2)
-        for key in core.taxonomy.compatible_keys(post.item_key)
-    }
-    return core.store.posts.candidates(post, limits=limits, radius_km=radius_km, now=now, town_keys={post.item_key})
+    items, families = core.taxonomy.reading(post.item_key)
+    limits = {key: per_cell if key == post.item_key else max(2, per_cell // 2) for key in items}
+    return core.store.posts.candidates(
+        post, limits=limits, families=dict.fromkeys(families, per_cell), radius_km=radius_km, now=now
+    )
 
 
 def find_proposals(

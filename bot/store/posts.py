@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -12,6 +12,7 @@ from bot.grid import LOCAL_KM, local_cell_of, local_cells, search_cells
 from bot.matching import NEAR_LEVEL, Candidate
 from bot.models import Post, PostKind, PostStatus, Urgency
 from bot.store.backend import Backend
+from bot.taxonomy import default_taxonomy
 
 _COLUMNS = (
     "id, kind, coalition_id, event_id, org_id, sector, item_key, item_label, quantity, remaining, unit,"
@@ -73,17 +74,32 @@ class Posts:
         cursor = self.db.execute(
             "INSERT INTO posts (kind, coalition_id, event_id, org_id, sector, item_key, item_label, quantity,"
             " remaining, unit, place_key, place_label, lat, lon, urgency, urgency_rank, deadline, notes, status,"
-            " posted_by, created_at, cell, near_cell, reach_level)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?) RETURNING id",
+            " posted_by, created_at, cell, near_cell, reach_level, family)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?) RETURNING id",
             [
                 post.kind.value, post.coalition_id, post.event_id, post.org_id, post.sector, post.item_key,
                 post.item_label, post.quantity, post.quantity, post.unit, post.place_key, post.place_label,
                 post.lat, post.lon, post.urgency.value, post.urgency.rank,
                 to_iso(post.deadline) if post.deadline else None, post.notes, post.posted_by, to_iso(now), post.cell,
-                local_cell_of(post.lat, post.lon), post.reach_level,
+                local_cell_of(post.lat, post.lon), post.reach_level, default_taxonomy().family(post.item_key),
             ],
         )  # fmt: skip
         return int(cursor.fetchone()[0])
+
+    def refresh_families(self) -> int:
+        """Give every post its item's family in today's catalogue (a catalogue edit may move an item); how many moved.
+
+        One statement over the posts, so a store opens in one pass over them however large the catalogue.
+        """
+        pairs = sorted(default_taxonomy().families().items())
+        if not pairs:
+            return 0
+        case = "CASE item_key " + " ".join("WHEN ? THEN ?" for _ in pairs) + " ELSE item_key END"
+        values = [value for pair in pairs for value in pair]
+        return self.db.execute(
+            f"UPDATE posts SET family = {case} WHERE family != {case}",  # noqa: S608 - placeholders only
+            values + values,
+        ).rowcount
 
     def get(self, post_id: int) -> Post | None:
         row = self.db.execute(f"SELECT {_COLUMNS} FROM posts WHERE id = ?", [post_id]).fetchone()  # noqa: S608
@@ -104,46 +120,49 @@ class Posts:
         limits: Mapping[str, int],
         radius_km: float,
         now: datetime,
-        town_keys: Collection[str] | None = None,
+        families: Mapping[str, int] | None = None,
     ) -> list[Candidate]:
         """Open posts of the other kind that may pair with ``post``, a bounded number per item and cell, near first.
 
-        ``limits`` maps each compatible item key to how many posts to take per
-        cell. One indexed probe per (item, cell) returns that cell's most urgent,
+        ``limits`` maps each item key read on its own to how many posts to take per
+        cell; ``families`` each family (:meth:`bot.taxonomy.Taxonomy.family`) read
+        whole, but for the post's own item, to how many posts of any of its items.
+        One indexed probe per (item or family, cell) returns that cell's most urgent,
         then largest, matchable posts not yet paired with ``post``, already in
         order, so the LIMIT ends the read: the work is bounded by cells x limits,
         never by how many posts are open. The small cells of the post's own town
         are read first (the local grid), then the wide cells of the whole event,
         so larger posts beyond the town's cells never crowd out a partner in it.
         Each post comes once, where it was first read; the caller scores them exactly.
-        ``town_keys``: the items read from the town's cells too (all of ``limits`` when None).
         """
         other = post.kind.other
-        select = f"SELECT {_CANDIDATE_COLUMNS} FROM posts WHERE event_id = ? AND kind = ? AND item_key = ?"  # noqa: S608
         tail = f" AND {_MATCHABLE} AND {_UNPAIRED[other]} ORDER BY urgency_rank, remaining DESC LIMIT ?"
+        reads = [("item_key = ?", [key], limit) for key, limit in sorted(limits.items())]
+        reads += [
+            ("family = ? AND item_key != ?", [family, post.item_key], limit)
+            for family, limit in sorted((families or {}).items())
+        ]
         common = [to_iso(now), post.org_id, post.id]
         execute = self.db.execute
         rows: list[tuple] = []
+        head = f"SELECT {_CANDIDATE_COLUMNS} FROM posts WHERE event_id = ? AND kind = ? AND "  # noqa: S608
         near = local_cells(post.lat, post.lon) or []
-        sql = select + " AND near_cell = ?" + tail
-        for key, limit in sorted(limits.items()):
-            if town_keys is not None and key not in town_keys:
-                continue
+        for where, values, limit in reads:
+            sql = head + where + " AND near_cell = ?" + tail
             for cell in near:
-                rows += execute(sql, [post.event_id, other.value, key, cell, *common, limit]).fetchall()
+                rows += execute(sql, [post.event_id, other.value, *values, cell, *common, limit]).fetchall()
         cells = search_cells(post.lat, post.lon, radius_km)
-        if cells is None:
-            # Near a pole or across the antimeridian: one latitude band, still bounded by LIMIT.
-            min_lat, max_lat, _, _ = bounding_box(post.lat, post.lon, radius_km)
-            sql = select + " AND lat BETWEEN ? AND ?" + tail
-            for key, limit in sorted(limits.items()):
-                params = [post.event_id, other.value, key, min_lat, max_lat, *common, limit * BAND_FACTOR]
+        for where, values, limit in reads:
+            if cells is None:
+                # Near a pole or across the antimeridian: one latitude band, still bounded by LIMIT.
+                min_lat, max_lat, _, _ = bounding_box(post.lat, post.lon, radius_km)
+                sql = head + where + " AND lat BETWEEN ? AND ?" + tail
+                params = [post.event_id, other.value, *values, min_lat, max_lat, *common, limit * BAND_FACTOR]
                 rows += execute(sql, params).fetchall()
-        else:
-            sql = select + " AND cell = ?" + tail
-            for key, limit in sorted(limits.items()):
-                for cell in cells:
-                    rows += execute(sql, [post.event_id, other.value, key, cell, *common, limit]).fetchall()
+                continue
+            sql = head + where + " AND cell = ?" + tail
+            for cell in cells:
+                rows += execute(sql, [post.event_id, other.value, *values, cell, *common, limit]).fetchall()
         # A post read by both grids is built once: ranking and the reply's reasons read the first alike.
         once: dict[int, tuple] = {}
         for row in rows:

@@ -272,6 +272,7 @@ def test_posts_stored_before_the_local_grid_are_read_by_it_after_the_migration(w
     # As before 0020: no local grid, and the old event-wide cells (the event's radius across).
     db.execute("DROP INDEX posts_near_candidates")
     db.execute("DROP INDEX posts_near_recent")
+    db.execute("DROP INDEX posts_near_family_candidates")  # a later migration's, on the same column
     db.execute("ALTER TABLE posts DROP COLUMN near_cell")
     db.execute("UPDATE posts SET cell = 7")
     db.execute("DELETE FROM _sqlite_migrations WHERE name = '0020_nearest_first'")

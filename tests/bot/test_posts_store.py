@@ -8,6 +8,7 @@ from bot.errors import InvalidInput
 from bot.matching import cell_of
 from bot.models import PostKind, Urgency
 from bot.services import personal_data, post_lifecycle, posts
+from bot.store import Store
 from bot.store.posts import NewPost
 from tests.e2e.matching_helpers import core_world
 
@@ -66,6 +67,9 @@ def test_candidate_query_uses_the_matching_index(w):
     assert "TEMP B-TREE" not in detail  # rows come out in order: the LIMIT stops the read
 
 
+INDEXES = ("match_", "near_", "family_", "near_family_")
+
+
 @pytest.mark.sqlite_only
 def test_every_candidate_probe_is_answered_in_order_by_an_index_alone(w):
     bulk_offers(w, 2)
@@ -78,18 +82,48 @@ def test_every_candidate_probe_is_answered_in_order_by_an_index_alone(w):
     db.on_statement(ran.append)
     try:
         w.core.store.posts.candidates(
-            need.post, limits={"bottled_water": 6, "water": 3}, radius_km=250.0, now=w.clock.now
+            need.post, limits={"bottled_water": 6}, families={"water": 6}, radius_km=250.0, now=w.clock.now
         )
     finally:
         db.on_statement(None)
 
     probes = [sql for sql in ran if sql.startswith("SELECT") and "ORDER BY urgency_rank" in sql]
-    assert len(probes) > 4  # both grids, both items
+    assert len(probes) > 4 and any("family = " in sql for sql in probes)  # both grids, the item and its family
     for sql in probes:
         plan = " ".join(str(row[-1]) for row in db.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall())
         # No row lookup per candidate, and the rows come out in order: the LIMIT stops the read.
-        assert "COVERING INDEX posts_match_candidates" in plan or "COVERING INDEX posts_near_candidates" in plan, plan
+        assert any(f"COVERING INDEX posts_{grid}candidates" in plan for grid in INDEXES), plan
         assert "TEMP B-TREE" not in plan
+
+
+def test_a_family_read_finds_the_siblings_and_the_parent_but_not_the_item_itself(w):
+    bulk_offers(w, 3, item_key="water_trucking")  # a sibling of bottled water
+    bulk_offers(w, 2, item_key="water")  # the parent, at the top of its family
+    bulk_offers(w, 2, item_key="bottled_water")  # the item itself: read on its own, not by the family
+    need = posts.post_need(
+        w.core, w.coordinators["Houston Food Bank"], sector="wash", item="bottled water", quantity=5,
+        location="Houston", urgency="low",
+    )  # fmt: skip
+    w.core.store.db.execute("DELETE FROM matches")
+
+    found = w.core.store.posts.candidates(need.post, limits={}, families={"water": 6}, radius_km=250.0, now=w.clock.now)
+
+    assert sorted(c.item_key for c in found) == ["water"] * 2 + ["water_trucking"] * 3
+
+
+def test_a_store_opening_gives_each_post_its_item_s_family_in_today_s_catalogue(w):
+    bulk_offers(w, 2, item_key="water_trucking")
+    db = w.core.store.db
+    assert {row[0] for row in db.execute("SELECT family FROM posts").fetchall()} == {"water"}
+    db.execute("UPDATE posts SET family = 'shelter'")  # as if the catalogue had moved the item since
+    path = w.core.store.database
+    w.core.store.close()
+
+    reopened = Store(path)
+
+    assert {row[0] for row in reopened.db.execute("SELECT family FROM posts").fetchall()} == {"water"}
+    assert reopened.posts.refresh_families() == 0  # nothing left to move
+    reopened.close()
 
 
 def test_candidates_skip_other_orgs_pairs_already_proposed(w):

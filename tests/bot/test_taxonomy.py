@@ -121,6 +121,20 @@ def test_compatible_keys_are_exactly_those_with_some_fit(taxonomy):
     assert taxonomy.compatible_keys("custom:solar_panel") == {"custom:solar_panel"}
 
 
+def test_the_index_reads_exactly_the_compatible_items_by_item_and_family(taxonomy):
+    every = [item.key for item in taxonomy.items] + ["custom:solar_panel"]
+    family_of = {key: taxonomy.family(key) for key in every}
+
+    for key in every:
+        items, families = taxonomy.reading(key)
+        read = set(items) | {other for other, family in family_of.items() if family in families and other != key}
+        assert read | {key} == taxonomy.compatible_keys(key), key
+        assert not items & {other for other in read - items if family_of[other] in families}  # each item read once
+    assert taxonomy.reading("staple_food") == ({"staple_food"}, {"staple_food", "food"})  # 11 items, 3 reads
+    assert taxonomy.reading("rice") == ({"rice", "staple_food"}, {"staple_food"})
+    assert taxonomy.reading("custom:solar_panel") == ({"custom:solar_panel"}, set())
+
+
 def test_search_puts_the_chosen_sector_first_and_label_starts_before_word_matches(taxonomy):
     found = [item.key for item in taxonomy.search("wat", sector="wash")]
     assert found[0] == "water"
