@@ -595,25 +595,24 @@ def busy_area_covering(db: Database) -> None:
     )
 
 
+def _candidate_index(name: str, group: str, cell: str, covered: str) -> str:
+    """An ordered candidate index: a cell's most urgent, largest open posts of an item (or family) first, holding
+    the ``covered`` columns its reads filter on and return."""
+    return (
+        f"CREATE INDEX {name} ON posts(event_id, kind, {group}, {cell}, urgency_rank, remaining DESC, {covered})"
+        " WHERE status = 'open' AND remaining > 0"
+    )
+
+
 @migrations(name="0023_covering_candidates")
 def covering_candidates(db: Database) -> None:
     # A post's candidate read is a few dozen index probes, each returning a few rows. With only the order
     # indexed, every row cost a lookup in the table for the columns ranking reads; the indexes now hold them
     # (a probe 13 -> 7 us at 100k open posts of each kind).
     columns = "org_id, deadline, status, unit, lat, lon, urgency, created_at, reach_level"
-    _execute_all(
-        db,
-        f"""
-        DROP INDEX posts_match_candidates;
-        CREATE INDEX posts_match_candidates
-            ON posts(event_id, kind, item_key, cell, urgency_rank, remaining DESC, {columns})
-            WHERE status = 'open' AND remaining > 0;
-        DROP INDEX posts_near_candidates;
-        CREATE INDEX posts_near_candidates
-            ON posts(event_id, kind, item_key, near_cell, urgency_rank, remaining DESC, {columns})
-            WHERE status = 'open' AND remaining > 0
-        """,
-    )
+    for name, cell in (("posts_match_candidates", "cell"), ("posts_near_candidates", "near_cell")):
+        db.execute(f"DROP INDEX {name}")
+        db.execute(_candidate_index(name, "item_key", cell, columns))
 
 
 @migrations(name="0024_item_families")
@@ -622,15 +621,6 @@ def item_families(db: Database) -> None:
     # per cell read all its siblings, where one probe per sibling per cell was the slowest posts' largest cost.
     # The store fills the column as it opens (Posts.refresh_families), from the catalogue of the day.
     columns = "item_key, org_id, deadline, status, unit, lat, lon, urgency, created_at, reach_level"
-    _execute_all(
-        db,
-        f"""
-        ALTER TABLE posts ADD COLUMN family TEXT NOT NULL DEFAULT '';
-        CREATE INDEX posts_family_candidates
-            ON posts(event_id, kind, family, cell, urgency_rank, remaining DESC, {columns})
-            WHERE status = 'open' AND remaining > 0;
-        CREATE INDEX posts_near_family_candidates
-            ON posts(event_id, kind, family, near_cell, urgency_rank, remaining DESC, {columns})
-            WHERE status = 'open' AND remaining > 0
-        """,
-    )
+    db.execute("ALTER TABLE posts ADD COLUMN family TEXT NOT NULL DEFAULT ''")
+    db.execute(_candidate_index("posts_family_candidates", "family", "cell", columns))
+    db.execute(_candidate_index("posts_near_family_candidates", "family", "near_cell", columns))

@@ -152,16 +152,16 @@ class Posts:
             for cell in near:
                 rows += execute(sql, [post.event_id, other.value, *values, cell, *common, limit]).fetchall()
         cells = search_cells(post.lat, post.lon, radius_km)
+        # Near a pole or across the antimeridian (no cells): one latitude band, still bounded by LIMIT.
+        band = None if cells is not None else bounding_box(post.lat, post.lon, radius_km)[:2]
         for where, values, limit in reads:
-            if cells is None:
-                # Near a pole or across the antimeridian: one latitude band, still bounded by LIMIT.
-                min_lat, max_lat, _, _ = bounding_box(post.lat, post.lon, radius_km)
+            if band is not None:
                 sql = head + where + " AND lat BETWEEN ? AND ?" + tail
-                params = [post.event_id, other.value, *values, min_lat, max_lat, *common, limit * BAND_FACTOR]
+                params = [post.event_id, other.value, *values, *band, *common, limit * BAND_FACTOR]
                 rows += execute(sql, params).fetchall()
                 continue
             sql = head + where + " AND cell = ?" + tail
-            for cell in cells:
+            for cell in cells or ():
                 rows += execute(sql, [post.event_id, other.value, *values, cell, *common, limit]).fetchall()
         # A post read by both grids is built once: ranking and the reply's reasons read the first alike.
         once: dict[int, tuple] = {}

@@ -38,6 +38,14 @@ def bulk_offers(w, count: int, *, item_key: str = "bottled_water", place: str = 
             )  # fmt: skip
 
 
+def water_need(w):
+    """A small low-urgency need for water in Houston, in bottles, by the food bank."""
+    return posts.post_need(
+        w.core, w.coordinators["Houston Food Bank"], sector="wash", item="water", quantity=5, location="Houston",
+        urgency="low", unit="bottles",
+    )  # fmt: skip
+
+
 def test_candidates_stay_bounded_when_thousands_of_offers_share_an_item_and_a_city(w):
     bulk_offers(w, 3000)
     need = posts.post_need(
@@ -73,10 +81,7 @@ INDEXES = ("match_", "near_", "family_", "near_family_")
 @pytest.mark.sqlite_only
 def test_every_candidate_probe_is_answered_in_order_by_an_index_alone(w):
     bulk_offers(w, 2)
-    need = posts.post_need(
-        w.core, w.coordinators["Houston Food Bank"], sector="wash", item="water", quantity=5, location="Houston",
-        urgency="low", unit="bottles",
-    )  # fmt: skip
+    need = water_need(w)
     db = w.core.store.db
     ran: list[str] = []
     db.on_statement(ran.append)
@@ -128,10 +133,7 @@ def test_a_store_opening_gives_each_post_its_item_s_family_in_today_s_catalogue(
 
 def test_candidates_skip_other_orgs_pairs_already_proposed(w):
     bulk_offers(w, 2)
-    need = posts.post_need(
-        w.core, w.coordinators["Houston Food Bank"], sector="wash", item="water", quantity=5, location="Houston",
-        urgency="low", unit="bottles",
-    )  # fmt: skip
+    need = water_need(w)
     assert len(need.proposals) == 2
 
     again = w.core.store.posts.candidates(
