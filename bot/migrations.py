@@ -624,3 +624,11 @@ def item_families(db: Database) -> None:
     db.execute("ALTER TABLE posts ADD COLUMN family TEXT NOT NULL DEFAULT ''")
     db.execute(_candidate_index("posts_family_candidates", "family", "cell", columns))
     db.execute(_candidate_index("posts_near_family_candidates", "family", "near_cell", columns))
+
+
+@migrations(name="0025_no_open_item_index")
+def no_open_item_index(db: Database) -> None:
+    # Every read of open posts by event, kind and item now goes through the candidate indexes (custom items in
+    # use included), so this index was written by every post and read by none; each index is a page a post's
+    # commit writes.
+    db.execute("DROP INDEX posts_open_by_item")

@@ -43,8 +43,16 @@ def window_of(core: Core, post: Post) -> timedelta:
     return freshness_window(post.kind, post.urgency, core.store.freshness.windows(post.coalition_id))
 
 
+def first_check(core: Core, coalition_id: int, kind: PostKind, urgency: Urgency, now: datetime) -> datetime:
+    """When the poster of a post made ``now`` is first asked whether it still stands: after its window.
+
+    Worked out before the post is stored, so the post is written once with it (``NewPost.fresh_due_at``).
+    """
+    return now + freshness_window(kind, urgency, core.store.freshness.windows(coalition_id))
+
+
 def start(core: Core, post: Post, now: datetime) -> None:
-    """A new post stands as of now; its poster is asked after its window. Call inside the post's transaction."""
+    """A post stands as of now; its poster is asked after its window. Call inside the post's transaction."""
     core.store.freshness.confirm(post.id, now, now + window_of(core, post))
 
 

@@ -179,23 +179,21 @@ def _post(
             core, event_id=on_event.id, org_id=poster.id, lat=place.lat, lon=place.lon, urgency=urgency,
             deadline=deadline, now=now,
         )  # fmt: skip
-        post_id = core.store.posts.insert(
+        post = core.store.posts.insert(
             NewPost(
                 kind=kind, coalition_id=coalition.id, event_id=on_event.id, org_id=poster.id, sector=sector_key,
                 item_key=item_ref.key, item_label=item_ref.label, quantity=quantity, unit=clean_unit,
                 place_key=place.key, place_label=place.label, lat=place.lat, lon=place.lon, urgency=urgency,
                 deadline=deadline, notes=clean_notes, posted_by=actor.user_id,
                 cell=cell_of(place.lat, place.lon, on_event.radius_km), reach_level=reach,
+                fresh_due_at=freshness.first_check(core, coalition.id, kind, urgency, now),
             ),
             now,
         )  # fmt: skip
-        post = core.store.posts.get(post_id)
-        assert post is not None  # noqa: S101 - inserted just above
         core.store.audit.record(
             coalition.id, actor.user_id, f"{kind.value}.post", f"post:{post.ref}", now,
             org=poster.id, item=item_ref.key, quantity=quantity, place=place.key,
         )  # fmt: skip
-        freshness.start(core, post, now)
         # One read of the candidate index serves the proposals and, when there are none, the reply's reasons.
         candidates = read_candidates(core, post, radius_km=on_event.radius_km, now=now)
         orgs = OrgLookup(core)
@@ -222,7 +220,7 @@ def _post(
 
 def custom_items_in_use(core: Core, event_id: int) -> Iterator[tuple[str, str]]:
     """The event's open custom items as (key, label): read only when the typed item is not in the catalogue."""
-    for key in core.store.posts.custom_item_keys(event_id):
+    for key in core.store.posts.custom_item_keys(event_id, core.clock()):
         yield key, key.removeprefix(CUSTOM_PREFIX).replace("_", " ")
 
 

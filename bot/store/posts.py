@@ -64,27 +64,36 @@ class NewPost:
     posted_by: int
     cell: int
     reach_level: int = NEAR_LEVEL  # where it starts looking (bot.services.proposals.starting_reach)
+    # When its poster is first asked whether it still stands (bot.services.freshness); None: never asked.
+    fresh_due_at: datetime | None = None
 
 
 class Posts:
     def __init__(self, db: Backend) -> None:
         self.db = db
 
-    def insert(self, post: NewPost, now: datetime) -> int:
+    def insert(self, post: NewPost, now: datetime) -> Post:
+        """Store a new open post, confirmed as of ``now`` when it has a freshness check due; the post as stored.
+
+        One write: the row comes back from the insert itself, so the posting reads nothing back.
+        """
+        fresh = post.fresh_due_at is not None
         cursor = self.db.execute(
-            "INSERT INTO posts (kind, coalition_id, event_id, org_id, sector, item_key, item_label, quantity,"
+            "INSERT INTO posts (kind, coalition_id, event_id, org_id, sector, item_key, item_label, quantity,"  # noqa: S608
             " remaining, unit, place_key, place_label, lat, lon, urgency, urgency_rank, deadline, notes, status,"
-            " posted_by, created_at, cell, near_cell, reach_level, family)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?) RETURNING id",
+            " posted_by, created_at, cell, near_cell, reach_level, family, confirmed_at, fresh_due_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?)"
+            f" RETURNING {_COLUMNS}",
             [
                 post.kind.value, post.coalition_id, post.event_id, post.org_id, post.sector, post.item_key,
                 post.item_label, post.quantity, post.quantity, post.unit, post.place_key, post.place_label,
                 post.lat, post.lon, post.urgency.value, post.urgency.rank,
                 to_iso(post.deadline) if post.deadline else None, post.notes, post.posted_by, to_iso(now), post.cell,
                 local_cell_of(post.lat, post.lon), post.reach_level, default_taxonomy().family(post.item_key),
+                to_iso(now) if fresh else None, to_iso(post.fresh_due_at) if fresh else None,
             ],
         )  # fmt: skip
-        return int(cursor.fetchone()[0])
+        return _post(cursor.fetchone())
 
     def refresh_families(self) -> int:
         """Give every post its item's family in today's catalogue (a catalogue edit may move an item); how many moved.
@@ -242,12 +251,12 @@ class Posts:
         found = [_post(row) for row in self.db.execute(sql, [*org_ids, to_iso(now), kind.value]).fetchall()]
         return [p for p in found if needle in p.ref.casefold() or needle in p.item_label.casefold()][:limit]
 
-    def custom_item_keys(self, event_id: int, *, limit: int = 1000) -> list[str]:
-        """Distinct custom item keys of the event's open posts (a range read of the open-item index)."""
+    def custom_item_keys(self, event_id: int, now: datetime, *, limit: int = 1000) -> list[str]:
+        """Distinct custom item keys of the event's open posts (a range read of the candidate index)."""
         rows = self.db.execute(
-            "SELECT DISTINCT item_key FROM posts WHERE event_id = ? AND kind IN ('need', 'offer') AND status = 'open'"
-            " AND item_key >= 'custom:' AND item_key < 'custom;' LIMIT ?",
-            [event_id, limit],
+            "SELECT DISTINCT item_key FROM posts WHERE event_id = ? AND kind IN ('need', 'offer')"  # noqa: S608
+            f" AND item_key >= 'custom:' AND item_key < 'custom;' AND {open_posts()} LIMIT ?",
+            [event_id, to_iso(now), limit],
         ).fetchall()
         return [row[0] for row in rows]
 

@@ -50,7 +50,7 @@ def post_need(core: Core, event_id: int, org_id: int, user_id: int) -> int:
                 urgency=Urgency.HIGH, deadline=None, notes="", posted_by=user_id, cell=0,
             ),
             now,
-        )  # fmt: skip
+        ).id  # fmt: skip
         core.store.audit.record(1, user_id, "need.post", f"post:{post_id}", now)
         core.store.outbox.enqueue(1, "notice", "channel:4242", {"text": f"N-{post_id}"}, now)
     return post_id

@@ -116,7 +116,7 @@ def insert_offer(w, *, org: str, lat: float, lon: float, quantity: int) -> int:
             cell=cell_of(lat, lon, event.radius_km),
         ),
         w.clock.now,
-    )  # fmt: skip
+    ).id  # fmt: skip
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -194,6 +194,30 @@ def test_the_custom_items_in_use_are_read_only_for_an_item_the_catalogue_does_no
     assert typo.post.item_key == custom.post.item_key and len(typo.proposals) == 1
 
 
+@pytest.mark.sqlite_only
+def test_the_custom_items_in_use_are_one_range_read_of_a_candidate_index_and_only_open_ones(w):
+    solar = posts.post_need(
+        w.core, w.coordinators["Houston Food Bank"], sector="shelter", item="solar panels", quantity=4,
+        location="Houston",
+    )  # fmt: skip
+    barrels = posts.post_need(
+        w.core, w.coordinators["Houston Food Bank"], sector="shelter", item="rain barrels", quantity=4,
+        location="Houston",
+    )  # fmt: skip
+    # Fully pledged: not open, so no longer an item in use.
+    w.core.store.db.execute("UPDATE posts SET remaining = 0 WHERE id = ?", [solar.post.id])
+    seen: list[str] = []
+    w.core.store.db.conn.set_trace_callback(seen.append)
+    try:
+        keys = w.core.store.posts.custom_item_keys(solar.post.event_id, w.clock.now)
+    finally:
+        w.core.store.db.conn.set_trace_callback(None)
+    plan = " ".join(str(row) for row in w.core.store.db.execute(f"EXPLAIN QUERY PLAN {seen[-1]}").fetchall())
+
+    assert keys == [barrels.post.item_key]
+    assert "COVERING INDEX posts_match_candidates" in plan or "COVERING INDEX posts_near_candidates" in plan, plan
+
+
 def test_a_candidate_read_by_both_grids_comes_once(w):
     # An offer in the need's own town lies in a local cell and in a wide cell: both probes return it.
     offered = posts.post_offer(
