@@ -173,6 +173,9 @@ def propose_pairs(
     orgs = orgs or OrgLookup(core)
     orgs.prefetch(org_id for p in proposals for org_id in (p.need.org_id, p.offer.org_id))
     stored: list[tuple[int, Proposal]] = []
+    # Each match needs its id at once; its audit entry and notifications are written together after the loop.
+    audited: list[tuple[str, dict[str, object]]] = []
+    notices: list[tuple[str, dict[str, object]]] = []
     for proposal in proposals:
         match_id = core.store.matches.propose(
             post.coalition_id,
@@ -189,19 +192,13 @@ def propose_pairs(
         )
         if match_id is None:
             continue
-        core.store.audit.record(
-            post.coalition_id,
-            SYSTEM_ACTOR,
-            "match.propose",
-            f"match:{match_id}",
-            now,
-            need=proposal.need.ref,
-            offer=proposal.offer.ref,
-            score=round(proposal.score, 3),
-        )
-        for target in proposal_targets(core, post.coalition_id, proposal, orgs):
-            core.store.outbox.enqueue(post.coalition_id, "match_proposal", target, {"match_id": match_id}, now)
+        detail = {"need": proposal.need.ref, "offer": proposal.offer.ref, "score": round(proposal.score, 3)}
+        audited.append((f"match:{match_id}", detail))
+        targets = proposal_targets(core, post.coalition_id, proposal, orgs)
+        notices += [(target, {"match_id": match_id}) for target in targets]
         stored.append((match_id, proposal))
+    core.store.audit.record_many(post.coalition_id, SYSTEM_ACTOR, "match.propose", audited, now)
+    core.store.outbox.enqueue_many(post.coalition_id, "match_proposal", notices, now)
     matches = core.store.matches.get_many(match_id for match_id, _ in stored)
     return [orgs.card(matches[i], p.need, p.offer) for i, p in stored if i in matches]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from contextvars import ContextVar
 from datetime import datetime
 
@@ -35,6 +36,29 @@ class AuditLog:
             "INSERT INTO audit_log (coalition_id, actor_id, action, subject, detail, at, guild_id)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             [coalition_id, actor_id, action, subject, json.dumps(detail, default=str), to_iso(at), guild_id],
+        )
+
+    def record_many(
+        self,
+        coalition_id: int,
+        actor_id: int,
+        action: str,
+        entries: Iterable[tuple[str, dict[str, object]]],
+        at: datetime,
+    ) -> int:
+        """Several entries of one action, as (subject, detail), in one statement; how many."""
+        guild_id = acting_guild.get() if actor_id else None
+        moment = to_iso(at)
+        rows = [
+            (coalition_id, actor_id, action, subject, json.dumps(detail, default=str), moment, guild_id)
+            for subject, detail in entries
+        ]
+        if not rows:
+            return 0
+        return self.db.executemany(
+            "INSERT INTO audit_log (coalition_id, actor_id, action, subject, detail, at, guild_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            rows,
         )
 
     def recent(

@@ -18,6 +18,7 @@ so a second claimer sees the first one's leases and never takes a destination it
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
 
 from bot.clock import from_iso, to_iso
@@ -51,6 +52,23 @@ class Outbox:
             [coalition_id, kind, target, json.dumps(payload, default=str), to_iso(now), to_iso(now)],
         )
         return int(cursor.fetchone()[0])
+
+    def enqueue_many(
+        self, coalition_id: int, kind: str, messages: Iterable[tuple[str, dict[str, object]]], now: datetime
+    ) -> int:
+        """Queue several notifications of one kind, as (target, payload), in one statement; how many."""
+        moment = to_iso(now)
+        rows = [
+            (coalition_id, kind, target, json.dumps(payload, default=str), moment, moment)
+            for target, payload in messages
+        ]
+        if not rows:
+            return 0
+        return self.db.executemany(
+            "INSERT INTO outbox (coalition_id, kind, target, payload, next_attempt_at, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
+        )
 
     def due(self, now: datetime, *, limit: int = 50) -> list[OutboxMessage]:
         rows = self.db.query(

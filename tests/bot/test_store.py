@@ -67,6 +67,27 @@ def test_a_change_that_fails_midway_leaves_nothing_behind(new_database):
     store.close()
 
 
+def test_batched_notifications_and_audit_entries_are_stored_in_order_and_roll_back_with_their_change(new_database):
+    store = Store(new_database("coalesce"))
+    coalition = store.coalitions.for_guild(1, "G", NOW, timezone="UTC", digest_times="08:00")
+    with store.atomic():
+        queued = store.outbox.enqueue_many(
+            coalition.id, "match_proposal", [("user:1", {"match_id": 7}), ("channel:2", {"match_id": 7})], NOW
+        )
+        audited = store.audit.record_many(coalition.id, 0, "match.propose", [("match:7", {"need": "N-1"})], NOW)
+    with pytest.raises(IntegrityError), store.atomic():
+        store.outbox.enqueue_many(coalition.id, "notice", [("channel:3", {"text": "lost"})], NOW)
+        store.audit.record_many(coalition.id, 5, "org.register", [("org:1", {})], NOW)
+        store.orgs.add_member(999, 5, added_by=5, now=NOW)
+
+    due = store.outbox.due(NOW)
+    assert (queued, audited) == (2, 1)
+    assert [(m.target, m.payload) for m in due] == [("user:1", {"match_id": 7}), ("channel:2", {"match_id": 7})]
+    assert [(e.action, e.subject) for e in store.audit.all(coalition.id)] == [("match.propose", "match:7")]
+    assert store.outbox.enqueue_many(coalition.id, "notice", [], NOW) == 0
+    store.close()
+
+
 def test_outbox_marks_a_row_sent_once_and_never_back_to_pending(new_database):
     store = Store(new_database("coalesce"))
     coalition = store.coalitions.for_guild(1, "G", NOW, timezone="UTC", digest_times="08:00")
