@@ -88,6 +88,25 @@ def test_batched_notifications_and_audit_entries_are_stored_in_order_and_roll_ba
     store.close()
 
 
+def test_a_failed_inner_block_undoes_only_itself_and_any_depth_of_blocks_nests(new_database):
+    store = Store(new_database("coalesce"))
+    coalition = store.coalitions.for_guild(1, "G", NOW, timezone="UTC", digest_times="08:00")
+    with store.atomic():
+        store.outbox.enqueue(coalition.id, "notice", "channel:1", {"text": "kept"}, NOW)
+        with pytest.raises(IntegrityError), store.atomic():
+            store.outbox.enqueue(coalition.id, "notice", "channel:1", {"text": "undone"}, NOW)
+            store.orgs.add_member(999, 5, added_by=5, now=NOW)
+        with store.atomic():
+            with store.atomic():
+                store.outbox.enqueue(coalition.id, "notice", "channel:1", {"text": "deep"}, NOW)
+            with pytest.raises(IntegrityError), store.atomic():
+                store.orgs.add_member(999, 5, added_by=5, now=NOW)
+            store.outbox.enqueue(coalition.id, "notice", "channel:1", {"text": "after"}, NOW)
+
+    assert [m.payload["text"] for m in store.outbox.due(NOW)] == ["kept", "deep", "after"]
+    store.close()
+
+
 def test_outbox_marks_a_row_sent_once_and_never_back_to_pending(new_database):
     store = Store(new_database("coalesce"))
     coalition = store.coalitions.for_guild(1, "G", NOW, timezone="UTC", digest_times="08:00")
