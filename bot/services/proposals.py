@@ -57,18 +57,20 @@ def proposal_targets(core: Core, coalition_id: int, proposal: Proposal, orgs: Or
 def read_candidates(core: Core, post: Post, *, radius_km: float, now: datetime) -> list[Candidate]:
     """The bounded candidate set for ``post`` from the index (read-only).
 
-    The same item reads a few more candidates per cell than its parent, and its
-    siblings and children are read as families (:meth:`bot.taxonomy.Taxonomy.reading`):
+    The same item reads twice as many candidates per cell as each group of its
+    relatives (its parent, its siblings, its children), which score lower for fit.
+    Siblings and children are read as families (:meth:`bot.taxonomy.Taxonomy.reading`):
     one probe per cell for all of them, where one per item per cell was 88 probes
-    for a staple item, the slowest posts' largest cost. They score lower for fit
-    anyway. One read serves a post's proposals and, when none is found, the
-    reasons given in its reply (:func:`farther_partners`, :func:`unit_mismatch`).
+    for a staple item, the slowest posts' largest cost. One read serves a post's
+    proposals and, when none is found, the reasons given in its reply
+    (:func:`farther_partners`, :func:`unit_mismatch`).
     """
     per_cell = max(6, 2 * core.settings.proposals_per_post)
+    relatives = max(2, per_cell // 2)
     items, families = core.taxonomy.reading(post.item_key)
-    limits = {key: per_cell if key == post.item_key else max(2, per_cell // 2) for key in items}
+    limits = {key: per_cell if key == post.item_key else relatives for key in items}
     return core.store.posts.candidates(
-        post, limits=limits, families=dict.fromkeys(families, per_cell), radius_km=radius_km, now=now
+        post, limits=limits, families=dict.fromkeys(families, relatives), radius_km=radius_km, now=now
     )
 
 
