@@ -201,11 +201,14 @@ def test_an_org_is_never_matched_with_itself(w):
     assert offer(w, "Baytown Relief").proposals == []
 
 
-def test_expired_posts_stop_matching_and_close_themselves(w):
+def test_expired_posts_stop_matching_at_once_and_the_sweep_closes_them(w):
     posted = need(w, needed_by="2026-12-02").post
     w.clock.now += timedelta(days=2)
 
     assert offer(w).proposals == []
+    # The offer's command did not retire the need: that is housekeeping's, off any command's path.
+    assert w.core.store.posts.get(posted.id).status is PostStatus.OPEN
+    assert [p.id for p in post_lifecycle.expire_due(w.core)] == [posted.id]
     expired = w.core.store.posts.get(posted.id)
     assert expired.status is PostStatus.EXPIRED
     notices = w.core.store.outbox.due(w.clock.now, limit=100)
