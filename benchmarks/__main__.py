@@ -68,6 +68,7 @@ QUICK: dict[str, Any] = {
 TARGETS: dict[str, tuple[str, str, Any, str]] = {
     "match_p99_ms_100k": ("match p99 at the largest size", "<= 5 ms", lambda v: v <= 5, "ms"),
     "match_growth_10k_to_100k": ("match p99 growth, 10x the posts", "<= 2x", lambda v: v <= 2, "x"),
+    "match_speed_reference_ms_100k": ("  machine's speed then: a fixed Python loop", "—", None, "ms"),
     "e2e_noop_commands_per_s": ("no-op command throughput (ceiling)", "—", None, "/s"),
     "e2e_commands_per_s": ("/need post + /offer post throughput", "—", None, "/s"),
     "e2e_ratio_vs_noop": ("posts throughput / no-op", ">= 0.25", lambda v: v >= 0.25, "x"),
@@ -165,7 +166,8 @@ def table(figures: dict[str, Any], statuses: dict[str, str]) -> str:
         for size, row in curve.items():
             lines.append(
                 f"  {int(size):>8,} open   p50 {row['p50_ms']:6.2f} ms   p99 {row['p99_ms']:6.2f} ms"
-                f"   (need p99 {row['need_p99_ms']:.2f}, offer p99 {row['offer_p99_ms']:.2f})"
+                f"   (need p99 {row['need_p99_ms']:.2f}, offer p99 {row['offer_p99_ms']:.2f};"
+                f" speed reference {row.get('speed_reference_ms', math.nan):.0f} ms)"
             )
     for name, status in statuses.items():
         if status != "ok":

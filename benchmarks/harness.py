@@ -278,6 +278,20 @@ class LoopTicker:
         return percentile(self.gaps, 99) * 1000
 
 
+def speed_reference_ms(iterations: int = 2_000_000) -> float:
+    """How long this machine takes, now, for a fixed pure-Python loop: the yardstick beside a latency figure.
+
+    A shared virtual machine's speed drifts by half from one minute to the next (the same loop took 0.69 to
+    1.03 s within the hour), and every figure in milliseconds drifts with it; set beside the figure, it
+    tells a slower machine from slower code.
+    """
+    start = time.perf_counter()
+    total = 0
+    for i in range(iterations):
+        total += i
+    return (time.perf_counter() - start) * 1000
+
+
 def percentile(values: Sequence[float], pct: float) -> float:
     """Nearest-rank percentile (no interpolation: the figure is a value that happened)."""
     if not values:

@@ -19,7 +19,7 @@ from typing import Any
 
 from benchmarks.databases import database_for
 from benchmarks.generator import BENCH_NOW, CoalitionGenerator, LoadedCoalition, PostSpec, load_coalition, load_posts
-from benchmarks.harness import median, percentile
+from benchmarks.harness import median, percentile, speed_reference_ms
 from bot.core import Core
 from bot.models import Actor, PostKind
 from bot.settings import load_settings
@@ -108,6 +108,7 @@ def measure_size(
         org_count = max(200, min(2000, open_per_kind // 20))
         loaded = populate(core, generator, per_kind=open_per_kind, org_count=org_count)
         freeze_start_up()
+        reference = speed_reference_ms()
         timings, proposals, warnings, profiler, statements = _sample(
             core, loaded, generator, clock, org_count, samples, profile
         )
@@ -120,6 +121,7 @@ def measure_size(
         "offer_p99_ms": percentile(timings[PostKind.OFFER], 99),
         "proposals_per_post": proposals / max(1, samples),
         "duplicate_warnings": warnings,
+        "speed_reference_ms": reference,
     }
     if profiler is not None:
         out["profile"] = profiler
@@ -198,6 +200,7 @@ def run(sizes: dict[str, Any], *, seed: int = 8, backend: str = "sqlite") -> dic
     results["match_p99_ms_100k"] = curve[large]["p99_ms"]
     results["match_p50_ms_100k"] = curve[large]["p50_ms"]
     results["match_growth_10k_to_100k"] = curve[large]["p99_ms"] / curve[mid]["p99_ms"]
+    results["match_speed_reference_ms_100k"] = curve[large]["speed_reference_ms"]
     results["match_growth_p50_10k_to_100k"] = curve[large]["p50_ms"] / curve[mid]["p50_ms"]
     return results
 
