@@ -318,6 +318,7 @@ def load_posts(
     )
     names += "".join(f", {c}" for c in extra)
     marks = ", ".join("?" for _ in range(18 + len(extra)))
-    with db.atomic():
-        db.executemany(f"INSERT INTO posts ({names}) VALUES ({marks})", (row(i, s) for i, s in enumerate(specs)))  # noqa: S608
+    # One transaction of its own (executemany's), not a savepoint inside another: a savepoint keeps every page
+    # it changes in a sub-journal, held in memory (temp_store), 23 MB for 10,000 posts.
+    db.executemany(f"INSERT INTO posts ({names}) VALUES ({marks})", (row(i, s) for i, s in enumerate(specs)))  # noqa: S608
     db.execute("ANALYZE")

@@ -83,7 +83,7 @@ async def run(
     burst_n = sizes["e2e_burst"]
     members_n = sizes["e2e_members"]
     with tempfile.TemporaryDirectory(prefix="coalesce-bench-") as tmp:
-        bot = create_bot(database_for(backend, tmp), clock=_fixed_clock, scheduler=False)
+        bot = create_bot(database_for(backend, tmp), clock=_fixed_clock, scheduler=False, ops_port=0)
         add_noop_command(bot)
         network = realistic_transport() if realistic_network else contextlib.nullcontext()
         with network:

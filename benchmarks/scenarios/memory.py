@@ -47,7 +47,7 @@ async def _child(open_posts: int, matched: int, seed: int) -> dict[str, Any]:
 
     clock = SteppingClock(BENCH_NOW)
     with tempfile.TemporaryDirectory(prefix="coalesce-bench-") as tmp:
-        bot = create_bot(Path(tmp) / "bench.db", clock=clock, scheduler=False)
+        bot = create_bot(Path(tmp) / "bench.db", clock=clock, scheduler=False, ops_port=0)
         with realistic_transport():
             return await _in_simcord(bot, clock, open_posts, matched, seed)
 

@@ -100,7 +100,7 @@ async def run(sizes: dict[str, Any], *, seed: int = 8) -> dict[str, Any]:
             env = started.get("env")
             return BENCH_NOW if env is None else BENCH_NOW + (env.now() - started["at"])
 
-        bot = create_bot(Path(tmp) / "notify.db", clock=clock, scheduler=False)
+        bot = create_bot(Path(tmp) / "notify.db", clock=clock, scheduler=False, ops_port=0)
         with discord_rate_limits() as apis:
             async with simcord.run(bot, settle_timeout=SETTLE_S, check_errors=False) as env:
                 started.update(env=env, at=env.now())
