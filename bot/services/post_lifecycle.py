@@ -1,6 +1,6 @@
 """A posted need or offer after its posting: finding it by its id, listing, closing and expiry.
 
-A post is listed while it is open (``bot.store.posts.open_posts``); its org closes a need or withdraws an
+A post is listed while it is open (``bot.store.post_rows.open_posts``); its org closes a need or withdraws an
 offer; a deadline that passes expires it. Either way its open proposals lapse and partners re-match.
 """
 

@@ -27,7 +27,7 @@ from bot.services.notices import notify_channel
 from bot.services.orgs import acting_org
 from bot.services.personal_data import refuse_personal_data
 from bot.services.proposals import farther_partners, propose_new, read_candidates, starting_reach, unit_mismatch
-from bot.store.posts import NewPost
+from bot.store.post_rows import NewPost
 from bot.taxonomy import CUSTOM_PREFIX, MAX_ITEM_TEXT, ItemRef, sector_by_key
 from bot.text import escape
 from bot.units import UnitError
@@ -160,7 +160,7 @@ def _post(
     refuse_personal_data(clean_notes, "notes")
     _check_rate(core, actor, now)
     # Posts past their deadline are not expired here: every read of open posts already leaves them out
-    # (store.posts.open_posts), and housekeeping retires them when the first one falls due. A command
+    # (store.post_rows.open_posts), and housekeeping retires them when the first one falls due. A command
     # that retired them would pay for others' re-matching, hundreds of posts after a pause.
     alike = None if allow_duplicate else duplicates.find_alike(
         core, poster, kind, item_key=item_ref.key, place_key=place.key, unit=clean_unit, quantity=quantity, now=now

@@ -26,7 +26,7 @@ from bot.digests import (
 )
 from bot.models import Urgency
 from bot.store.backend import Backend
-from bot.store.posts import open_posts
+from bot.store.post_rows import open_posts
 
 MAX_CHART_DAYS = 366
 

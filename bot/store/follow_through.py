@@ -7,7 +7,7 @@ from datetime import datetime
 from bot.clock import from_iso, to_iso
 from bot.models import Post
 from bot.store.backend import Backend
-from bot.store.posts import _COLUMNS, _post
+from bot.store.post_rows import COLUMNS, post_from_row
 
 
 class Freshness:
@@ -27,11 +27,11 @@ class Freshness:
     def due(self, now: datetime, *, limit: int = 200) -> list[tuple[Post, int]]:
         """(post, stage) of open posts whose next step has come, read in one pass of the ``posts_fresh_due`` index."""
         rows = self.db.execute(
-            f"SELECT {_COLUMNS}, fresh_stage FROM posts WHERE status = 'open' AND fresh_due_at IS NOT NULL"  # noqa: S608
+            f"SELECT {COLUMNS}, fresh_stage FROM posts WHERE status = 'open' AND fresh_due_at IS NOT NULL"  # noqa: S608
             " AND fresh_due_at <= ? ORDER BY fresh_due_at, id LIMIT ?",
             [to_iso(now), limit],
         ).fetchall()
-        return [(_post(row[:-1]), int(row[-1])) for row in rows]
+        return [(post_from_row(row[:-1]), int(row[-1])) for row in rows]
 
     def next_due_at(self) -> datetime | None:
         row = self.db.execute(

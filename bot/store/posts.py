@@ -3,69 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.clock import from_iso, to_iso
 from bot.geo import bounding_box
 from bot.grid import LOCAL_KM, local_cell_of, local_cells, search_cells
-from bot.matching import NEAR_LEVEL, Candidate
+from bot.matching import Candidate
 from bot.models import Post, PostKind, PostStatus, Urgency
 from bot.store.backend import Backend
+from bot.store.post_rows import COLUMNS, NewPost, open_posts, post_from_row
 from bot.taxonomy import default_taxonomy
 
-_COLUMNS = (
-    "id, kind, coalition_id, event_id, org_id, sector, item_key, item_label, quantity, remaining, unit,"
-    " place_label, lat, lon, urgency, deadline, notes, status, posted_by, created_at, unconfirmed_since, reach_level"
-)
 BAND_FACTOR = 4  # a latitude band stands for several cells, so it may return more
 _CANDIDATE_COLUMNS = "id, item_key, remaining, unit, lat, lon, urgency, deadline, created_at, reach_level"
-
-
-def open_posts(alias: str = "") -> str:
-    """The one meaning of an *open* post, in SQL (one ``?``: now): open, something left, deadline not passed.
-
-    Lists, digests, /status, exports, autocomplete and matching all read it from here; its Python twin is
-    :func:`bot.matching.is_matchable`. A post fully pledged but not yet delivered is not open: nothing of it
-    can be asked for or offered any more.
-    """
-    p = f"{alias}." if alias else ""
-    return f"{p}status = 'open' AND {p}remaining > 0 AND ({p}deadline IS NULL OR {p}deadline > ?)"
-
-
 _MATCHABLE = f"{open_posts()} AND org_id != ?"
 _URGENCY = {urgency.value: urgency for urgency in Urgency}  # a dict lookup; Urgency(text) is an enum call
 _UNPAIRED = {
     PostKind.OFFER: "NOT EXISTS (SELECT 1 FROM matches m WHERE m.need_id = ? AND m.offer_id = posts.id)",
     PostKind.NEED: "NOT EXISTS (SELECT 1 FROM matches m WHERE m.need_id = posts.id AND m.offer_id = ?)",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class NewPost:
-    """What a service hands the store to insert (everything already validated)."""
-
-    kind: PostKind
-    coalition_id: int
-    event_id: int
-    org_id: int
-    sector: str
-    item_key: str
-    item_label: str
-    quantity: int
-    unit: str
-    place_key: str
-    place_label: str
-    lat: float
-    lon: float
-    urgency: Urgency
-    deadline: datetime | None
-    notes: str
-    posted_by: int
-    cell: int
-    reach_level: int = NEAR_LEVEL  # where it starts looking (bot.services.proposals.starting_reach)
-    # When its poster is first asked whether it still stands (bot.services.freshness); None: never asked.
-    fresh_due_at: datetime | None = None
 
 
 class Posts:
@@ -83,7 +39,7 @@ class Posts:
             " remaining, unit, place_key, place_label, lat, lon, urgency, urgency_rank, deadline, notes, status,"
             " posted_by, created_at, cell, near_cell, reach_level, family, confirmed_at, fresh_due_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?)"
-            f" RETURNING {_COLUMNS}",
+            f" RETURNING {COLUMNS}",
             [
                 post.kind.value, post.coalition_id, post.event_id, post.org_id, post.sector, post.item_key,
                 post.item_label, post.quantity, post.quantity, post.unit, post.place_key, post.place_label,
@@ -93,7 +49,7 @@ class Posts:
                 to_iso(now) if fresh else None, to_iso(post.fresh_due_at) if fresh else None,
             ],
         )  # fmt: skip
-        return _post(cursor.fetchone())
+        return post_from_row(cursor.fetchone())
 
     def refresh_families(self) -> int:
         """Give every post its item's family in today's catalogue (a catalogue edit may move an item); how many moved.
@@ -111,16 +67,16 @@ class Posts:
         ).rowcount
 
     def get(self, post_id: int) -> Post | None:
-        row = self.db.execute(f"SELECT {_COLUMNS} FROM posts WHERE id = ?", [post_id]).fetchone()  # noqa: S608
-        return _post(row) if row else None
+        row = self.db.execute(f"SELECT {COLUMNS} FROM posts WHERE id = ?", [post_id]).fetchone()  # noqa: S608
+        return post_from_row(row) if row else None
 
     def get_many(self, post_ids: Iterable[int]) -> dict[int, Post]:
         """These posts by id, in one statement (those that don't exist are left out)."""
         ids = list(dict.fromkeys(post_ids))
         if not ids:
             return {}
-        sql = f"SELECT {_COLUMNS} FROM posts WHERE id IN ({', '.join('?' for _ in ids)})"  # noqa: S608
-        return {row[0]: _post(row) for row in self.db.execute(sql, ids).fetchall()}
+        sql = f"SELECT {COLUMNS} FROM posts WHERE id IN ({', '.join('?' for _ in ids)})"  # noqa: S608
+        return {row[0]: post_from_row(row) for row in self.db.execute(sql, ids).fetchall()}
 
     def candidates(
         self,
@@ -224,7 +180,7 @@ class Posts:
         limit: int = 20,
     ) -> list[Post]:
         """Open posts (:func:`open_posts`), most urgent first, then newest."""
-        sql = f"SELECT {_COLUMNS} FROM posts WHERE coalition_id = ? AND kind = ? AND {open_posts()}"  # noqa: S608
+        sql = f"SELECT {COLUMNS} FROM posts WHERE coalition_id = ? AND kind = ? AND {open_posts()}"  # noqa: S608
         params: list[object] = [coalition_id, kind.value, to_iso(now)]
         if sector is not None:
             sql += " AND sector = ?"
@@ -235,7 +191,7 @@ class Posts:
         # Posts nobody has confirmed lately come after those that are known to stand.
         sql += " ORDER BY unconfirmed_since IS NOT NULL, urgency_rank, id DESC LIMIT ?"
         params.append(limit)
-        return [_post(row) for row in self.db.execute(sql, params).fetchall()]
+        return [post_from_row(row) for row in self.db.execute(sql, params).fetchall()]
 
     def search_open_of_orgs(
         self, org_ids: list[int], kind: PostKind, text: str, *, now: datetime, limit: int = 25
@@ -244,11 +200,11 @@ class Posts:
         if not org_ids:
             return []
         sql = (
-            f"SELECT {_COLUMNS} FROM posts WHERE org_id IN ({', '.join('?' for _ in org_ids)})"  # noqa: S608
+            f"SELECT {COLUMNS} FROM posts WHERE org_id IN ({', '.join('?' for _ in org_ids)})"  # noqa: S608
             f" AND {open_posts()} AND kind = ? ORDER BY id DESC LIMIT 200"
         )
         needle = text.strip().casefold()
-        found = [_post(row) for row in self.db.execute(sql, [*org_ids, to_iso(now), kind.value]).fetchall()]
+        found = [post_from_row(row) for row in self.db.execute(sql, [*org_ids, to_iso(now), kind.value]).fetchall()]
         return [p for p in found if needle in p.ref.casefold() or needle in p.item_label.casefold()][:limit]
 
     def custom_item_keys(self, event_id: int, now: datetime, *, limit: int = 1000) -> list[str]:
@@ -265,11 +221,11 @@ class Posts:
     ) -> list[Post]:
         """The org's open posts of this kind, item, place and unit posted after ``since``, newest first."""
         sql = (
-            f"SELECT {_COLUMNS} FROM posts WHERE org_id = ? AND {open_posts()} AND kind = ? AND item_key = ?"  # noqa: S608
+            f"SELECT {COLUMNS} FROM posts WHERE org_id = ? AND {open_posts()} AND kind = ? AND item_key = ?"  # noqa: S608
             " AND place_key = ? AND unit = ? AND created_at > ? ORDER BY id DESC LIMIT 20"
         )
         params = [org_id, to_iso(now), kind.value, item_key, place_key, unit, to_iso(since)]
-        return [_post(row) for row in self.db.execute(sql, params).fetchall()]
+        return [post_from_row(row) for row in self.db.execute(sql, params).fetchall()]
 
     def update_terms(
         self, post_id: int, *, quantity: int, urgency: Urgency, deadline: datetime | None, notes: str
@@ -393,40 +349,8 @@ class Posts:
     def due_for_expiry(self, now: datetime, *, limit: int = 500) -> list[Post]:
         """Open posts whose deadline has passed (through the ``posts_open_deadline`` index)."""
         rows = self.db.execute(
-            f"SELECT {_COLUMNS} FROM posts WHERE status = 'open' AND deadline IS NOT NULL AND deadline <= ?"  # noqa: S608
+            f"SELECT {COLUMNS} FROM posts WHERE status = 'open' AND deadline IS NOT NULL AND deadline <= ?"  # noqa: S608
             " ORDER BY deadline LIMIT ?",
             [to_iso(now), limit],
         ).fetchall()
-        return [_post(row) for row in rows]
-
-
-def _post(row: tuple) -> Post:
-    (
-        post_id, kind, coalition_id, event_id, org_id, sector, item_key, item_label, quantity, remaining, unit,
-        place_label, lat, lon, urgency, deadline, notes, status, posted_by, created_at, unconfirmed_since,
-        reach_level,
-    ) = row  # fmt: skip
-    return Post(
-        id=post_id,
-        kind=PostKind(kind),
-        coalition_id=coalition_id,
-        event_id=event_id,
-        org_id=org_id,
-        sector=sector,
-        item_key=item_key,
-        item_label=item_label,
-        quantity=quantity,
-        remaining=remaining,
-        unit=unit,
-        place_label=place_label,
-        lat=lat,
-        lon=lon,
-        urgency=Urgency(urgency),
-        deadline=from_iso(deadline),
-        notes=notes,
-        status=PostStatus(status),
-        posted_by=posted_by,
-        created_at=from_iso(created_at),  # type: ignore[arg-type]
-        unconfirmed_since=from_iso(unconfirmed_since),
-        reach_level=reach_level,
-    )
+        return [post_from_row(row) for row in rows]

@@ -37,7 +37,7 @@ def main(database: Path) -> None:
 
 def post_need(core: Core, event_id: int, org_id: int, user_id: int) -> int:
     """A need with its audit entry and notice, in one transaction, as the posting service writes it."""
-    from bot.store.posts import NewPost
+    from bot.store.post_rows import NewPost
 
     place = core.gazetteer.resolve("Houston")
     now = core.clock()

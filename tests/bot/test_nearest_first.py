@@ -15,7 +15,7 @@ from bot.matching import HOLD, LOCAL_LEVEL, MAX_REACH_LEVEL, NEAR_LEVEL, level_s
 from bot.models import MatchStatus, PostKind, Urgency
 from bot.services import matches, posts, proposals
 from bot.store import Store
-from bot.store.posts import NewPost
+from bot.store.post_rows import NewPost
 from tests.e2e.matching_helpers import core_world
 
 START = datetime(2026, 12, 1, tzinfo=UTC)

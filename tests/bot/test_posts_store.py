@@ -9,7 +9,7 @@ from bot.matching import cell_of
 from bot.models import PostKind, Urgency
 from bot.services import personal_data, post_lifecycle, posts
 from bot.store import Store
-from bot.store.posts import NewPost
+from bot.store.post_rows import NewPost
 from tests.e2e.matching_helpers import core_world
 
 
