@@ -18,6 +18,11 @@ from bot.store.backend import Backend
 acting_guild: ContextVar[int | None] = ContextVar("acting_guild", default=None)
 
 
+_INSERT = (
+    "INSERT INTO audit_log (coalition_id, actor_id, action, subject, detail, at, guild_id) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+
 class AuditLog:
     def __init__(self, db: Backend) -> None:
         self.db = db
@@ -33,8 +38,7 @@ class AuditLog:
     ) -> None:
         guild_id = acting_guild.get() if actor_id else None
         self.db.execute(
-            "INSERT INTO audit_log (coalition_id, actor_id, action, subject, detail, at, guild_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            _INSERT,
             [coalition_id, actor_id, action, subject, json.dumps(detail, default=str), to_iso(at), guild_id],
         )
 
@@ -56,8 +60,7 @@ class AuditLog:
         if not rows:
             return 0
         return self.db.executemany(
-            "INSERT INTO audit_log (coalition_id, actor_id, action, subject, detail, at, guild_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            _INSERT,
             rows,
         )
 

@@ -26,6 +26,7 @@ from bot.digests import (
 )
 from bot.models import Urgency
 from bot.store.backend import Backend
+from bot.store.outbox import INSERT_ROW
 from bot.store.post_rows import open_posts
 
 MAX_CHART_DAYS = 366
@@ -219,8 +220,7 @@ class Digests:
         created = to_iso(now)
         due = {at: to_iso(at) for at in {d.due_at for d in deliveries}}  # a round has a few distinct times
         self.db.executemany(
-            "INSERT INTO outbox (coalition_id, kind, target, payload, next_attempt_at, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            INSERT_ROW,
             [(coalition_id, d.kind, d.target, d.payload, due[d.due_at], created) for d in deliveries],
         )
         return len(deliveries)

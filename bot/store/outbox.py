@@ -36,6 +36,12 @@ NOT_HELD_BY_OTHERS = (
 )
 
 
+# One row of the outbox, from (coalition, kind, target, payload, due, created): every writer of rows uses it.
+INSERT_ROW = (
+    "INSERT INTO outbox (coalition_id, kind, target, payload, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
 def _not_held_by_others(owner: str, moment: str) -> list[str]:
     return [owner, moment, owner, moment]
 
@@ -47,8 +53,7 @@ class Outbox:
     def enqueue(self, coalition_id: int, kind: str, target: str, payload: dict[str, object], now: datetime) -> int:
         """Queue one notification. ``target`` is ``channel:<id>`` or ``user:<id>``."""
         cursor = self.db.execute(
-            "INSERT INTO outbox (coalition_id, kind, target, payload, next_attempt_at, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            INSERT_ROW + " RETURNING id",
             [coalition_id, kind, target, json.dumps(payload, default=str), to_iso(now), to_iso(now)],
         )
         return int(cursor.fetchone()[0])
@@ -65,8 +70,7 @@ class Outbox:
         if not rows:
             return 0
         return self.db.executemany(
-            "INSERT INTO outbox (coalition_id, kind, target, payload, next_attempt_at, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            INSERT_ROW,
             rows,
         )
 
