@@ -82,11 +82,12 @@ def post_need(
         level = Urgency((urgency or "normal").strip().casefold())
     except ValueError:
         raise InvalidInput("Urgency is one of critical, high, normal or low.") from None
-    return _post(
-        core, actor, PostKind.NEED, sector=sector, item=item, quantity=quantity, location=location, urgency=level,
-        unit=unit, deadline_text=needed_by, deadline_field="needed_by date", notes=notes, org=org, event=event,
-        allow_duplicate=allow_duplicate,
-    )  # fmt: skip
+    with core.store.atomic():
+        return _post(
+            core, actor, PostKind.NEED, sector=sector, item=item, quantity=quantity, location=location, urgency=level,
+            unit=unit, deadline_text=needed_by, deadline_field="needed_by date", notes=notes, org=org, event=event,
+            allow_duplicate=allow_duplicate,
+        )  # fmt: skip
 
 
 def post_offer(
@@ -104,11 +105,12 @@ def post_offer(
     event: str | None = None,
     allow_duplicate: bool = False,
 ) -> PostResult | DuplicateWarning:
-    return _post(
-        core, actor, PostKind.OFFER, sector=sector, item=item, quantity=quantity, location=location,
-        urgency=Urgency.NORMAL, unit=unit, deadline_text=available_until, deadline_field="available_until date",
-        notes=notes, org=org, event=event, allow_duplicate=allow_duplicate,
-    )  # fmt: skip
+    with core.store.atomic():
+        return _post(
+            core, actor, PostKind.OFFER, sector=sector, item=item, quantity=quantity, location=location,
+            urgency=Urgency.NORMAL, unit=unit, deadline_text=available_until, deadline_field="available_until date",
+            notes=notes, org=org, event=event, allow_duplicate=allow_duplicate,
+        )  # fmt: skip
 
 
 def _post(
@@ -129,7 +131,11 @@ def _post(
     event: str | None,
     allow_duplicate: bool,
 ) -> PostResult | DuplicateWarning:
-    """Validate and store a post, unless it looks like one of its org's open posts (then hold it, unless allowed)."""
+    """Validate and store a post, unless it looks like one of its org's open posts (then hold it, unless allowed).
+
+    Called inside one transaction from the first read: the checks see the state the post is stored in, and
+    SQLite takes its locks once rather than around each read.
+    """
     coalition = core.coalition_of(actor)
     poster = acting_org(core, coalition, actor, org)
     if not poster.is_verified:
@@ -175,35 +181,34 @@ def _post(
         if kind is PostKind.NEED:
             options["urgency"] = urgency.value
         return duplicates.hold(core, actor, coalition, kind, alike, options, now)
-    with core.store.atomic():
-        reach = starting_reach(
-            core, event_id=on_event.id, org_id=poster.id, lat=place.lat, lon=place.lon, urgency=urgency,
-            deadline=deadline, now=now,
-        )  # fmt: skip
-        post = core.store.posts.insert(
-            NewPost(
-                kind=kind, coalition_id=coalition.id, event_id=on_event.id, org_id=poster.id, sector=sector_key,
-                item_key=item_ref.key, item_label=item_ref.label, quantity=quantity, unit=clean_unit,
-                place_key=place.key, place_label=place.label, lat=place.lat, lon=place.lon, urgency=urgency,
-                deadline=deadline, notes=clean_notes, posted_by=actor.user_id,
-                cell=cell_of(place.lat, place.lon, on_event.radius_km), reach_level=reach,
-                fresh_due_at=freshness.first_check(core, coalition.id, kind, urgency, now),
-            ),
-            now,
-        )  # fmt: skip
-        core.store.audit.record(
-            coalition.id, actor.user_id, f"{kind.value}.post", f"post:{post.ref}", now,
-            org=poster.id, item=item_ref.key, quantity=quantity, place=place.key,
-        )  # fmt: skip
-        # One read of the candidate index serves the proposals and, when there are none, the reply's reasons.
-        candidates = read_candidates(core, post, radius_km=on_event.radius_km, now=now)
-        orgs = OrgLookup(core)
-        proposed = propose_new(core, post, candidates, now, radius_km=on_event.radius_km, orgs=orgs)
-        # Partners farther than the post's near reach get it once it has waited (bot.matching, near first).
-        farther = 0 if proposed else farther_partners(core, post, candidates, radius_km=on_event.radius_km, now=now)
-        # An offer nobody needs yet stands by: announcing it would invite goods nobody asked for.
-        standby = kind is PostKind.OFFER and not proposed and not farther
-        announced = False if standby else _announce(core, coalition, post, poster, now)
+    reach = starting_reach(
+        core, event_id=on_event.id, org_id=poster.id, lat=place.lat, lon=place.lon, urgency=urgency,
+        deadline=deadline, now=now,
+    )  # fmt: skip
+    post = core.store.posts.insert(
+        NewPost(
+            kind=kind, coalition_id=coalition.id, event_id=on_event.id, org_id=poster.id, sector=sector_key,
+            item_key=item_ref.key, item_label=item_ref.label, quantity=quantity, unit=clean_unit,
+            place_key=place.key, place_label=place.label, lat=place.lat, lon=place.lon, urgency=urgency,
+            deadline=deadline, notes=clean_notes, posted_by=actor.user_id,
+            cell=cell_of(place.lat, place.lon, on_event.radius_km), reach_level=reach,
+            fresh_due_at=freshness.first_check(core, coalition.id, kind, urgency, now),
+        ),
+        now,
+    )  # fmt: skip
+    core.store.audit.record(
+        coalition.id, actor.user_id, f"{kind.value}.post", f"post:{post.ref}", now,
+        org=poster.id, item=item_ref.key, quantity=quantity, place=place.key,
+    )  # fmt: skip
+    # One read of the candidate index serves the proposals and, when there are none, the reply's reasons.
+    candidates = read_candidates(core, post, radius_km=on_event.radius_km, now=now, just_stored=True)
+    orgs = OrgLookup(core)
+    proposed = propose_new(core, post, candidates, now, radius_km=on_event.radius_km, orgs=orgs)
+    # Partners farther than the post's near reach get it once it has waited (bot.matching, near first).
+    farther = 0 if proposed else farther_partners(core, post, candidates, radius_km=on_event.radius_km, now=now)
+    # An offer nobody needs yet stands by: announcing it would invite goods nobody asked for.
+    standby = kind is PostKind.OFFER and not proposed and not farther
+    announced = False if standby else _announce(core, coalition, post, poster, now)
     hint = None if proposed else unit_mismatch(core, post, candidates)
     return PostResult(
         post=post,

@@ -27,6 +27,7 @@ from bot.matching import (
 )
 from bot.models import ChannelKind, EventStatus, MatchStatus, Post, PostKind, Urgency
 from bot.services.cards import MatchCard, OrgLookup
+from bot.store.matches import NewMatch
 from bot.units import factor, mismatch_hint
 from bot.windows import proposal_window
 
@@ -54,7 +55,9 @@ def proposal_targets(core: Core, coalition_id: int, proposal: Proposal, orgs: Or
     return list(dict.fromkeys(targets))
 
 
-def read_candidates(core: Core, post: Post, *, radius_km: float, now: datetime) -> list[Candidate]:
+def read_candidates(
+    core: Core, post: Post, *, radius_km: float, now: datetime, just_stored: bool = False
+) -> list[Candidate]:
     """The bounded candidate set for ``post`` from the index (read-only).
 
     The same item reads twice as many candidates per cell as each group of its
@@ -63,15 +66,17 @@ def read_candidates(core: Core, post: Post, *, radius_km: float, now: datetime) 
     one probe per cell for all of them, where one per item per cell was 88 probes
     for a staple item, the slowest posts' largest cost. One read serves a post's
     proposals and, when none is found, the reasons given in its reply
-    (:func:`farther_partners`, :func:`unit_mismatch`).
+    (:func:`farther_partners`, :func:`unit_mismatch`). ``just_stored``: ``post`` was inserted in this
+    transaction and has no pairs yet (:meth:`bot.store.posts.Posts.candidates`).
     """
     per_cell = max(6, 2 * core.settings.proposals_per_post)
     relatives = max(2, per_cell // 2)
     items, families = core.taxonomy.reading(post.item_key)
     limits = {key: per_cell if key == post.item_key else relatives for key in items}
     return core.store.posts.candidates(
-        post, limits=limits, families=dict.fromkeys(families, relatives), radius_km=radius_km, now=now
-    )
+        post, limits=limits, families=dict.fromkeys(families, relatives), radius_km=radius_km, now=now,
+        just_stored=just_stored,
+    )  # fmt: skip
 
 
 def find_proposals(
@@ -174,35 +179,29 @@ def propose_pairs(
     """
     orgs = orgs or OrgLookup(core)
     orgs.prefetch(org_id for p in proposals for org_id in (p.need.org_id, p.offer.org_id))
-    stored: list[tuple[int, Proposal]] = []
-    # Each match needs its id at once; its audit entry and notifications are written together after the loop.
-    audited: list[tuple[str, dict[str, object]]] = []
-    notices: list[tuple[str, dict[str, object]]] = []
-    for proposal in proposals:
-        match_id = core.store.matches.propose(
-            post.coalition_id,
-            post.event_id,
-            need_id=proposal.need.id,
-            offer_id=proposal.offer.id,
-            score=proposal.score,
-            distance_km=round(proposal.distance_km, 1),
-            quantity=proposal.quantity,
-            offer_quantity=proposal.offer_quantity,
-            now=now,
-            due_at=now + proposal_window(proposal.need.urgency),
+    new = [
+        NewMatch(
+            need_id=proposal.need.id, offer_id=proposal.offer.id, score=proposal.score,
+            distance_km=round(proposal.distance_km, 1), quantity=proposal.quantity,
+            offer_quantity=proposal.offer_quantity, due_at=now + proposal_window(proposal.need.urgency),
             replaces_id=replaces_id,
         )
-        if match_id is None:
-            continue
-        detail = {"need": proposal.need.ref, "offer": proposal.offer.ref, "score": round(proposal.score, 3)}
-        audited.append((f"match:{match_id}", detail))
-        targets = proposal_targets(core, post.coalition_id, proposal, orgs)
-        notices += [(target, {"match_id": match_id}) for target in targets]
-        stored.append((match_id, proposal))
+        for proposal in proposals
+    ]  # fmt: skip
+    by_pair = {(p.need.id, p.offer.id): p for p in proposals}
+    stored = [
+        (m, by_pair[m.need_id, m.offer_id])
+        for m in core.store.matches.propose(post.coalition_id, post.event_id, new, now)
+    ]
+    audited: list[tuple[str, dict[str, object]]] = [
+        (f"match:{m.id}", {"need": p.need.ref, "offer": p.offer.ref, "score": round(p.score, 3)}) for m, p in stored
+    ]
+    notices = [
+        (target, {"match_id": m.id}) for m, p in stored for target in proposal_targets(core, post.coalition_id, p, orgs)
+    ]
     core.store.audit.record_many(post.coalition_id, SYSTEM_ACTOR, "match.propose", audited, now)
     core.store.outbox.enqueue_many(post.coalition_id, "match_proposal", notices, now)
-    matches = core.store.matches.get_many(match_id for match_id, _ in stored)
-    return [orgs.card(matches[i], p.need, p.offer) for i, p in stored if i in matches]
+    return [orgs.card(m, p.need, p.offer) for m, p in stored]
 
 
 def unit_mismatch(core: Core, post: Post, candidates: list[Candidate]) -> str | None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot.clock import from_iso, to_iso
@@ -17,40 +18,51 @@ _COLUMNS = (
 _LIVE = "('proposed', 'committed')"
 
 
+@dataclass(frozen=True, slots=True)
+class NewMatch:
+    """A proposal to store: ``quantity`` in the need's unit, ``offer_quantity`` in the offer's; ``due_at``, when
+    it expires unanswered; ``replaces_id``, the stalled commitment it would take over."""
+
+    need_id: int
+    offer_id: int
+    score: float
+    distance_km: float
+    quantity: int
+    offer_quantity: int
+    due_at: datetime | None = None
+    replaces_id: int | None = None
+
+
 class Matches:
     def __init__(self, db: Backend) -> None:
         self.db = db
 
-    def propose(
-        self,
-        coalition_id: int,
-        event_id: int,
-        *,
-        need_id: int,
-        offer_id: int,
-        score: float,
-        distance_km: float,
-        quantity: int,
-        offer_quantity: int,
-        now: datetime,
-        due_at: datetime | None = None,
-        replaces_id: int | None = None,
-    ) -> int | None:
-        """A new proposal's id; None if this pair was ever proposed before (it never is twice).
+    def propose(self, coalition_id: int, event_id: int, new: Sequence[NewMatch], now: datetime) -> list[Match]:
+        """Store these proposals in one statement; the stored ones in the order given.
 
-        ``quantity`` is in the need's unit, ``offer_quantity`` in the offer's; ``due_at``: when it expires
-        unanswered; ``replaces_id``: the stalled commitment it would take over.
+        A pair ever proposed before is left out (a pair is never proposed twice).
         """
-        row = self.db.execute(
-            "INSERT INTO matches (coalition_id, event_id, need_id, offer_id, score, distance_km, quantity,"
-            " offer_quantity, status, created_at, due_at, replaces_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'proposed', ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
-            [
-                coalition_id, event_id, need_id, offer_id, round(score, 6), distance_km, quantity, offer_quantity,
-                to_iso(now), to_iso(due_at) if due_at else None, replaces_id,
-            ],
-        ).fetchone()  # fmt: skip
-        return int(row[0]) if row else None
+        if not new:
+            return []
+        moment = to_iso(now)
+        rows = ", ".join("(?, ?, ?, ?, ?, ?, ?, ?, 'proposed', ?, ?, ?)" for _ in new)
+        params = [
+            value
+            for m in new
+            for value in (
+                coalition_id, event_id, m.need_id, m.offer_id, round(m.score, 6), m.distance_km, m.quantity,
+                m.offer_quantity, moment, to_iso(m.due_at) if m.due_at else None, m.replaces_id,
+            )
+        ]  # fmt: skip
+        stored = self.db.execute(
+            "INSERT INTO matches (coalition_id, event_id, need_id, offer_id, score, distance_km, quantity,"  # noqa: S608
+            f" offer_quantity, status, created_at, due_at, replaces_id) VALUES {rows}"
+            f" ON CONFLICT DO NOTHING RETURNING {_COLUMNS}",
+            params,
+        ).fetchall()
+        # RETURNING gives no order: the pairs put them back in the caller's.
+        by_pair = {(match.need_id, match.offer_id): match for match in map(_match, stored)}
+        return [by_pair[key] for key in ((m.need_id, m.offer_id) for m in new) if key in by_pair]
 
     def get(self, match_id: int) -> Match | None:
         row = self.db.execute(f"SELECT {_COLUMNS} FROM matches WHERE id = ?", [match_id]).fetchone()  # noqa: S608

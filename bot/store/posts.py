@@ -86,6 +86,7 @@ class Posts:
         radius_km: float,
         now: datetime,
         families: Mapping[str, int] | None = None,
+        just_stored: bool = False,
     ) -> list[Candidate]:
         """Open posts of the other kind that may pair with ``post``, a bounded number per item and cell, near first.
 
@@ -99,15 +100,19 @@ class Posts:
         are read first (the local grid), then the wide cells of the whole event,
         so larger posts beyond the town's cells never crowd out a partner in it.
         Each post comes once, where it was first read; the caller scores them exactly.
+
+        ``just_stored``: ``post`` was inserted in this transaction, so nothing is paired with it yet and the
+        probes skip that check (a search of the matches index for every row read, a third of a probe's time).
         """
         other = post.kind.other
-        tail = f" AND {_MATCHABLE} AND {_UNPAIRED[other]} ORDER BY urgency_rank, remaining DESC LIMIT ?"
+        unpaired = "" if just_stored else f" AND {_UNPAIRED[other]}"
+        tail = f" AND {_MATCHABLE}{unpaired} ORDER BY urgency_rank, remaining DESC LIMIT ?"
         reads = [("item_key = ?", [key], limit) for key, limit in sorted(limits.items())]
         reads += [
             ("family = ? AND item_key != ?", [family, post.item_key], limit)
             for family, limit in sorted((families or {}).items())
         ]
-        common = [to_iso(now), post.org_id, post.id]
+        common = [to_iso(now), post.org_id] if just_stored else [to_iso(now), post.org_id, post.id]
         execute = self.db.execute
         rows: list[tuple] = []
         head = f"SELECT {_CANDIDATE_COLUMNS} FROM posts WHERE event_id = ? AND kind = ? AND "  # noqa: S608

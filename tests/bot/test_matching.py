@@ -19,6 +19,7 @@ from bot.matching import (
 )
 from bot.models import MatchStatus, PostKind, PostStatus, Urgency
 from bot.services import matches, post_lifecycle, posts, proposals
+from bot.store.matches import NewMatch
 from bot.taxonomy import default_taxonomy
 from tests.e2e.matching_helpers import core_world
 
@@ -242,6 +243,31 @@ def test_the_same_pair_is_never_proposed_twice(w):
     assert again == []
     rows = w.core.store.db.execute("SELECT COUNT(*) FROM matches WHERE need_id = ? AND offer_id = ?", [n.id, o.id])
     assert rows.fetchone()[0] == 1
+
+
+def test_proposals_stored_together_keep_their_order_and_leave_out_a_pair_proposed_before(w):
+    n = need(w, quantity=500).post
+    first = offer(w, quantity=10).post  # proposed to the need at once
+    later = [
+        offer(w, org, quantity=20 + i, location=place).post
+        for i, (org, place) in enumerate((("Galveston Aid", "Galveston"), ("Dallas Shelter", "Dallas")))
+    ]
+    due = w.clock.now + timedelta(hours=4)
+    new = [
+        NewMatch(need_id=n.id, offer_id=o.id, score=0.5 + i / 10, distance_km=10.0 * i, quantity=o.quantity,
+                 offer_quantity=o.quantity, due_at=due, replaces_id=None)
+        for i, o in enumerate([later[1], first, later[0]])
+    ]  # fmt: skip
+
+    with w.core.store.atomic():
+        stored = w.core.store.matches.propose(1, n.event_id, new, w.clock.now)
+
+    assert [(m.offer_id, m.score, m.distance_km, m.quantity) for m in stored] == [
+        (later[1].id, 0.5, 0.0, 21),
+        (later[0].id, 0.7, 20.0, 20),
+    ]
+    assert all(m.status is MatchStatus.PROPOSED and m.due_at == due and m.created_at == w.clock.now for m in stored)
+    assert w.core.store.matches.get_many(m.id for m in stored) == {m.id: m for m in stored}
 
 
 def test_partial_fulfilment_leaves_the_remainder_matchable(w):

@@ -143,6 +143,34 @@ def test_candidates_skip_other_orgs_pairs_already_proposed(w):
     assert again == []
 
 
+def test_a_post_just_stored_reads_the_same_candidates_without_searching_the_matches(w):
+    bulk_offers(w, 40)
+    bulk_offers(w, 5, item_key="water_trucking")
+    houston = w.core.gazetteer.resolve("Houston")
+    event = w.core.store.events.list(1)[0]
+    seen: list[str] = []
+    with w.core.store.atomic():
+        need = w.core.store.posts.insert(
+            NewPost(
+                kind=PostKind.NEED, coalition_id=1, event_id=event.id, org_id=w.orgs["Houston Food Bank"].id,
+                sector="wash", item_key="bottled_water", item_label="Bottled water", quantity=300, unit="bottles",
+                place_key=houston.key, place_label=houston.label, lat=houston.lat, lon=houston.lon,
+                urgency=Urgency.HIGH, deadline=None, notes="", posted_by=11,
+                cell=cell_of(houston.lat, houston.lon, event.radius_km),
+            ),
+            w.clock.now,
+        )  # fmt: skip
+        read = {"limits": {"bottled_water": 6}, "families": {"water": 3}, "radius_km": 250.0, "now": w.clock.now}
+        w.core.store.db.on_statement(seen.append)
+        fresh = w.core.store.posts.candidates(need, just_stored=True, **read)
+        w.core.store.db.on_statement(None)
+        general = w.core.store.posts.candidates(need, **read)
+
+    assert fresh == general
+    assert {c.item_key for c in fresh} == {"bottled_water", "water_trucking"}
+    assert seen and not [sql for sql in seen if "matches" in sql]
+
+
 @pytest.mark.parametrize(
     ("notes", "kind"),
     [
