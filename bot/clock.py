@@ -17,14 +17,11 @@ def to_iso(moment: datetime) -> str:
     """Stored form of a moment: ISO 8601 in UTC, which sorts as text."""
     if moment.tzinfo is None:
         raise ValueError("naive datetimes are not stored; attach a time zone")
-    # Most moments are UTC already; converting one anyway is a new object, and a post converts dozens.
-    return (moment if moment.tzinfo is UTC else moment.astimezone(UTC)).isoformat(timespec="seconds")
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def from_iso(text: str | None) -> datetime | None:
     """Inverse of :func:`to_iso`; ``None`` stays ``None``."""
     if not text:
         return None
-    moment = datetime.fromisoformat(text)
-    # Stored moments read back as UTC ("+00:00" is datetime.UTC itself); others are converted.
-    return moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+    return datetime.fromisoformat(text).astimezone(UTC)
