@@ -9,7 +9,7 @@ from datetime import datetime
 
 from bot.clock import from_iso, to_iso
 from bot.models import AuditEntry
-from bot.store.backend import Backend
+from bot.store.backend import Backend, insert_rows
 
 # The server the current command or click came from. Every use case resolves its actor's coalition first
 # (``Core.coalition_of``), which sets it; each interaction runs in a task of its own, so every row the
@@ -18,9 +18,10 @@ from bot.store.backend import Backend
 acting_guild: ContextVar[int | None] = ContextVar("acting_guild", default=None)
 
 
-_INSERT = (
-    "INSERT INTO audit_log (coalition_id, actor_id, action, subject, detail, at, guild_id) VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
+_COLUMNS = "audit_log (coalition_id, actor_id, action, subject, detail, at, guild_id)"
+_INSERT = f"INSERT INTO {_COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?)"  # noqa: S608 - a constant
+# One encoder for every row: ``json.dumps(..., default=str)`` built a new encoder at each call.
+_detail_json = json.JSONEncoder(default=str).encode
 
 
 class AuditLog:
@@ -39,7 +40,7 @@ class AuditLog:
         guild_id = acting_guild.get() if actor_id else None
         self.db.execute(
             _INSERT,
-            [coalition_id, actor_id, action, subject, json.dumps(detail, default=str), to_iso(at), guild_id],
+            [coalition_id, actor_id, action, subject, _detail_json(detail), to_iso(at), guild_id],
         )
 
     def record_many(
@@ -50,19 +51,16 @@ class AuditLog:
         entries: Iterable[tuple[str, dict[str, object]]],
         at: datetime,
     ) -> int:
-        """Several entries of one action, as (subject, detail), in one statement; how many."""
+        """Several entries of one action, as (subject, detail), in one statement (:func:`insert_rows`); how many."""
         guild_id = acting_guild.get() if actor_id else None
         moment = to_iso(at)
         rows = [
-            (coalition_id, actor_id, action, subject, json.dumps(detail, default=str), moment, guild_id)
+            (coalition_id, actor_id, action, subject, _detail_json(detail), moment, guild_id)
             for subject, detail in entries
         ]
         if not rows:
             return 0
-        return self.db.executemany(
-            _INSERT,
-            rows,
-        )
+        return insert_rows(self.db, _COLUMNS, rows)
 
     def recent(
         self, coalition_id: int, *, limit: int = 20, action_prefix: str = "", actor_id: int | None = None

@@ -76,6 +76,31 @@ def open_backend(database: str | Path, *, readonly: bool = False, background_che
     return SQLiteBackend(Path(database), readonly=readonly, background_checkpoints=background_checkpoints)
 
 
+def insert_rows(db: Backend, into: str, rows: Sequence[Sequence[Any]], *, per_statement: int = 100) -> int:
+    """Insert ``rows`` into ``into`` (``"table (column, ...)"``) with multi-row ``VALUES``; how many were inserted.
+
+    A few rows (a post's proposals, their notices and audit entries) are one statement, which is atomic on its
+    own: ``executemany`` stepped the engine once per row, inside a savepoint of its own. Larger batches are split
+    (each statement binds at most ``per_statement`` rows, far below either database's limit on parameters) and
+    inserted in one transaction.
+    """
+    if not rows:
+        return 0
+    one = "(" + ", ".join("?" for _ in rows[0]) + ")"
+    if len(rows) <= per_statement:
+        return _insert_values(db, into, one, rows)
+    with db.atomic():
+        return sum(
+            _insert_values(db, into, one, rows[start : start + per_statement])
+            for start in range(0, len(rows), per_statement)
+        )
+
+
+def _insert_values(db: Backend, into: str, one: str, rows: Sequence[Sequence[Any]]) -> int:
+    sql = f"INSERT INTO {into} VALUES {', '.join(one for _ in rows)}"  # noqa: S608 - placeholders only
+    return db.execute(sql, [value for row in rows for value in row]).rowcount
+
+
 def _least(*values: Any) -> Any:
     present = [v for v in values if v is not None]
     return min(present) if present else None

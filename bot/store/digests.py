@@ -25,8 +25,8 @@ from bot.digests import (
     OpenNeed,
 )
 from bot.models import Urgency
-from bot.store.backend import Backend
-from bot.store.outbox import INSERT_ROW
+from bot.store.backend import Backend, insert_rows
+from bot.store.outbox import ROW_COLUMNS
 from bot.store.post_rows import open_posts
 
 MAX_CHART_DAYS = 366
@@ -219,10 +219,8 @@ class Digests:
         """Outbox rows for a round, each due at its own time so a large round is paced."""
         created = to_iso(now)
         due = {at: to_iso(at) for at in {d.due_at for d in deliveries}}  # a round has a few distinct times
-        self.db.executemany(
-            INSERT_ROW,
-            [(coalition_id, d.kind, d.target, d.payload, due[d.due_at], created) for d in deliveries],
-        )
+        rows = [(coalition_id, d.kind, d.target, d.payload, due[d.due_at], created) for d in deliveries]
+        insert_rows(self.db, ROW_COLUMNS, rows)
         return len(deliveries)
 
     # ----- the digest's read -----

@@ -23,7 +23,7 @@ from datetime import datetime
 
 from bot.clock import from_iso, to_iso
 from bot.models import OutboxMessage
-from bot.store.backend import Backend
+from bot.store.backend import Backend, insert_rows
 
 # Row ``o``'s destination has no pending row under another owner's live lease. "Another owner" is two ranges,
 # below and above this one, so the holder index seeks them: ``!=`` would read this owner's rows too, and a
@@ -36,10 +36,11 @@ NOT_HELD_BY_OTHERS = (
 )
 
 
-# One row of the outbox, from (coalition, kind, target, payload, due, created): every writer of rows uses it.
-INSERT_ROW = (
-    "INSERT INTO outbox (coalition_id, kind, target, payload, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?)"
-)
+# A row of the outbox is (coalition, kind, target, payload, due, created): every writer of rows uses these.
+ROW_COLUMNS = "outbox (coalition_id, kind, target, payload, next_attempt_at, created_at)"
+_INSERT_ROW = f"INSERT INTO {ROW_COLUMNS} VALUES (?, ?, ?, ?, ?, ?)"  # noqa: S608 - a constant
+# One encoder for every payload: ``json.dumps(..., default=str)`` built a new encoder at each call.
+_payload_json = json.JSONEncoder(default=str).encode
 
 
 def _not_held_by_others(owner: str, moment: str) -> list[str]:
@@ -53,8 +54,8 @@ class Outbox:
     def enqueue(self, coalition_id: int, kind: str, target: str, payload: dict[str, object], now: datetime) -> int:
         """Queue one notification. ``target`` is ``channel:<id>`` or ``user:<id>``."""
         cursor = self.db.execute(
-            INSERT_ROW + " RETURNING id",
-            [coalition_id, kind, target, json.dumps(payload, default=str), to_iso(now), to_iso(now)],
+            _INSERT_ROW + " RETURNING id",
+            [coalition_id, kind, target, _payload_json(payload), to_iso(now), to_iso(now)],
         )
         return int(cursor.fetchone()[0])
 
@@ -63,16 +64,10 @@ class Outbox:
     ) -> int:
         """Queue several notifications of one kind, as (target, payload), in one statement; how many."""
         moment = to_iso(now)
-        rows = [
-            (coalition_id, kind, target, json.dumps(payload, default=str), moment, moment)
-            for target, payload in messages
-        ]
+        rows = [(coalition_id, kind, target, _payload_json(payload), moment, moment) for target, payload in messages]
         if not rows:
             return 0
-        return self.db.executemany(
-            INSERT_ROW,
-            rows,
-        )
+        return insert_rows(self.db, ROW_COLUMNS, rows)
 
     def due(self, now: datetime, *, limit: int = 50) -> list[OutboxMessage]:
         rows = self.db.query(

@@ -7,7 +7,8 @@ from sqlite_utils import Database
 
 from bot.migrations import migrations
 from bot.store import Store
-from bot.store.backend import IntegrityError
+from bot.store.backend import IntegrityError, insert_rows
+from bot.store.outbox import ROW_COLUMNS
 from tests.conftest import FakeClock
 
 NOW = FakeClock().now
@@ -85,6 +86,23 @@ def test_batched_notifications_and_audit_entries_are_stored_in_order_and_roll_ba
     assert [(m.target, m.payload) for m in due] == [("user:1", {"match_id": 7}), ("channel:2", {"match_id": 7})]
     assert [(e.action, e.subject) for e in store.audit.all(coalition.id)] == [("match.propose", "match:7")]
     assert store.outbox.enqueue_many(coalition.id, "notice", [], NOW) == 0
+    store.close()
+
+
+@pytest.mark.parametrize("count", [1, 99, 100, 101, 250])
+def test_rows_inserted_in_batches_keep_their_order_and_a_bad_row_in_the_last_batch_inserts_none(new_database, count):
+    store = Store(new_database("coalesce"))
+    coalition = store.coalitions.for_guild(1, "G", NOW, timezone="UTC", digest_times="08:00")
+    moment = "2026-12-01T12:00:00+00:00"
+    rows = [(coalition.id, "notice", f"channel:{i}", f'{{"text": "{i}"}}', moment, moment) for i in range(count)]
+
+    assert insert_rows(store.db, ROW_COLUMNS, rows, per_statement=100) == count
+    with pytest.raises(IntegrityError):
+        insert_rows(store.db, ROW_COLUMNS, [*rows[:-1], (*rows[-1][:3], None, moment, moment)], per_statement=100)
+
+    due = store.outbox.due(NOW, limit=1000)
+    assert [m.target for m in due] == [f"channel:{i}" for i in range(count)]
+    assert insert_rows(store.db, ROW_COLUMNS, []) == 0
     store.close()
 
 
