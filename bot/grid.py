@@ -12,6 +12,7 @@ about 60 km away) never crowd them out.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 from bot.geo import EARTH_RADIUS_KM, bounding_box, distance_km
 
@@ -42,7 +43,13 @@ def cell_of(lat: float, lon: float, radius_km: float) -> int:
     return _cell_id(math.floor((lat + 90.0) / size), math.floor((lon + 180.0) / size))
 
 
-def search_cells(lat: float, lon: float, radius_km: float) -> list[int] | None:
+# Posts are made at the gazetteer's places, a few hundred in a coalition's busiest week: each place's cells are
+# worked out once (local_cells measures its distance to every cell of its box, twice in every post command).
+_PLACES_REMEMBERED = 4096
+
+
+@lru_cache(maxsize=_PLACES_REMEMBERED)
+def search_cells(lat: float, lon: float, radius_km: float) -> tuple[int, ...] | None:
     """Every cell that may hold a point within ``radius_km`` of (lat, lon).
 
     None when the circle needs too many cells (it reaches a pole or crosses the
@@ -54,7 +61,7 @@ def search_cells(lat: float, lon: float, radius_km: float) -> list[int] | None:
     columns = range(math.floor((min_lon + 180.0) / size), math.floor((max_lon + 180.0) / size) + 1)
     if len(rows) * len(columns) > MAX_SEARCH_CELLS:
         return None
-    return [_cell_id(row, column) for row in rows for column in columns]
+    return tuple(_cell_id(row, column) for row in rows for column in columns)
 
 
 def local_cell_of(lat: float, lon: float) -> int:
@@ -63,7 +70,8 @@ def local_cell_of(lat: float, lon: float) -> int:
     return _cell_id(math.floor((lat + 90.0) / size), math.floor((lon + 180.0) / size))
 
 
-def local_cells(lat: float, lon: float) -> list[int] | None:
+@lru_cache(maxsize=_PLACES_REMEMBERED)
+def local_cells(lat: float, lon: float) -> tuple[int, ...] | None:
     """The local grid cells that hold a point within :data:`LOCAL_KM` of (lat, lon), nearest first.
 
     Only cells the circle reaches, not every cell of its bounding box: about four. None near a pole or across the
@@ -83,7 +91,7 @@ def local_cells(lat: float, lon: float) -> list[int] | None:
                 reached.append((nearest, _cell_id(row, column)))
     if len(reached) > MAX_SEARCH_CELLS:
         return None
-    return [cell for _, cell in sorted(reached)]
+    return tuple(cell for _, cell in sorted(reached))
 
 
 def _cell_id(row: int, column: int) -> int:

@@ -116,7 +116,7 @@ class Posts:
         execute = self.db.execute
         rows: list[tuple] = []
         head = f"SELECT {_CANDIDATE_COLUMNS} FROM posts WHERE event_id = ? AND kind = ? AND "  # noqa: S608
-        near = local_cells(post.lat, post.lon) or []
+        near = local_cells(post.lat, post.lon) or ()
         for where, values, limit in reads:
             sql = head + where + " AND near_cell = ?" + tail
             for cell in near:
