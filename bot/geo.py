@@ -14,7 +14,7 @@ import math
 import re
 import string
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -77,6 +77,19 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dphi, dlam = phi2 - phi1, math.radians(lon2 - lon1)
     a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlam / 2) ** 2
     return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, a)))
+
+
+def distance_from(lat: float, lon: float) -> Callable[[float, float], float]:
+    """:func:`distance_km` from one point to many others, the point's own terms worked out once (same result)."""
+    phi1 = math.radians(lat)
+    cos_phi1 = math.cos(phi1)
+
+    def to(lat2: float, lon2: float) -> float:
+        phi2 = math.radians(lat2)
+        a = math.sin((phi2 - phi1) / 2) ** 2 + cos_phi1 * math.cos(phi2) * math.sin(math.radians(lon2 - lon) / 2) ** 2
+        return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, a)))
+
+    return to
 
 
 def bounding_box(lat: float, lon: float, radius_km: float) -> tuple[float, float, float, float]:

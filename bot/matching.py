@@ -46,7 +46,7 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import NamedTuple
 
-from bot.geo import distance_km
+from bot.geo import distance_from, distance_km
 from bot.grid import LOCAL_KM, cell_of, local_cell_of, local_cells, search_cells
 from bot.models import Post, PostKind, PostStatus, Urgency
 from bot.taxonomy import Taxonomy
@@ -189,6 +189,10 @@ def pair_score(
     return _score(fit, need_remaining, credited, urgency, pressure, distance_km, radius_km)
 
 
+# Each urgency's weight as a share of the most urgent's (an enum property read twice per scored pair otherwise).
+_URGENCY_SHARE = {urgency: urgency.weight / Urgency.CRITICAL.weight for urgency in Urgency}
+
+
 def _score(
     fit: float, need_remaining: int, credited: int, urgency: Urgency, pressure: float, distance: float, radius_km: float
 ) -> float:
@@ -198,7 +202,7 @@ def _score(
         FIT_WEIGHT * fit
         + COVERAGE_WEIGHT * coverage
         + PROXIMITY_WEIGHT * proximity
-        + URGENCY_WEIGHT * urgency.weight / Urgency.CRITICAL.weight
+        + URGENCY_WEIGHT * _URGENCY_SHARE[urgency]
         + DEADLINE_WEIGHT * pressure
     )
 
@@ -313,6 +317,7 @@ def rank_candidates(
     own_unit = taxonomy.unit(post.item_key, post.unit)
     own_level = max(min_level, reach_level(post.urgency, post.created_at, post.deadline, now, start=post.reach_level))
     own_pressure = deadline_pressure(post.deadline, now)
+    distance_to = distance_from(post.lat, post.lon)
     # A post's few hundred candidates share a handful of items and units: what depends only on those is worked
     # out once per call (fit, and the unit ratio, whose Fraction arithmetic cost most of the ranking).
     fits: dict[str, float] = {}
@@ -336,7 +341,7 @@ def rank_candidates(
             ratio = ratios[unit_key] = 1 if ratio == 1 else ratio  # the same unit: no fractions below
         if ratio is None:
             continue  # nothing says how their units convert (bottles of unknown size against litres)
-        distance = distance_km(post.lat, post.lon, other.lat, other.lon)
+        distance = distance_to(other.lat, other.lon)
         if distance > radius_km:
             continue  # beyond any reach (the wide cells cover twice the radius)
         need_urgency = post.urgency if is_need else other.urgency

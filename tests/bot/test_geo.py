@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from bot import cities_file
 from bot.errors import UnknownPlace
-from bot.geo import EARTH_RADIUS_KM, Gazetteer, bounding_box, default_gazetteer, distance_km, fold
+from bot.geo import EARTH_RADIUS_KM, Gazetteer, bounding_box, default_gazetteer, distance_from, distance_km, fold
 
 
 @pytest.fixture(scope="module")
@@ -231,3 +231,14 @@ def test_a_file_laid_out_otherwise_is_refused_by_the_stream(tmp_path):
 def test_without_a_streamable_file_the_gazetteer_still_loads_every_place(gazetteer, tmp_path, monkeypatch):
     monkeypatch.setattr(cities_file, "CITIES", tmp_path / "missing.json")
     assert list(Gazetteer.load()) == list(gazetteer)
+
+
+latitudes = st.floats(min_value=-90, max_value=90, allow_nan=False)
+longitudes = st.floats(min_value=-180, max_value=180, allow_nan=False)
+
+
+@given(latitudes, longitudes, st.lists(st.tuples(latitudes, longitudes), min_size=1, max_size=5))
+def test_distance_from_one_point_is_exactly_distance_km(lat, lon, others):
+    to = distance_from(lat, lon)
+
+    assert [to(*other) for other in others] == [distance_km(lat, lon, *other) for other in others]
