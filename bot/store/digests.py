@@ -172,10 +172,8 @@ class Digests:
 
     def save_views(self, run_id: int, embeds: list[str], now: datetime) -> None:
         """A round's distinct personal digests, as embed JSON; view ids are positions in ``embeds``."""
-        self.db.executemany(
-            "INSERT INTO digest_views (run_id, view_id, embed) VALUES (?, ?, ?)",
-            [(run_id, view_id, embed) for view_id, embed in enumerate(embeds)],
-        )
+        views = [(run_id, view_id, embed) for view_id, embed in enumerate(embeds)]
+        insert_rows(self.db, "digest_views (run_id, view_id, embed)", views)
 
     def view(self, run_id: int, view_id: int) -> dict[str, object] | None:
         """The embed of one personal digest, as Discord's API takes it; None once pruned."""
